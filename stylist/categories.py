@@ -1,0 +1,57 @@
+"""Coarse outfit slots and the mapping from any category name (Polyvore, photo class, demo) to a slot.
+
+The outfit model reasons about *slots* (what is missing: shoes, a bag, outerwear...), while sources name
+fine categories ("Ankle Booties", "longsleeve", "tote bag"). One keyword table keeps them consistent.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Slots an outfit is built from, in the order the app shows them.
+SLOTS = ("tops", "bottoms", "dresses", "outerwear", "shoes", "bags", "accessories", "jewelry", "hats")
+OTHER = "other"  # beauty, home decor, stationery...: present in Polyvore outfits, never recommended
+
+# First matching keyword wins, so specific words come before general ones.
+_KEYWORDS: tuple[tuple[str, str], ...] = (
+    ("office", "other"), ("tech", "other"), ("home", "other"), ("makeup", "other"), ("bikini", "other"), ("swim", "other"), ("bra", "other"), ("lingerie", "other"), ("sock", "other"),
+    ("tights", "other"), ("hosiery", "other"), ("pajama", "other"), ("sleepwear", "other"),
+    ("wallet", "bags"), ("bag", "bags"), ("clutch", "bags"), ("tote", "bags"), ("backpack", "bags"),
+    ("purse", "bags"), ("satchel", "bags"),
+    ("boot", "shoes"), ("shoe", "shoes"), ("pump", "shoes"), ("sandal", "shoes"), ("sneaker", "shoes"),
+    ("flat", "shoes"), ("loafer", "shoes"), ("moccasin", "shoes"), ("heel", "shoes"), ("slipper", "shoes"),
+    ("mule", "shoes"), ("oxford", "shoes"), ("espadrille", "shoes"), ("trainer", "shoes"),
+    ("earring", "jewelry"), ("necklace", "jewelry"), ("bracelet", "jewelry"), ("bangle", "jewelry"),
+    ("ring", "jewelry"), ("jewel", "jewelry"), ("brooch", "jewelry"), ("pendant", "jewelry"),
+    ("watch", "accessories"), ("sunglass", "accessories"), ("eyeglass", "accessories"),
+    ("glasses", "accessories"), ("scarf", "accessories"), ("scarves", "accessories"), ("belt", "accessories"),
+    ("glove", "accessories"), ("hair", "accessories"), ("tie", "accessories"), ("necktie", "accessories"), ("accessor", "accessories"),
+    ("hat", "hats"), ("cap", "hats"), ("beanie", "hats"), ("beret", "hats"),
+    ("dress", "dresses"), ("gown", "dresses"), ("jumpsuit", "dresses"), ("romper", "dresses"),
+    ("coat", "outerwear"), ("jacket", "outerwear"), ("blazer", "outerwear"), ("outerwear", "outerwear"),
+    ("outwear", "outerwear"), ("vest", "outerwear"), ("parka", "outerwear"), ("trench", "outerwear"),
+    ("cardigan", "outerwear"),
+    ("jean", "bottoms"), ("pant", "bottoms"), ("trouser", "bottoms"), ("short", "bottoms"),
+    ("skirt", "bottoms"), ("legging", "bottoms"), ("culotte", "bottoms"), ("chino", "bottoms"),
+    ("top", "tops"), ("shirt", "tops"), ("blouse", "tops"), ("sweater", "tops"), ("sweatshirt", "tops"),
+    ("hoodie", "tops"), ("tee", "tops"), ("tank", "tops"), ("camisole", "tops"), ("longsleeve", "tops"),
+    ("pullover", "tops"), ("jumper", "tops"), ("tunic", "tops"), ("polo", "tops"), ("knit", "tops"),
+    ("turtleneck", "tops"), ("clothing", "tops"),
+)
+
+
+def slot_of(category: str) -> str:
+    """Map a category name to one of SLOTS, or OTHER when it is not a garment or wearable accessory."""
+    words = re.findall(r"[a-z]+", re.sub(r"\bt-?shirt", "tee", category.lower()))
+    for key, slot in _KEYWORDS:
+        for word in words:
+            if _matches(word, key):
+                return slot
+    return OTHER
+
+
+def _matches(word: str, key: str) -> bool:
+    """Short keys ("cap", "tee", "ring") match whole words or plurals; longer ones match as prefixes."""
+    if len(key) <= 4:
+        return word in (key, key + "s", key + "es") or (key in ("boot", "flat", "pant", "heel") and word.startswith(key))
+    return word.startswith(key)
