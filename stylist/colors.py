@@ -47,3 +47,166 @@ def name_color(rgb) -> str:
     """The palette name nearest to an sRGB colour in CIELAB."""
     lab = rgb_to_lab(np.asarray(rgb, dtype=np.float64).reshape(1, 3))
     return _NAMES[int(np.argmin(((_LAB - lab) ** 2).sum(-1)))]
+
+
+def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
+    """CIELAB (..., 3) -> sRGB in 0-255 (clipped), the inverse of `rgb_to_lab`; used to recolour garments."""
+    lab = np.asarray(lab, dtype=np.float64)
+    fy = (lab[..., 0] + 16) / 116
+    f = np.stack([fy + lab[..., 1] / 500, fy, fy - lab[..., 2] / 200], -1)
+    xyz = np.where(f > 0.2069, f ** 3, (f - 16 / 116) / 7.787) * np.array([0.95047, 1.0, 1.08883])
+    m = np.array([[3.2406, -1.5372, -0.4986], [-0.9689, 1.8758, 0.0415], [0.0557, -0.2040, 1.0570]])
+    c = np.clip(xyz @ m.T, 0, 1)
+    c = np.where(c > 0.0031308, 1.055 * c ** (1 / 2.4) - 0.055, 12.92 * c)
+    return np.clip(c * 255, 0, 255)
+
+
+# --- the garment's own pixels ----------------------------------------------------------------------
+# Photos show a garment lying on a floor, bed or table. The background is what fills the frame's border,
+# so a few colour modes of the border ring model it; the garment is the large central region that is far
+# from all of them. This runs on a ~64 px thumbnail, so it costs a few milliseconds.
+
+WORK_SIDE = 64  # thumbnail side used for separation and colour clustering
+
+
+def kmeans(points: np.ndarray, k: int, iters: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """Deterministic k-means (farthest-point init): (centres, labels). Small k and points, so numpy is enough."""
+    points = np.asarray(points, dtype=np.float32)
+    centres = points[[int(np.argmin(_sqdist(points, points.mean(0, keepdims=True))))]]
+    while len(centres) < min(k, len(points)):
+        centres = np.concatenate([centres, points[[int(np.argmax(_sqdist(points, centres).min(1)))]]])
+    for _ in range(iters):
+        labels = _sqdist(points, centres).argmin(1)
+        counts = np.bincount(labels, minlength=len(centres))[:, None]
+        sums = np.stack([np.bincount(labels, points[:, c], minlength=len(centres)) for c in range(3)], 1)
+        centres = np.where(counts > 0, sums / np.maximum(counts, 1), centres).astype(np.float32)
+    return centres, _sqdist(points, centres).argmin(1)
+
+
+def _sqdist(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Squared distances (N, K) between points (..., 3) flattened and centres (K, 3)."""
+    p = points.reshape(-1, 3)
+    return np.maximum((p * p).sum(1, keepdims=True) - 2 * p @ centres.T + (centres * centres).sum(1), 0)
+
+
+def garment_mask(rgb: np.ndarray, rounds: int = 3) -> np.ndarray:
+    """Boolean (H, W) mask of the garment in an RGB thumbnail, separated from the surface it lies on.
+
+    GrabCut-like, without graph cuts: start from "far from the border's colour modes", then alternate
+    colour models of garment and surface (k-means in CIELAB) with a prior that favours the centre, and keep
+    the large central connected regions. Border modes that are rare in the border ring and seen on fewer
+    than three of its sides are the garment touching the edge (trousers, dresses), not surface.
+    """
+    from scipy import ndimage
+
+    lab = rgb_to_lab(rgb).astype(np.float32)
+    h, w = lab.shape[:2]
+    b = max(2, round(0.06 * min(h, w)))
+    sides = [np.s_[:b, :], np.s_[-b:, :], np.s_[:, :b], np.s_[:, -b:]]
+    ring = np.zeros((h, w), bool)
+    for side in sides:
+        ring[side] = True
+    ellipse = _central_ellipse(h, w)
+    centres, _ = kmeans(lab[ring], 4)
+    dist = np.sqrt(_sqdist(lab, centres)).reshape(h, w, -1)
+    nearest, close = dist.argmin(-1), dist.min(-1) < 10.0
+    surface = [j for j in range(len(centres)) if np.mean((nearest[ring] == j) & close[ring]) > 0.15
+               or sum(np.mean((nearest[side] == j) & close[side]) > 0.1 for side in sides) >= 3]
+    if not surface:  # the garment fills the frame (a close-up)
+        return ellipse
+    mask = _clean(dist[:, :, surface].min(-1) > 10.0, ellipse)
+    y, x = np.ogrid[:h, :w]
+    radius = np.sqrt(((y - (h - 1) / 2) / (0.5 * h)) ** 2 + ((x - (w - 1) / 2) / (0.5 * w)) ** 2)
+    prior = 4.0 * (0.8 - radius)  # CIELAB units: a nudge towards the centre, decisive only where colours tie
+    for _ in range(rounds):
+        if mask.mean() < 0.03 or mask.mean() > 0.97:
+            return ellipse
+        fg, _ = kmeans(lab[mask], 3)
+        bg, _ = kmeans(lab[~mask], 4)
+        d_fg = np.sqrt(_sqdist(lab, fg).min(1)).reshape(h, w)
+        d_bg = np.sqrt(_sqdist(lab, bg).min(1)).reshape(h, w)
+        mask = _clean(ndimage.uniform_filter(d_bg - d_fg + prior, 3) > 0, ellipse)
+    return mask if 0.03 <= mask.mean() <= 0.97 else ellipse
+
+
+def _clean(mask: np.ndarray, ellipse: np.ndarray) -> np.ndarray:
+    """Drop specks, keep the large, central regions (a cushion in a corner loses), fill holes (prints)."""
+    from scipy import ndimage
+
+    mask = ndimage.binary_opening(mask, iterations=1)
+    components, n = ndimage.label(mask)
+    if n == 0:
+        return mask
+    index = range(1, n + 1)
+    sizes = np.asarray(ndimage.sum(mask, components, index))
+    score = sizes + 2 * np.asarray(ndimage.sum(ellipse, components, index))
+    keep = [i + 1 for i in range(n) if sizes[i] >= 0.25 * sizes[int(np.argmax(score))]]
+    return ndimage.binary_fill_holes(np.isin(components, keep))
+
+
+def _central_ellipse(h: int, w: int) -> np.ndarray:
+    y, x = np.ogrid[:h, :w]
+    return ((y - (h - 1) / 2) / (0.35 * h)) ** 2 + ((x - (w - 1) / 2) / (0.35 * w)) ** 2 <= 1
+
+
+def garment_colors(image, max_colors: int = 3, min_share: float = 0.15) -> list[str]:
+    """Palette names of the garment's main colours, largest share first (never empty).
+
+    Garment pixels are clustered in CIELAB so shading and highlights of one colour stay one cluster;
+    each cluster's mean is named, and clusters with the same name pool their share.
+    """
+    rgb = thumbnail(image)
+    lab = rgb_to_lab(rgb)[garment_mask(rgb)]
+    centres, labels = kmeans(lab, 4)
+    shares: dict[str, float] = {}
+    for j, centre in enumerate(centres):
+        name = _NAMES[int(np.argmin(((_LAB - centre) ** 2).sum(-1)))]
+        shares[name] = shares.get(name, 0.0) + float(np.mean(labels == j))
+    ranked = sorted(shares.items(), key=lambda kv: -kv[1])
+    return [ranked[0][0]] + [n for n, s in ranked[1:max_colors] if s >= min_share]
+
+
+def thumbnail(image, side: int = WORK_SIDE) -> np.ndarray:
+    """An RGB PIL image as a uint8 array whose longer side is `side` (aspect kept)."""
+    from PIL import Image
+
+    scale = side / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return np.asarray(image.convert("RGB").resize(size, Image.Resampling.BILINEAR), dtype=np.uint8)
+
+
+def garment_pattern(image, side: int = 96, strength: float = 40.0) -> str:
+    """"striped" or "checked" when the garment's brightness has one or two strong periodic components, else "".
+
+    The 2-D spectrum of the garment's inner brightness (mask eroded, so its outline does not ring) is
+    searched for peaks well above the spectrum's typical level, away from the lowest frequencies (shape
+    and shading). It says nothing rather than guess: prints, folds and plain fabrics all stay "".
+    """
+    from PIL import Image
+    from scipy import ndimage
+
+    rgb = thumbnail(image, side)
+    mask = np.asarray(Image.fromarray(garment_mask(thumbnail(image))).resize(rgb.shape[1::-1], Image.Resampling.NEAREST))
+    mask = ndimage.binary_erosion(mask, iterations=max(2, side // 24))
+    if mask.sum() < 300:
+        return ""
+    grey = rgb.astype(np.float32).mean(-1)
+    signal = np.where(mask, grey - grey[mask].mean(), 0.0)
+    soft = ndimage.gaussian_filter(mask.astype(np.float32), 2.0)  # taper the window: no edge harmonics
+    spectrum = np.abs(np.fft.fftshift(np.fft.fft2(signal * soft)))
+    h, w = spectrum.shape
+    fy, fx = np.meshgrid(np.arange(h) - h // 2, np.arange(w) - w // 2, indexing="ij")
+    radius = np.hypot(fy / h, fx / w) * side  # cycles across the thumbnail
+    band = (radius >= 6) & (radius <= side / 3) & (fy >= 0)  # half plane: the spectrum is symmetric
+    values, ys, xs = spectrum[band], fy[band], fx[band]
+    level = max(np.median(values), 2.0 * np.sqrt((soft ** 2).sum()))  # or what 2-grey-level noise would give
+    angles = []
+    for _ in range(2):
+        i = int(np.argmax(values))
+        if values[i] < strength * level:
+            break
+        angles.append(np.arctan2(ys[i] / h, xs[i] / w))
+        values = np.where(np.hypot(ys - ys[i], xs - xs[i]) <= 3, 0, values)
+    if len(angles) == 2 and abs(np.cos(angles[0] - angles[1])) < 0.5:
+        return "checked"
+    return "striped" if angles else ""

@@ -1,0 +1,80 @@
+"""The stylist web app: `python app.py` serves it on http://127.0.0.1:7860 (`python app.py --help` for options).
+
+Only wiring: the models and stores are `stylist.service.Stylist`, the page is `stylist.ui.build_ui`.
+
+    python app.py --catalog demo --data-dir data
+    STYLIST_ADMIN_PASSWORD=... python app.py --host 0.0.0.0   # a public address needs a password
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import shlex
+import sys
+
+from stylist.errors import StylistError
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--catalog", default="demo", help="'demo' (default), a photo folder, or a catalog .json")
+    parser.add_argument("--captioner", default=None, help="captioner folder or HF id (default: checkpoints/captioner)")
+    parser.add_argument("--llm", default=None, help="outfit LM folder or HF id (default: checkpoints/lm)")
+    parser.add_argument("--embedder", default=None, help="sentence embedder folder or HF id (default: checkpoints/embedder)")
+    parser.add_argument("--data-dir", default=None, help="writable folder for feedback and adapter versions "
+                                                         "(default: $STYLIST_DATA_DIR or ./data)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--insecure", action="store_true",
+                        help="allow a non-local --host without STYLIST_ADMIN_PASSWORD (anyone could refine)")
+    parser.add_argument("--refine-args", default="", help=argparse.SUPPRESS)  # e.g. "--steps 4" (tests: a tiny refine)
+    return parser.parse_args(argv)
+
+
+def check_host(host: str, password: str | None, insecure: bool) -> None:
+    """Refuse to listen beyond this machine with no admin password, unless the user insists."""
+    try:
+        local = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        local = host == "localhost"
+    if not local and not password and not insecure:
+        raise StylistError(f"--host {host} makes the app reachable from other machines: set STYLIST_ADMIN_PASSWORD "
+                           "(it protects refine, export and catalog edits) or pass --insecure")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        check_host(args.host, os.environ.get("STYLIST_ADMIN_PASSWORD"), args.insecure)
+    except StylistError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        from stylist.service import AppConfig, Stylist
+        from stylist.ui import CSS, THEME, build_ui
+    except ImportError as exc:  # TEMPORARY while the library's modules land: serve a placeholder page
+        import gradio as gr
+
+        with gr.Blocks(title="stylist") as demo:
+            gr.Markdown(f"# stylist\nThe app is being built ({exc}).")
+        demo.launch(server_name=args.host, server_port=args.port)
+        return 0
+
+    config = AppConfig(catalog=args.catalog, captioner=args.captioner, llm=args.llm, embedder=args.embedder,
+                       data_dir=args.data_dir, refine_args=shlex.split(args.refine_args))
+    try:
+        app = Stylist(config)
+    except StylistError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    demo = build_ui(app)
+    demo.queue(default_concurrency_limit=4).launch(
+        server_name=args.host, server_port=args.port, theme=THEME, css=CSS, allowed_paths=app.served_paths(),
+        max_file_size=f"{config.max_upload_mb:g}mb", show_error=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

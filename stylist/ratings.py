@@ -1,0 +1,124 @@
+"""RentTheRunway ratings as per-user histories: rows, item texts, the user split and the evaluation protocol.
+
+A target row may only show its item (`item_id, category, rented_for, size`) and the user's profile; its own
+`fit, rating, review_date, recommend` are never features. History rows show their item text and their label.
+
+    python -c "from stylist.ratings import *; r = load_ratings(); print(len(r), {k: len(v) for k, v in split_users(r).items()})"
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import StylistError
+from .paths import shared_data
+from .splits import bucket
+
+PROFILE_NUMBERS = ("height_in", "weight_lbs", "bust_size_num", "bust_size_letter", "age")
+BODY_TYPES = ("apple", "athletic", "full bust", "hourglass", "pear", "petite", "straight & narrow")
+TEST_PERCENT = 35  # of the users who have both a liked and a not-liked row: enough pairs to measure
+VALID_PERCENT = 15  # of them again, for model selection; every other user trains
+
+
+@dataclass
+class Rating:
+    """One rental: what the target may show (item, profile) and what only a history row may show (label)."""
+
+    user: str
+    item_id: str
+    category: str
+    rented_for: str
+    size: str
+    liked: bool
+    date: str
+    row: int
+    profile: dict[str, float | str] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return item_text(self.category, self.rented_for, self.size)
+
+
+def item_text(category: str, rented_for: str, size: str) -> str:
+    """The item as the text encoder reads it, e.g. "gown for formal affair, size 8"."""
+    text = f"{category or 'item'} for {rented_for}" if rented_for else category or "item"
+    return f"{text}, size {size}" if size else text
+
+
+def _number(value: str) -> float:
+    try:
+        x = float(value)
+    except ValueError:
+        return math.nan
+    return x if math.isfinite(x) else math.nan
+
+
+def load_ratings(path: str | Path | None = None) -> list[Rating]:
+    """Read a ratings CSV with the RentTheRunway columns (default: the shared `rtr/ratings.csv`)."""
+    path = Path(path) if path else shared_data() / "rtr" / "ratings.csv"
+    if not path.is_file():
+        raise StylistError(f"ratings file not found: {path}")
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        missing = {"user_id", "item_id", "category", "recommend", "review_date"} - set(reader.fieldnames or [])
+        if missing:
+            raise StylistError(f"{path}: missing columns {', '.join(sorted(missing))}")
+        ratings = []
+        for i, row in enumerate(reader):
+            profile: dict[str, float | str] = {k: _number(row.get(k) or "") for k in PROFILE_NUMBERS}
+            profile["body_type"] = (row.get("body_type") or "").strip()
+            ratings.append(Rating(
+                user=row["user_id"].strip(), item_id=row["item_id"].strip(), category=row["category"].strip(),
+                rented_for=(row.get("rented_for") or "").strip(), size=(row.get("size") or "").strip(),
+                liked=row["recommend"].strip() in ("1", "1.0", "True", "true"), date=row["review_date"].strip(),
+                row=i, profile=profile,
+            ))
+    return ratings
+
+
+def by_user(ratings: list[Rating]) -> dict[str, list[Rating]]:
+    """Each user's rows, most recent first (file order breaks date ties)."""
+    users: dict[str, list[Rating]] = defaultdict(list)
+    for r in ratings:
+        users[r.user].append(r)
+    return {u: sorted(rows, key=lambda r: (r.date, r.row), reverse=True) for u, rows in users.items()}
+
+
+def has_both(rows: list[Rating]) -> bool:
+    return any(r.liked for r in rows) and not all(r.liked for r in rows)
+
+
+def split_users(ratings: list[Rating]) -> dict[str, set[str]]:
+    """Users by part. Test and valid are cut (sha1 of the user id) from the users with both labels, since
+    only they can be evaluated; every other user is training data. Stable across machines and file subsets."""
+    parts: dict[str, set[str]] = {"train": set(), "valid": set(), "test": set()}
+    for user, rows in by_user(ratings).items():
+        b = bucket(user) if has_both(rows) else 100
+        parts["test" if b < TEST_PERCENT else "valid" if b < TEST_PERCENT + VALID_PERCENT else "train"].add(user)
+    return parts
+
+
+@dataclass
+class Episode:
+    """The evaluation unit: one user's latest liked and latest not-liked rows, and the rest as history."""
+
+    user: str
+    liked: Rating
+    disliked: Rating
+    history: list[Rating]
+
+
+def episodes(ratings: list[Rating], users: set[str] | None = None) -> list[Episode]:
+    """The protocol's episodes for every user (or those in `users`) with a liked and a not-liked row."""
+    result = []
+    for user, rows in sorted(by_user(ratings).items()):
+        if (users is not None and user not in users) or not has_both(rows):
+            continue
+        pos = next(r for r in rows if r.liked)
+        neg = next(r for r in rows if not r.liked)
+        result.append(Episode(user, pos, neg, [r for r in rows if r is not pos and r is not neg]))
+    return result

@@ -1,0 +1,253 @@
+"""The whole loop in a real browser (Debian's Chromium driven by Playwright) against `python app.py`.
+
+upload -> captions -> suggestions -> like/dislike (and undo) -> refine in the background while a second
+visitor keeps clicking -> a new active adapter version -> the same outfit's suggestions change.
+
+    python -m pytest tests/test_app_browser.py                                # screenshots into a tmp folder
+    STYLIST_SCREENSHOTS=docs/screenshots python -m pytest tests/test_app_browser.py   # refresh the docs
+
+The tests share one app (the models load once) and run in file order, each building on the last.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from browser import CHROMIUM, REPO, chromium, running_app
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
+expect = pytest.importorskip("playwright.sync_api").expect
+
+EXAMPLES = sorted(p for p in (Path(os.environ["DEVEX"]) if os.environ.get("DEVEX") else REPO / "assets" / "examples").glob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
+# A tiny refine: a few DPO steps, no FITB, so the whole file stays within a few minutes on 2 CPUs.
+REFINE_ARGS = "--steps 12 --fitb-questions 0 --min-pairs 4 --heldout-percent 20"
+TIMEOUT = 120_000  # ms: model calls on a busy 2-core CI machine
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get("STYLIST_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("app")
+    with running_app(["--data-dir", str(tmp / "data"), "--refine-args", REFINE_ARGS], tmp / "app.log") as address:
+        yield address
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="module")
+def alice(browser, url):
+    """The first visitor's page (its own browser context: own cookies and localStorage)."""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.set_default_timeout(TIMEOUT)
+    page.goto(url)
+    set_user(page, "alice")
+    return page
+
+
+def set_user(page, name: str) -> None:
+    box = page.locator("#user-name textarea, #user-name input").first
+    expect(box).to_have_value(re.compile(r"guest-\d+|.+"))  # filled from the browser (or a guest name)
+    box.fill(name)
+    box.blur()
+
+
+def tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def upload(page, paths: list[Path]) -> None:
+    page.locator("#photos input[type=file]").set_input_files([str(p) for p in paths])
+    for i in range(len(paths)):
+        expect(page.locator(f"#caption-{i} textarea")).not_to_have_value("")
+
+
+def outfit(page) -> None:
+    """Alice's outfit: two example photos uploaded, the first caption corrected by hand."""
+    upload(page, EXAMPLES[:2])
+    expect(page.locator("#caption-2 textarea")).to_be_hidden()
+    page.locator("#caption-0 textarea").fill("red floral cotton dress")
+
+
+def complete(page) -> list[str]:
+    """Press "Complete my outfit" and return the suggestion cards' texts once they are shown."""
+    page.evaluate("document.querySelectorAll('.card-text').forEach(e => e.dataset.stale = '1')")
+    page.locator("#complete").click()
+    expect(page.locator(".card-text:not([data-stale])").first).to_be_visible()  # a fresh render
+    expect(page.locator(".card-text[data-stale]")).to_have_count(0)
+    return page.locator(".card-text").all_inner_texts()
+
+
+def vote(page, row: int, card: int, label: str):
+    """Click Like/Dislike on one card; returns the button so the caller can check what it shows."""
+    button = page.locator(".suggestions").nth(row).locator(".card").nth(card).get_by_role(
+        "button", name=re.compile(f"^{label}"))
+    button.click()
+    return button
+
+
+def test_public_host_needs_password(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "STYLIST_ADMIN_PASSWORD"}
+    run = subprocess.run([sys.executable, str(REPO / "app.py"), "--host", "0.0.0.0", "--data-dir", str(tmp_path)],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 2
+    assert "STYLIST_ADMIN_PASSWORD" in run.stderr and "--insecure" in run.stderr
+
+
+def test_style_upload_caption_suggest_vote(alice, shots):
+    assert len(EXAMPLES) >= 2, "assets/examples must hold example photos"
+    outfit(alice)
+    cards = complete(alice)
+    assert len(cards) >= 4 and all(re.search(r"score -?\d", c) for c in cards)
+    rows = alice.locator(".suggestions").count()
+    assert rows >= 2
+    like = vote(alice, 0, 0, "Like")
+    expect(like).to_have_text("Like ✓")
+    expect(alice.locator("#vote-notice")).to_contain_text("Recorded")
+    vote(alice, 0, 0, "Like")  # a second click takes the vote back
+    expect(like).to_have_text("Like")
+    expect(alice.locator("#vote-notice")).to_contain_text("taken back")
+    for row in range(rows):  # a like and a dislike per slot: enough DPO pairs for a tiny refine
+        expect(vote(alice, row, 0, "Like")).to_have_text("Like ✓")
+        expect(vote(alice, row, 1, "Dislike")).to_have_text("Dislike ✓")
+    alice.screenshot(path=str(shots / "style.png"), full_page=True)
+
+
+def test_name_is_remembered(alice):
+    alice.reload()
+    expect(alice.locator("#user-name textarea, #user-name input").first).to_have_value("alice")
+
+
+def test_feedback_history_undo_export(alice, shots):
+    tab(alice, "Feedback")
+    expect(alice.locator("#counts")).to_contain_text("liked")
+    counts = alice.locator("#counts").inner_text()
+    likes = int(re.search(r"(\d+) liked", counts).group(1))
+    assert likes >= 2
+    assert alice.locator("#history .virtual-row").count() >= 2 * likes
+    alice.locator("#history [data-testid=cell-0-1]").click()
+    alice.locator("#undo").click()
+    expect(alice.locator("#counts")).not_to_have_text(counts)
+    alice.locator("#export").click()
+    with alice.expect_download() as download:
+        alice.locator("#download a").first.click()
+    lines = Path(download.value.path()).read_text().splitlines()
+    assert lines and all({"prompt", "chosen", "rejected"} <= set(__import__("json").loads(x)) for x in lines)
+    alice.screenshot(path=str(shots / "feedback.png"), full_page=True)
+
+
+def test_refine_while_another_user_clicks(alice, browser, url, shots):
+    """A refine runs in the background; meanwhile a second visitor gets suggestions and its votes count."""
+    tab(alice, "Style")
+    outfit(alice)
+    before = complete(alice)
+    tab(alice, "Refine")
+    expect(alice.locator("#versions")).to_contain_text("v0 (active)")
+    alice.locator("#refine-start").click()
+    state = alice.locator("#refine-state")
+    expect(state).to_have_attribute("data-state", re.compile("starting|running"))
+
+    bob = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    bob.set_default_timeout(TIMEOUT)
+    bob.goto(url)
+    set_user(bob, "bob")
+    bob.locator("#examples img").first.click()  # the example gallery adds a photo without uploading
+    caption = bob.locator("#caption-0 textarea")
+    expect(caption).not_to_have_value("")
+    caption.fill("<b>red</b> dress")  # user text is shown as text, never as markup
+    assert "<b>red</b> dress" in "".join(complete(bob))
+    expect(bob.locator(".card-text b")).to_have_count(0)
+    expect(vote(bob, 0, 0, "Like")).to_have_text("Like ✓")
+    assert state.get_attribute("data-state") in ("starting", "running", "saving"), "the refine ended too early"
+    tab(bob, "Feedback")
+    expect(bob.locator("#counts")).to_contain_text("bob: 1 liked, 0 disliked")
+    bob.context.close()
+    alice.reload()  # closing and reopening the page shows the run again
+    tab(alice, "Refine")
+    expect(state).to_have_attribute("data-state", re.compile("starting|running|saving|done"))
+
+    expect(alice.locator("#loss-plot canvas, #loss-plot svg").first).to_be_visible()
+    expect(state).to_have_attribute("data-state", "done", timeout=300_000)
+    expect(alice.locator("#versions")).to_contain_text("v1 (active)")
+    expect(alice.locator("#refine-metrics")).to_contain_text("preference_accuracy")
+    tab(alice, "Style")
+    outfit(alice)
+    after = complete(alice)
+    assert after != before, "the refined adapter should change the suggestions for the same outfit"
+    assert all("for you" in card for card in after), "alice has a history: her suggestions are ordered for her"
+    tab(alice, "Refine")
+    alice.locator("#compare").click()
+    expect(alice.locator("#compare-old")).to_contain_text("before: v0")
+    expect(alice.locator("#compare-new")).to_contain_text("after: v1")
+    alice.screenshot(path=str(shots / "refine.png"), full_page=True)
+    tab(alice, "Feedback")
+    expect(alice.locator("#similar")).to_contain_text("bob")
+
+
+def test_rollback_and_stop(alice):
+    tab(alice, "Refine")
+    alice.locator("#rollback").click()
+    expect(alice.locator("#versions")).to_contain_text("v0 (active)")
+    alice.locator("#refine-start").click()
+    state = alice.locator("#refine-state")
+    expect(state).to_have_attribute("data-state", re.compile("starting|running"))
+    alice.locator("#refine-stop").click()
+    expect(state).to_have_attribute("data-state", "stopped", timeout=300_000)
+    expect(alice.locator("#versions")).not_to_contain_text("v2")
+
+
+def test_catalog_search_and_add(alice, shots):
+    tab(alice, "Catalog")
+    gallery = alice.locator("#catalog-gallery img")
+    expect(gallery.first).to_be_visible()
+    expect(alice.locator("#catalog-count")).to_contain_text(re.compile(r"\d+ items match"))
+    everything = alice.locator("#catalog-count").inner_text()
+    alice.locator("#catalog-search textarea, #catalog-search input").first.fill("striped")
+    expect(alice.locator("#catalog-count")).not_to_have_text(everything)
+    labels = alice.locator("#catalog-gallery .caption-label").all_inner_texts()
+    assert labels and all("striped" in t.lower() for t in labels)
+    alice.screenshot(path=str(shots / "catalog.png"), full_page=True)
+    alice.get_by_text("Add photos to the catalog").click()
+    alice.locator("#catalog-upload input[type=file]").set_input_files([str(EXAMPLES[0])])
+    alice.locator("#catalog-add").click()
+    expect(alice.locator("#catalog-added")).to_contain_text("Added")
+
+
+def test_admin_password_and_upload_limits(browser, tmp_path):
+    """With STYLIST_ADMIN_PASSWORD set, refine and export need it; bad or too many uploads get one clear line."""
+    env = {"STYLIST_ADMIN_PASSWORD": "s3cret"}
+    with running_app(["--data-dir", str(tmp_path / "data")], tmp_path / "app.log", env=env) as address:
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        page.set_default_timeout(TIMEOUT)
+        page.goto(address)
+        set_user(page, "mallory")
+        fake = tmp_path / "not-a-photo.png"
+        fake.write_text("hello")
+        page.locator("#photos input[type=file]").set_input_files([str(fake)])
+        expect(page.get_by_text("not an image file").first).to_be_visible()
+        page.locator("#photos input[type=file]").set_input_files([str(p) for p in (EXAMPLES * 3)[:5]])
+        expect(page.get_by_text("at most 4 photos").first).to_be_visible()
+        tab(page, "Refine")
+        page.locator("#refine-start").click()
+        expect(page.get_by_text("refining needs the admin password").first).to_be_visible()
+        tab(page, "Feedback")
+        page.locator("#export").click()
+        expect(page.get_by_text("exporting feedback needs the admin password").first).to_be_visible()
+        page.locator("#admin-password input").fill("s3cret")
+        page.locator("#export").click()
+        expect(page.locator("#download a").first).to_be_visible()

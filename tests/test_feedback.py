@@ -1,0 +1,135 @@
+"""The feedback store (SQLite, undo, per-user history) and the DPO pair rule and its trl export."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import sqlite3
+
+import pytest
+
+from stylist.errors import StylistError
+from stylist.feedback import Context, FeedbackStore, Option, build_pairs, main
+from stylist.prompts import completion
+
+CTX = Context(("white linen shirt", "blue jeans"), slot="shoes", occasion="office")
+SHOWN = [Option("s1", "black leather boots"), Option("s2", "red sneakers"), Option("s3", "grey loafers"),
+         Option("s4", "floral sandals")]
+
+
+@pytest.fixture
+def store(tmp_path) -> FeedbackStore:
+    return FeedbackStore(tmp_path / "feedback.sqlite")
+
+
+def click(store: FeedbackStore, option: Option, label: str, user: str = "ann", ctx: Context = CTX):
+    return store.record(user, ctx, option, label, options=SHOWN, adapter_version=0)
+
+
+def test_events_are_committed_with_their_context_and_survive_reopening(store, tmp_path):
+    event = click(store, SHOWN[0], "like")
+    click(store, SHOWN[1], "dislike", user="bob")
+    again = FeedbackStore(tmp_path / "feedback.sqlite").events("ann")
+    assert [e.id for e in again] == [event.id]
+    stored = again[0]
+    assert (stored.context, stored.options, stored.item_id, stored.item_text, stored.adapter_version,
+            stored.label) == (CTX, SHOWN, "s1", "black leather boots", 0, "like")
+    with sqlite3.connect(tmp_path / "feedback.sqlite") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_undo_keeps_the_row_but_retracts_the_click(store):
+    event = click(store, SHOWN[0], "like")
+    assert store.undo(event.id, user="bob") is False  # not bob's click
+    assert store.undo(event.id, user="ann") is True
+    assert store.undo(event.id) is False  # already undone
+    assert store.events("ann") == []
+    assert [e.id for e in store.events("ann", include_undone=True)] == [event.id]
+    assert store.counts("ann") == {"like": 0, "dislike": 0, "undone": 1}
+
+
+def test_counts_users_and_history(store):
+    click(store, SHOWN[0], "like")
+    click(store, SHOWN[2], "like")
+    click(store, SHOWN[1], "dislike")
+    click(store, SHOWN[3], "dislike", user="bob")
+    assert store.counts("ann") == {"like": 2, "dislike": 1, "undone": 0}
+    assert store.counts() == {"like": 2, "dislike": 2, "undone": 0}
+    assert store.users() == ["ann", "bob"]
+    assert store.history_texts("ann") == (["grey loafers", "black leather boots"], ["red sneakers"])
+
+
+def test_bad_input_is_refused_with_one_line(store):
+    with pytest.raises(StylistError, match="label"):
+        click(store, SHOWN[0], "love")
+    with pytest.raises(StylistError, match="user"):
+        click(store, SHOWN[0], "like", user="  ")
+
+
+def test_pair_rule_liked_vs_disliked_and_vs_shown_but_not_picked(store):
+    click(store, SHOWN[0], "like")
+    click(store, SHOWN[1], "dislike")
+    pairs = store.pairs("ann")
+    assert {(p.chosen, p.rejected) for p in pairs} == {
+        (completion("black leather boots"), completion("red sneakers")),  # liked vs disliked
+        (completion("black leather boots"), completion("grey loafers")),  # liked vs shown, no click
+        (completion("black leather boots"), completion("floral sandals"))}
+    assert all(p.prompt == CTX.prompt for p in pairs)
+    assert len(store.pairs("ann", max_unpicked=0)) == 1
+
+
+def test_pairs_need_a_like_stay_within_user_and_context_and_follow_the_latest_click(store):
+    click(store, SHOWN[1], "dislike")
+    assert store.pairs() == []  # a dislike alone names nothing better
+    click(store, SHOWN[0], "like", user="bob")  # another user's like does not pair with ann's dislike
+    other = Context(("white linen shirt",), slot="shoes")
+    click(store, SHOWN[2], "like", ctx=other)  # same user, another context: no pair with the dislike
+    assert store.pairs(max_unpicked=0) == []
+    like = click(store, SHOWN[1], "like")  # ann changes her mind: the latest click counts
+    assert [p.chosen for p in store.pairs("ann")].count(completion("red sneakers")) == 3  # vs s1, s3, s4 unpicked
+    assert all(p.rejected != completion("red sneakers") for p in store.pairs("ann") if p.prompt == CTX.prompt)
+    store.undo(like.id)  # back to the dislike
+    assert all(p.chosen != completion("red sneakers") for p in store.pairs("ann"))
+
+
+def test_duplicate_clicks_give_one_pair(store):
+    for _ in range(3):
+        click(store, SHOWN[0], "like")
+        click(store, SHOWN[1], "dislike")
+    assert len(build_pairs(store.events(), max_unpicked=0)) == 1
+
+
+def _writer(path, user, n):
+    store = FeedbackStore(path)
+    for i in range(n):
+        store.record(user, CTX, Option(f"{user}{i}", f"item {i}"), "like")
+
+
+def test_concurrent_writers_lose_nothing(tmp_path):
+    path = tmp_path / "feedback.sqlite"
+    FeedbackStore(path)
+    procs = [multiprocessing.get_context("spawn").Process(target=_writer, args=(path, u, 40)) for u in "ab"]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert FeedbackStore(path).counts() == {"like": 80, "dislike": 0, "undone": 0}
+
+
+def test_export_cli_writes_jsonl_that_datasets_and_trl_read(store, tmp_path, capsys):
+    click(store, SHOWN[0], "like")
+    click(store, SHOWN[1], "dislike")
+    click(store, SHOWN[2], "like", user="bob")
+    out = tmp_path / "pairs.jsonl"
+    assert main(["--format", "trl", "--data-dir", str(tmp_path), "--out", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 6 and all(set(r) == {"prompt", "chosen", "rejected"} for r in rows)
+    assert main(["--data-dir", str(tmp_path), "--user", "bob"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
+
+    datasets = pytest.importorskip("datasets")
+    from trl.data_utils import is_conversational
+
+    dataset = datasets.load_dataset("json", data_files=str(out), split="train")
+    assert dataset.column_names == ["prompt", "chosen", "rejected"] and len(dataset) == 6
+    assert not is_conversational(dataset[0])  # trl's standard (plain text) preference format

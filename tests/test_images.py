@@ -1,0 +1,83 @@
+"""Safe image loading: every bad input is one clear StylistError naming the file; odd but valid input loads."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from stylist.errors import StylistError
+from stylist.images import MAX_PIXELS, MAX_SIDE, load_image
+
+
+def _bytes(image: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **kwargs)
+    return buffer.getvalue()
+
+
+def test_exif_rotation_is_applied(tmp_path):
+    image = Image.new("RGB", (40, 20), (200, 0, 0))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to display
+    path = tmp_path / "rotated.jpg"
+    image.save(path, exif=exif)
+    assert load_image(path).size == (20, 40)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P", "CMYK", "L", "1", "I;16", "F"])
+def test_any_mode_becomes_rgb(tmp_path, mode):
+    image = Image.new("RGB", (16, 12), (30, 60, 90)).convert(mode)
+    fmt = "TIFF" if mode in ("CMYK", "F") else "PNG"
+    path = tmp_path / f"image.{fmt.lower()}"
+    image.save(path, fmt)
+    loaded = load_image(path)
+    assert loaded.mode == "RGB" and loaded.size == (16, 12)
+
+
+def test_transparency_is_flattened_on_white():
+    image = Image.new("RGBA", (8, 8), (255, 0, 0, 0))
+    assert load_image(_bytes(image)).getpixel((0, 0)) == (255, 255, 255)
+
+
+def test_tiny_image_loads_and_large_image_is_capped():
+    assert load_image(_bytes(Image.new("RGB", (1, 1), (5, 5, 5)))).size == (1, 1)
+    large = load_image(_bytes(Image.new("RGB", (4000, 2000), (9, 9, 9)), "JPEG"))
+    assert max(large.size) == MAX_SIDE and large.size[0] == 2 * large.size[1]
+
+
+def test_decompression_bomb_is_refused(tmp_path):
+    side = int(MAX_PIXELS ** 0.5) + 100
+    path = tmp_path / "bomb.png"
+    Image.new("1", (side, side)).save(path)  # a few kB on disk, too many pixels once decoded
+    with pytest.raises(StylistError, match="bomb") as info:
+        load_image(path)
+    assert "bomb.png" in str(info.value)
+
+
+def test_truncated_jpeg(tmp_path):
+    rng = np.random.default_rng(0)
+    data = _bytes(Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)), "JPEG")
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(StylistError, match="cut.jpg"):
+        load_image(path)
+
+
+@pytest.mark.parametrize("content, message", [(b"", "empty"), (b"hello, not a picture", "not an image")])
+def test_empty_and_non_image_files(tmp_path, content, message):
+    path = tmp_path / "upload.jpg"
+    path.write_bytes(content)
+    with pytest.raises(StylistError, match=message) as info:
+        load_image(path)
+    assert "upload.jpg" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_missing_file_and_bytes_input(tmp_path):
+    with pytest.raises(StylistError, match="no such file"):
+        load_image(tmp_path / "nope.png")
+    with pytest.raises(StylistError, match="photo.png: empty"):
+        load_image(b"", name="photo.png")
+    assert load_image(_bytes(Image.new("RGB", (10, 6), (1, 2, 3)))).size == (10, 6)

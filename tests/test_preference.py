@@ -1,0 +1,145 @@
+"""The preference model: the losses, the ratings protocol, leave-user-out statistics, save/load, training, eval CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import random
+
+import pytest
+import torch
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.sentence_transformer.modules import StaticEmbedding
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+
+from stylist.evaluation import preference as evaluation
+from stylist.preference import (ItemStats, PreferenceConfig, PreferenceModel, base_losses, interleave, pair_losses,
+                                rating_example)
+from stylist.ratings import episodes, load_ratings, split_users
+from stylist.train_preference import TrainConfig, taste_users, train
+
+WORDS = "gown dress sheath jumpsuit top for wedding party work formal affair date size 2 4 8 12 16 black red floral striped sneakers heels blazer hoodie".split()
+COLUMNS = "fit,user_id,item_id,weight_lbs,rating,rented_for,body_type,category,size,age,review_date,bust_size_num,bust_size_letter,height_in,recommend"
+
+
+@pytest.fixture(scope="module")
+def embedder(tmp_path_factory) -> str:
+    """A tiny random StaticEmbedding sentence-transformer saved to a folder, loaded by path like a real one."""
+    tokenizer = Tokenizer(models.WordLevel({w: i for i, w in enumerate(["[UNK]", "[PAD]", *WORDS])}, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.Lowercase()
+    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("embedder")
+    SentenceTransformer(modules=[StaticEmbedding(tokenizer, embedding_dim=16)]).save(str(path))
+    return str(path)
+
+
+def write_ratings(path, n_users: int = 120, seed: int = 0) -> str:
+    """Users who like gowns and dislike sheaths (plus noise rows), with dates and profiles."""
+    rng = random.Random(seed)
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(COLUMNS.split(","))
+        for u in range(n_users):
+            for k in range(rng.randint(2, 6)):
+                liked = k % 2 == 0 if k < 2 else rng.random() < 0.5
+                category = "gown" if liked else "sheath"
+                item = f"{category}-{rng.randint(0, 9)}"
+                w.writerow(["small" if not liked else "fit", 1000 + u, item, 140, 10 if liked else 4, "wedding", "hourglass",
+                            category, rng.choice([4, 8]), 30, f"2016-01-{k + 1:02d}", 34, 3, 65, int(liked)])
+    return str(path)
+
+
+def test_pair_loss_prefers_liked_like_logit_and_disliked_dislike_logit():
+    good = pair_losses(torch.tensor([[5.0, -5.0]]), torch.tensor([[-5.0, 5.0]]))
+    even = pair_losses(torch.tensor([[0.0, 0.0]]), torch.tensor([[0.0, 0.0]]))
+    bad = pair_losses(torch.tensor([[-5.0, 5.0]]), torch.tensor([[5.0, -5.0]]))
+    assert good.item() < 1e-3 and even.item() == pytest.approx(2 * math.log(2)) and bad.item() > 19
+    assert base_losses(torch.tensor([[3.0, -3.0]]), torch.tensor([True])).item() < base_losses(torch.tensor([[3.0, -3.0]]), torch.tensor([False])).item()
+
+
+def test_episodes_take_latest_liked_and_not_liked_and_skip_one_label_users(tmp_path):
+    path = tmp_path / "r.csv"
+    rows = [["fit", 1, "a", 140, 10, "party", "pear", "dress", 8, 30, d, 34, 3, 65, y]
+            for d, y in [("2016-01-01", 1), ("2016-03-01", 1), ("2016-02-01", 0), ("2015-01-01", 0)]]
+    rows += [["fit", 2, "b", 140, 10, "party", "pear", "dress", 8, 30, "2016-01-01", 34, 3, 65, 1]]
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows([COLUMNS.split(","), *rows])
+    (ep,) = episodes(load_ratings(path))
+    assert (ep.user, ep.liked.date, ep.disliked.date) == ("1", "2016-03-01", "2016-02-01")
+    assert [h.date for h in ep.history] == ["2016-01-01", "2015-01-01"]
+
+
+def test_target_features_ignore_the_target_rows_own_label_fit_and_rating(tmp_path):
+    ratings = load_ratings(write_ratings(tmp_path / "r.csv", 30))
+    stats = ItemStats.fit(ratings)
+    target, history = ratings[0], ratings[1:4]
+    flipped = type(target)(**{**target.__dict__, "liked": not target.liked, "date": "1999-01-01"})
+    assert stats.features(target, history) == stats.features(flipped, history)
+
+
+def test_leave_user_out_rates_equal_rates_fit_without_that_user(tmp_path):
+    ratings = load_ratings(write_ratings(tmp_path / "r.csv", 40))
+    user = ratings[0].user
+    own = [r for r in ratings if r.user == user]
+    minus = {}
+    for r in own:
+        for key in (r.item_id, f"{r.category}|{r.rented_for}"):
+            minus.setdefault(key, [0, 0])
+            minus[key][0] += r.liked
+            minus[key][1] += 1
+    full, without = ItemStats.fit(ratings), ItemStats.fit([r for r in ratings if r.user != user])
+    full.likes, full.total = without.likes, without.total  # the prior is global; only the counts are left out
+    assert full.like_rate(own[0], minus) == pytest.approx(without.like_rate(own[0]))
+
+
+def test_split_is_disjoint_and_users_with_one_label_always_train(tmp_path):
+    ratings = load_ratings(write_ratings(tmp_path / "r.csv", 200))
+    parts = split_users(ratings)
+    assert not (parts["train"] & parts["test"]) and not (parts["valid"] & parts["test"]) and parts["test"] and parts["valid"]
+    assert split_users(ratings) == parts
+    assert {e.user for e in episodes(ratings)} >= parts["test"]
+
+
+def test_taste_users_like_one_word_and_dislike_another():
+    colours, garments = "black red blue green pink grey white navy beige brown".split(), "gown hoodie top skirt jeans coat tee boots bag hat".split()
+    texts = [f"{c} {g} {i}" for i in range(4) for c in colours for g in garments]
+    for rows in taste_users(texts, 5, random.Random(0)):
+        liked = [set(t.split()) for t, y in rows if y]
+        disliked = [set(t.split()) for t, y in rows if not y]
+        assert liked and disliked
+        assert any(not any(a in d for d in disliked) for a in set.intersection(*liked))
+        assert any(not any(b in l for l in liked) for b in set.intersection(*disliked))
+
+
+def test_save_load_round_trip_scores_unknown_items_and_similar_users(tmp_path, embedder):
+    stats = ItemStats.fit(load_ratings(write_ratings(tmp_path / "r.csv", 20)))
+    model = PreferenceModel(PreferenceConfig(embedder=embedder, dim=8, heads=2, hidden=8, n_tokens=3), stats)
+    model.seen_users = {"1000"}
+    model.save(tmp_path / "m")
+    loaded = PreferenceModel.load(tmp_path / "m")
+    args = (["black gown"], ["floral dress"], ["red gown", "never seen words"])
+    scores = loaded.score(*args)
+    assert scores == pytest.approx(model.score(*args)) and all(0 < s < 1 for s in scores)
+    assert loaded.score([], [], ["gown"])[0] == pytest.approx(model.score([], [], ["gown"])[0])
+    assert loaded.seen_users == {"1000"}
+    histories = {"a": (["black gown", "black dress"], ["floral top"]), "b": (["black gown"], ["floral top", "floral dress"]),
+                 "c": (["floral top"], ["black gown"])}
+    assert loaded.similar_users(histories, "a", k=2)[0][0] == "b"
+    assert interleave(["x", "y"], ["z"]) == [("x", True), ("z", False), ("y", True)]
+
+
+def test_training_learns_the_users_taste_and_eval_cli_prints_json(tmp_path, embedder, capsys):
+    path = write_ratings(tmp_path / "r.csv", 160)
+    cfg = TrainConfig(ratings=path, out=str(tmp_path / "m"), epochs=6, token_epochs=2, taste_users=0, lr=1e-2)
+    model = train(cfg, PreferenceConfig(embedder=embedder, dim=8, heads=2, hidden=16, n_tokens=2))
+    model.save(cfg.out)
+    ratings = load_ratings(path)
+    gown, sheath = next(r for r in ratings if r.category == "gown"), next(r for r in ratings if r.category == "sheath")
+    p = model.like_probability([rating_example(model.stats, gown, []), rating_example(model.stats, sheath, [])])
+    assert p[0] > p[1]
+    assert evaluation.main(["preference", "--ratings", path, "--model", cfg.out, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(result) == {"pairwise_accuracy", "auc", "n_users", "baselines"} and set(result["baselines"]) == {"popularity", "user_agnostic"}
+    assert result["n_users"] == len(split_users(ratings)["test"]) and result["pairwise_accuracy"] > 0.9
