@@ -22,7 +22,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--catalog", default="demo", help="'demo' (default), a photo folder, or a catalog .json")
     parser.add_argument("--captioner", default=None, help="captioner folder or HF id (default: checkpoints/captioner)")
     parser.add_argument("--llm", default=None, help="outfit LM folder or HF id (default: checkpoints/lm)")
-    parser.add_argument("--embedder", default=None, help="sentence embedder folder or HF id (default: checkpoints/embedder)")
+    parser.add_argument("--embedder", default=None,
+                        help="sentence embedder folder or HF id (default: checkpoints/embedder)")
     parser.add_argument("--data-dir", default=None, help="writable folder for feedback and adapter versions "
                                                          "(default: $STYLIST_DATA_DIR or ./data)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = build_ui(app)
     demo.queue(default_concurrency_limit=4).launch(
         server_name=args.host, server_port=args.port, theme=THEME, css=CSS, allowed_paths=app.served_paths(),
-        max_file_size=f"{config.max_upload_mb:g}mb", show_error=False)
+        max_file_size=f"{config.max_upload_mb:g}mb", footer_links=["gradio", "settings"], run_history=False)
     return 0
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .colors import garment_colors, garment_pattern
+from .colors import garment_colors, garment_mask, garment_pattern, thumbnail
 from .errors import StylistError
 from .images import load_image
 from .paths import CHECKPOINTS
@@ -180,8 +180,9 @@ class Captioner:
             image = load_image(image, name=path)
         image = image.convert("RGB")
         category, confidence, text = self.backend(image)
-        colors = garment_colors(image)
-        pattern = garment_pattern(image)
+        mask = garment_mask(thumbnail(image))  # the garment's own pixels, apart from the floor it lies on
+        colors = garment_colors(image, mask)
+        pattern = garment_pattern(image, mask)
         caption = text or compose(colors[0], pattern, "", category or "garment")
         return Caption(path=path or "", caption=caption, category=category, colors=colors, pattern=pattern,
                        confidence=round(confidence, 4))

@@ -149,14 +149,15 @@ def _central_ellipse(h: int, w: int) -> np.ndarray:
     return ((y - (h - 1) / 2) / (0.35 * h)) ** 2 + ((x - (w - 1) / 2) / (0.35 * w)) ** 2 <= 1
 
 
-def garment_colors(image, max_colors: int = 3, min_share: float = 0.15) -> list[str]:
+def garment_colors(image, mask: np.ndarray | None = None, max_colors: int = 3, min_share: float = 0.15) -> list[str]:
     """Palette names of the garment's main colours, largest share first (never empty).
 
     Garment pixels are clustered in CIELAB so shading and highlights of one colour stay one cluster;
-    each cluster's mean is named, and clusters with the same name pool their share.
+    each cluster's mean is named, and clusters with the same name pool their share. `mask` is
+    `garment_mask(thumbnail(image))` when the caller already has it.
     """
     rgb = thumbnail(image)
-    lab = rgb_to_lab(rgb)[garment_mask(rgb)]
+    lab = rgb_to_lab(rgb)[garment_mask(rgb) if mask is None else mask]
     centres, labels = kmeans(lab, 4)
     shares: dict[str, float] = {}
     for j, centre in enumerate(centres):
@@ -175,18 +176,20 @@ def thumbnail(image, side: int = WORK_SIDE) -> np.ndarray:
     return np.asarray(image.convert("RGB").resize(size, Image.Resampling.BILINEAR), dtype=np.uint8)
 
 
-def garment_pattern(image, side: int = 96, strength: float = 40.0) -> str:
+def garment_pattern(image, mask: np.ndarray | None = None, side: int = 96, strength: float = 40.0) -> str:
     """"striped" or "checked" when the garment's brightness has one or two strong periodic components, else "".
 
     The 2-D spectrum of the garment's inner brightness (mask eroded, so its outline does not ring) is
     searched for peaks well above the spectrum's typical level, away from the lowest frequencies (shape
     and shading). It says nothing rather than guess: prints, folds and plain fabrics all stay "".
+    `mask` is as in `garment_colors`.
     """
     from PIL import Image
     from scipy import ndimage
 
     rgb = thumbnail(image, side)
-    mask = np.asarray(Image.fromarray(garment_mask(thumbnail(image))).resize(rgb.shape[1::-1], Image.Resampling.NEAREST))
+    mask = garment_mask(thumbnail(image)) if mask is None else mask
+    mask = np.asarray(Image.fromarray(mask).resize(rgb.shape[1::-1], Image.Resampling.NEAREST))
     mask = ndimage.binary_erosion(mask, iterations=max(2, side // 24))
     if mask.sum() < 300:
         return ""

@@ -46,6 +46,7 @@ from tqdm import tqdm
 from .catalog import Catalog, Item, Outfit
 from .categories import slot_of as _slot_of
 from .colors import PALETTE
+from .errors import StylistError
 from .paths import DEMO_CATALOG, EXAMPLES, REPO
 from .render import floor_photo, render_item, seed_of
 
@@ -90,7 +91,8 @@ class Line:
 
 RANGE: tuple[Line, ...] = (
     # tops
-    Line("t-shirt", "cotton", ("white", "black", "grey", "navy", "red", "yellow", "green", "light blue", "pink", "olive"),
+    Line("t-shirt", "cotton",
+         ("white", "black", "grey", "navy", "red", "yellow", "green", "light blue", "pink", "olive"),
          ("solid", "striped"), ("casual", "sporty"), NOT_WINTER, 15),
     Line("tank top", "cotton", ("white", "black", "pink", "yellow", "light blue", "orange"), ("solid", "striped"),
          ("casual", "sporty"), WARM, 8),
@@ -98,7 +100,8 @@ RANGE: tuple[Line, ...] = (
          ("smart", "casual"), ALL, 12),
     Line("shirt", "linen", ("white", "beige", "light blue", "olive"), ("solid",), ("casual", "smart"), WARM, 4),
     Line("shirt", "flannel", ("red", "green", "navy", "burgundy"), ("plaid",), ("casual",), COLD, 4),
-    Line("blouse", "silk", ("white", "pink", "beige", "burgundy", "black", "light blue"), ("solid", "polka dot", "floral"),
+    Line("blouse", "silk", ("white", "pink", "beige", "burgundy", "black", "light blue"),
+         ("solid", "polka dot", "floral"),
          ("smart", "formal"), ALL, 12),
     Line("sweater", "wool", ("grey", "navy", "beige", "burgundy", "olive", "black"), ("solid", "striped"),
          ("casual", "smart"), COLD, 10),
@@ -122,7 +125,8 @@ RANGE: tuple[Line, ...] = (
     Line("skirt", "wool", ("grey", "navy", "burgundy", "black"), ("solid", "plaid"), ("smart", "casual"), COLD, 6),
     Line("skirt", "silk", ("black", "beige", "green", "burgundy", "navy"), ("solid",), ("smart", "formal"), ALL, 5),
     # dresses
-    Line("dress", "cotton", ("yellow", "light blue", "pink", "white", "red", "green"), ("floral", "polka dot", "striped"),
+    Line("dress", "cotton", ("yellow", "light blue", "pink", "white", "red", "green"),
+         ("floral", "polka dot", "striped"),
          ("casual",), WARM, 12),
     Line("dress", "silk", ("black", "red", "navy", "burgundy", "green", "purple"), ("solid",), ("formal",),
          NOT_WINTER, 6),
@@ -153,7 +157,8 @@ RANGE: tuple[Line, ...] = (
     Line("loafers", "suede", ("beige", "navy"), ("solid",), ("smart", "casual"), NOT_WINTER, 2),
     Line("sandals", "leather", ("brown", "beige", "black", "white"), ("solid",), ("casual",), ("summer",), 4),
     # bags
-    Line("shoulder bag", "leather", ("black", "brown", "burgundy", "beige", "red"), ("solid",), ("smart", "formal", "casual"),
+    Line("shoulder bag", "leather", ("black", "brown", "burgundy", "beige", "red"), ("solid",),
+         ("smart", "formal", "casual"),
          ALL, 5),
     Line("clutch", "satin", ("black", "white", "red", "burgundy"), ("solid",), ("formal",), ALL, 4),
     Line("tote bag", "canvas", ("beige", "navy", "white", "black"), ("solid", "striped"), ("casual",), ALL, 6),
@@ -236,7 +241,7 @@ def build_items(seed: int = SEED) -> list[Item]:
 # the styling rules
 
 def _is_statement(item: Item) -> bool:
-    return item.pattern not in ("", "solid") or (item.colors[:1] and item.colors[0] in LOUD)
+    return item.pattern not in ("", "solid") or (bool(item.colors) and item.colors[0] in LOUD)
 
 
 def accents(items: list[Item]) -> set[str]:
@@ -307,21 +312,19 @@ def compose(pool: dict[str, list[Item]], occasion: str, season: str, rng: random
     the items that keep every rule, favouring items used less so far; None when a required slot has
     no candidate."""
     dress_ok = any(OCCASIONS[occasion] in i.style and season in i.style for i in pool["dresses"])
-    base = ["dresses"] if dress_ok and rng.random() < 0.35 else ["tops", "bottoms"]
-    wanted = [(slot, True) for slot in (*base, "shoes")]
-    wanted.append(("outerwear", season == "winter" or rng.random() < 0.45))
-    wanted += [("bags", False)] if rng.random() < 0.65 else []
-    wanted += [(rng.choice(("accessories", "hats")), False)] if rng.random() < 0.5 else []
-    rng.shuffle(wanted[len(base) + 1:])  # optional pieces compete for the 5 places in random order
+    required = ["dresses"] if dress_ok and rng.random() < 0.35 else ["tops", "bottoms"]
+    required += ["shoes", "outerwear"] if season == "winter" else ["shoes"]
+    optional = ["outerwear"] if season != "winter" and rng.random() < 0.45 else []
+    optional += ["bags"] if rng.random() < 0.65 else []
+    optional += [rng.choice(("accessories", "hats"))] if rng.random() < 0.5 else []
+    rng.shuffle(optional)  # optional pieces compete for the places left under 5 in random order
     chosen: list[Item] = []
-    for slot, required in wanted:
-        if len(chosen) == 5:
-            break
+    for k, slot in enumerate((required + optional)[:5]):
         fits = [i for i in pool[slot] if OCCASIONS[occasion] in i.style and season in i.style
                 and not check_outfit([*chosen, i], occasion, season, partial=True)]
         if fits:
             chosen.append(rng.choices(fits, weights=[1 / (1 + uses[i.id]) for i in fits])[0])
-        elif required:
+        elif k < len(required):
             return None
     return chosen if not check_outfit(chosen, occasion, season) else None
 
@@ -446,7 +449,8 @@ def write(catalog: Catalog, out: Path, examples: Path, sheet: Path, limit: int |
     only the first few of each (the JSON is always whole)."""
     (out / "images").mkdir(parents=True, exist_ok=True)
     examples.mkdir(parents=True, exist_ok=True)
-    items, photos, picks = list(catalog.items.values())[:limit], example_items(catalog)[:limit], sheet_items(catalog)[:limit]
+    items, photos = list(catalog.items.values())[:limit], example_items(catalog)[:limit]
+    picks = sheet_items(catalog)[:limit]
     if limit is None:
         _clear_stale(out / "images", {f"{i.id}.png" for i in items})
         _clear_stale(examples, {f"{i.id}.png" for i in photos})
@@ -458,7 +462,7 @@ def write(catalog: Catalog, out: Path, examples: Path, sheet: Path, limit: int |
     header = (f"stylist demo catalog: {len(catalog)} items, {len(catalog.categories())} categories, "
               f"{len(catalog.outfits)} outfits ({len(picks)} shown)")
     sheet.parent.mkdir(parents=True, exist_ok=True)
-    contact_sheet(picks, [item_image(i, seed=seed) for i in picks], header).save(sheet, optimize=True)
+    save_png(contact_sheet(picks, [item_image(i, seed=seed) for i in picks], header), sheet, colors=256)
     catalog.save(out / "catalog.json")
 
 
@@ -470,6 +474,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="render only the first N of each kind of picture")
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args(argv)
+    if args.limit is not None and args.limit < 1:
+        raise StylistError(f"--limit must be at least 1, got {args.limit}")
     catalog = build_catalog(args.seed)
     write(catalog, args.out, args.examples, args.sheet, args.limit, args.seed)
     print(f"wrote {len(catalog)} items ({len(catalog.categories())} categories) and {len(catalog.outfits)} outfits "

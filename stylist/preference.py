@@ -140,7 +140,6 @@ class PreferenceNet(nn.Module):
             nn.Linear(2 * d + N_SIMILARITY + N_FEATURES, config.hidden), nn.GELU(), nn.Dropout(config.dropout),
             nn.Linear(config.hidden, 2),
         )
-        self.wide = nn.Linear(N_SIMILARITY + N_FEATURES, 2)  # a linear path for the side features
         self.use_tokens = config.use_tokens  # training switches them off for stage (a)
 
     def memory(self, hist: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -166,8 +165,7 @@ class PreferenceNet(nn.Module):
         max_gap = cos.masked_fill(~liked, -1).amax(1) * has_l - cos.masked_fill(~disliked, -1).amax(1) * has_d
         mean_gap = (cos * liked).sum(1) / liked.sum(1).clamp(min=1) - (cos * disliked).sum(1) / disliked.sum(1).clamp(min=1)
         similarity = torch.stack([max_gap, mean_gap, has_l, has_d], 1)
-        side = torch.cat([similarity, features], 1)
-        return self.head(torch.cat([q, context, side], 1)) + self.wide(side)
+        return self.head(torch.cat([q, context, similarity, features], 1))
 
     def token_activation(self, hist: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """How strongly a history (as the mean of its items) attends to each preference token: [B, K]."""

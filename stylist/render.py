@@ -25,15 +25,17 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
-from scipy.ndimage import gaussian_filter
+from scipy.ndimage import gaussian_filter, map_coordinates
 
 from .colors import PALETTE
 
 SUPERSAMPLE = 2  # draw at 2x and downsample: anti-aliased edges without per-shape work
 BACKGROUND = (238, 236, 231)  # the light neutral studio background of catalog images
 PATTERNS = ("solid", "striped", "checked", "plaid", "polka dot", "floral")
+RIGID = ("sneakers", "ankle boots", "heels", "loafers", "sandals", "shoulder bag", "clutch", "backpack", "sunglasses",
+         "hat")  # keep their shape in a photo; cloth crumples
 KNITWEAR = ("sweater", "beanie", "scarf")  # where "wool"/"cashmere" means a knit, not a woven cloth
-GOLD, SILVER, GUM, SOLE_WHITE = (201, 168, 92), (196, 198, 204), (160, 112, 66), (238, 236, 230)
+GOLD, SILVER, SOLE_WHITE = (201, 168, 92), (196, 198, 204), (238, 236, 230)
 
 Point = tuple[float, float]
 
@@ -61,6 +63,12 @@ def sym(right: list[Point]) -> list[Point]:
 
 def mirror(pts: list[Point]) -> list[Point]:
     return [(1 - x, y) for x, y in pts]
+
+
+def both(draw: Callable[..., None], pts: list[Point], *args, **kwargs) -> None:
+    """Draw a piece and its mirror image (pockets, sleeves, collar points...)."""
+    draw(pts, *args, **kwargs)
+    draw(mirror(pts), *args, **kwargs)
 
 
 def fit(pts: list[Point], box: tuple[float, float, float, float]) -> list[Point]:
@@ -141,7 +149,7 @@ def _material(material: str, knit: bool, rng: np.random.Generator, n: int) -> tu
     yy, xx = np.mgrid[0:n, 0:n].astype(np.float32)
     grain = rng.normal(0, 1, (n, n)).astype(np.float32)
     u = n / 224  # one output pixel at the default size
-    if knit or material == "knit":
+    if knit:
         rib = 0.09 * np.cos(2 * np.pi * xx / (3.2 * u)) + 0.05 * np.cos(2 * np.pi * yy / (2.6 * u))
         return rib + 0.05 * _blur(grain, 0.8 * u), 0.0
     if material == "denim":
@@ -161,7 +169,7 @@ def _material(material: str, knit: bool, rng: np.random.Generator, n: int) -> tu
         cell = ((xx // (7 * u)) + (yy // (7 * u))) % 2
         hatch = np.where(cell > 0, np.sin(2 * np.pi * xx / (2.3 * u)), np.sin(2 * np.pi * yy / (2.3 * u)))
         return 0.12 * hatch + 0.05 * grain, 0.0
-    if material in ("leather", "patent leather"):
+    if material == "leather":
         return 0.035 * _blur(grain, 1.2 * u), 0.22
     if material == "suede":
         return 0.07 * _blur(grain, 1.0 * u), 0.0
@@ -292,8 +300,7 @@ def _top(c: Canvas, sleeve: str = "short", neck: str = "crew", hem: float = 0.88
             end = 0.66 if sleeve == "puff" else min(0.83, hem - 0.03)
             right = [(sx - 0.04, 0.14), (sx + 0.03 + puff, sy + 0.02), (sx + 0.17 + puff, end - 0.02),
                      (sx + 0.06 + puff, end + 0.02), (0.5 + width - 0.005, 0.38)]
-        for pts in (right, mirror(right)):
-            c.piece(pts, depth=0.8)
+        both(c.piece, right, depth=0.8)
         if sleeve in ("long", "puff"):
             cuff = [(sx + 0.06 + puff, end + 0.02), (sx + 0.17 + puff, end - 0.02)]
             if ribbed:  # knit cuffs: a band of the same yarn, slightly darker, up the sleeve end
@@ -322,9 +329,8 @@ def _top(c: Canvas, sleeve: str = "short", neck: str = "crew", hem: float = 0.88
         c.band([(0.5 - neck_w, neck_y), (0.5, 0.30), (0.5 + neck_w, neck_y)], 0.014, 0.95)
     elif neck == "collar":
         c.piece(bez((0.5 - neck_w, neck_y), (0.5, 0.16), (0.5 + neck_w, neck_y), 10), 0.55, depth=0.3)
-        for pts in ([(0.5, 0.2), (0.5 + neck_w + 0.005, 0.105), (0.5 + neck_w + 0.04, 0.13), (0.55, 0.235)],):
-            c.piece(pts, depth=0.35)
-            c.piece(mirror(pts), depth=0.35)
+        pts = [(0.5, 0.2), (0.5 + neck_w + 0.005, 0.105), (0.5 + neck_w + 0.04, 0.13), (0.55, 0.235)]
+        both(c.piece, pts, depth=0.35)
     if not open_front:
         c.seam([(0.5 - width - flare + 0.005, hem - 0.03), (0.5 + width + flare - 0.005, hem - 0.03)],
                0.25, dashed=True)
@@ -336,8 +342,7 @@ def _lapels(c: Canvas, bottom: float, notch: bool, lining: float = 0.4) -> None:
     right = [(0.56, 0.115), (0.6, 0.12), (0.635, 0.2)]
     right += [(0.615, 0.215), (0.64, 0.235)] if notch else []
     right += [(0.655, 0.27), (0.505, bottom + 0.01), (0.5, bottom - 0.02)]
-    for pts in (right, mirror(right)):
-        c.piece(pts, 1.04, depth=0.35)
+    both(c.piece, right, 1.04, depth=0.35)
 
 
 def _tee(c: Canvas) -> None:
@@ -389,9 +394,8 @@ def _jacket(c: Canvas, hem: float = 0.8, notch: bool = False, buttons: int = 4, 
     for k in range(buttons):
         c.dot((0.52, 0.47 + k * (hem - 0.52) / max(1, buttons)), 0.012, c.base * 0.55)
     if pockets:
-        for pts in ([(0.56, 0.3), (0.64, 0.3), (0.645, 0.36), (0.555, 0.36)],):
-            c.seam(pts + pts[:1], 0.3)
-            c.seam(mirror(pts + pts[:1]), 0.3)
+        pocket = [(0.56, 0.3), (0.64, 0.3), (0.645, 0.36), (0.555, 0.36)]
+        both(c.seam, pocket + pocket[:1], 0.3)
     c.seam([(0.33, hem - 0.06), (0.67, hem - 0.06)], 0.3, dashed=True)
 
 
@@ -406,9 +410,7 @@ def _denim_jacket(c: Canvas) -> None:
 
 def _blazer(c: Canvas) -> None:
     _jacket(c, hem=0.84, notch=True, buttons=2, pockets=False)
-    for pts in ([(0.56, 0.63), (0.66, 0.63), (0.66, 0.66), (0.56, 0.66)],):
-        c.piece(pts, 0.98, depth=0.2)
-        c.piece(mirror(pts), 0.98, depth=0.2)
+    both(c.piece, [(0.56, 0.63), (0.66, 0.63), (0.66, 0.66), (0.56, 0.66)], 0.98, depth=0.2)
     c.seam([(0.37, 0.3), (0.43, 0.3)], 0.35)
 
 
@@ -420,9 +422,7 @@ def _coat(c: Canvas) -> None:
         for x in (0.45, 0.58):
             c.dot((x, 0.46 + k * 0.09), 0.013, c.base * 0.5)
     c.band([(0.32, 0.52), (0.68, 0.52)], 0.03, 1.0, depth=0.3)
-    for pts in ([(0.58, 0.68), (0.68, 0.68)],):
-        c.seam(pts, 0.4)
-        c.seam(mirror(pts), 0.4)
+    both(c.seam, [(0.58, 0.68), (0.68, 0.68)], 0.4)
 
 
 def _puffer(c: Canvas) -> None:
@@ -439,7 +439,7 @@ def _legs(c: Canvas, top: float, hem: float, waist: float, knee: float, cuff: fl
              (0.5 + knee, top + (hem - top) * 0.6), (0.5 + cuff, hem), (0.505 + 0.01, hem + 0.005),
              (0.505, crotch)]
     c.piece(sym(right))
-    c.piece([(0.5 - waist, top), (0.5 + waist, top), (0.5 + waist + 0.002, top + 0.05), (0.5 - waist - 0.002, top + 0.05)],
+    c.piece([(0.5 - waist, top), (0.5 + waist, top), (0.502 + waist, top + 0.05), (0.498 - waist, top + 0.05)],
             0.96, depth=0.3)
     for x in (0.5 - waist * 0.72, 0.5 + waist * 0.72, 0.5 - waist * 0.2, 0.5 + waist * 0.2):
         c.piece([(x - 0.008, top - 0.005), (x + 0.008, top - 0.005), (x + 0.008, top + 0.06), (x - 0.008, top + 0.06)],
@@ -449,9 +449,7 @@ def _legs(c: Canvas, top: float, hem: float, waist: float, knee: float, cuff: fl
 def _jeans(c: Canvas) -> None:
     _legs(c, 0.07, 0.93, 0.17, 0.15, 0.12, 0.37)
     c.seam(bez((0.5, 0.12), (0.5, 0.33), (0.455, 0.3)), 0.5, dashed=True, colour=GOLD)
-    for pts in (bez((0.59, 0.12), (0.6, 0.2), (0.675, 0.21)),):
-        c.seam(pts, 0.5, dashed=True, colour=GOLD)
-        c.seam(mirror(pts), 0.5, dashed=True, colour=GOLD)
+    both(c.seam, bez((0.59, 0.12), (0.6, 0.2), (0.675, 0.21)), 0.5, dashed=True, colour=GOLD)
     c.seam([(0.33, 0.115), (0.67, 0.115)], 0.5, dashed=True, colour=GOLD)
     c.dot((0.5, 0.095), 0.014, SILVER)
     for x in (0.595, 0.405):
@@ -465,9 +463,7 @@ def _trousers(c: Canvas) -> None:
     c.seam([(0.5, 0.12), (0.5, 0.33)], 0.4)
     for x in (0.585, 0.415):
         c.seam([(x, 0.14), (x + (x - 0.5) * 0.1, 0.92)], 0.18, width=0.004)
-    for pts in ([(0.62, 0.12), (0.665, 0.22)],):
-        c.seam(pts, 0.4)
-        c.seam(mirror(pts), 0.4)
+    both(c.seam, [(0.62, 0.12), (0.665, 0.22)], 0.4)
     c.dot((0.5, 0.095), 0.01, c.base * 0.6)
 
 
@@ -482,9 +478,7 @@ def _track_pants(c: Canvas) -> None:
 def _shorts(c: Canvas) -> None:
     _legs(c, 0.18, 0.78, 0.23, 0.27, 0.28, 0.55)
     c.seam([(0.5, 0.25), (0.5, 0.45)], 0.4)
-    for pts in ([(0.66, 0.24), (0.72, 0.36)],):
-        c.seam(pts, 0.4)
-        c.seam(mirror(pts), 0.4)
+    both(c.seam, [(0.66, 0.24), (0.72, 0.36)], 0.4)
     c.seam([(0.225, 0.74), (0.49, 0.75)], 0.3, dashed=True)
     c.seam([(0.775, 0.74), (0.51, 0.75)], 0.3, dashed=True)
 
@@ -501,9 +495,8 @@ def _skirt(c: Canvas) -> None:
 def _dress(c: Canvas) -> None:
     slip = c.sheen > 0.1  # silk and satin dresses are slip dresses; others have cap sleeves
     if not slip:
-        for pts in ([(0.6, 0.1), (0.67, 0.13), (0.73, 0.22), (0.66, 0.26), (0.63, 0.2)],):
-            c.piece(pts, depth=0.6)
-            c.piece(mirror(pts), depth=0.6)
+        pts = [(0.6, 0.1), (0.67, 0.13), (0.73, 0.22), (0.66, 0.26), (0.63, 0.2)]
+        both(c.piece, pts, depth=0.6)
     right = ([(0.5, 0.2), (0.56, 0.12), (0.575, 0.05), (0.59, 0.05), (0.635, 0.2)] if slip else
              [(0.5, 0.17)] + bez((0.5, 0.17), (0.56, 0.17), (0.57, 0.09), 6) + [(0.625, 0.1), (0.645, 0.22)])
     right += [(0.62, 0.4), (0.64, 0.44), (0.81, 0.92)] + bez((0.81, 0.92), (0.66, 0.96), (0.5, 0.95), 8)
@@ -528,7 +521,8 @@ def _pair(c: Canvas, draw: Callable[[Canvas, Callable[[list[Point]], list[Point]
 def _sneaker(c: Canvas, f) -> None:
     light = c.base.mean() > 200
     sole = (40, 40, 44) if light else SOLE_WHITE
-    upper = ([(0.03, 0.8)] + bez((0.03, 0.8), (-0.02, 0.45), (0.06, 0.24), 8) + bez((0.06, 0.24), (0.18, 0.36), (0.3, 0.3), 6)
+    upper = ([(0.03, 0.8)] + bez((0.03, 0.8), (-0.02, 0.45), (0.06, 0.24), 8)
+             + bez((0.06, 0.24), (0.18, 0.36), (0.3, 0.3), 6)
              + [(0.33, 0.08), (0.42, 0.05), (0.46, 0.2)] + bez((0.46, 0.2), (0.62, 0.32), (0.8, 0.44), 8)
              + bez((0.8, 0.44), (1.0, 0.5), (0.99, 0.8), 8))
     c.piece(f(upper))
@@ -536,7 +530,8 @@ def _sneaker(c: Canvas, f) -> None:
     c.band(f(bez((0.44, 0.24), (0.57, 0.31), (0.7, 0.42))), 0.028, 0.9, depth=0.2)
     for k in range(4):
         x, y = 0.45 + k * 0.065, 0.24 + k * 0.048
-        c.band(f([(x - 0.035, y - 0.055), (x + 0.03, y + 0.045)]), 0.011, (60, 60, 64) if light else SOLE_WHITE, depth=0.1)
+        lace = (60, 60, 64) if light else SOLE_WHITE
+        c.band(f([(x - 0.035, y - 0.055), (x + 0.03, y + 0.045)]), 0.011, lace, depth=0.1)
     c.seam(f(bez((0.2, 0.66), (0.45, 0.62), (0.66, 0.42))), 0.7, width=0.013, colour=c.second)
     c.seam(f(bez((0.82, 0.74), (0.8, 0.5), (0.9, 0.47))), 0.3)
     c.piece(f([(0.0, 0.72), (0.97, 0.72)] + bez((0.97, 0.72), (1.03, 0.82), (0.95, 0.93), 6) + [(0.05, 0.93)]
@@ -572,14 +567,16 @@ def _heel(c: Canvas, f) -> None:
 
 
 def _loafer(c: Canvas, f) -> None:
-    upper = ([(0.03, 0.84)] + bez((0.03, 0.84), (0.0, 0.55), (0.04, 0.36), 6) + bez((0.04, 0.36), (0.22, 0.5), (0.4, 0.4), 8)
+    upper = ([(0.03, 0.84)] + bez((0.03, 0.84), (0.0, 0.55), (0.04, 0.36), 6)
+             + bez((0.04, 0.36), (0.22, 0.5), (0.4, 0.4), 8)
              + bez((0.4, 0.4), (0.7, 0.28), (0.88, 0.5), 8) + bez((0.88, 0.5), (1.01, 0.6), (0.99, 0.84), 6))
     c.piece(f([(0.04, 0.36), (0.22, 0.3), (0.4, 0.4), (0.22, 0.47)]), 0.45, depth=0.3)
     c.piece(f(upper))
     c.piece(f([(0.43, 0.4), (0.6, 0.35), (0.63, 0.48), (0.46, 0.54)]), 0.86, depth=0.25)
     c.piece(f([(0.48, 0.44), (0.58, 0.41), (0.59, 0.44), (0.49, 0.47)]), 0.35, depth=0.1)
     c.seam(f(bez((0.42, 0.42), (0.82, 0.24), (0.93, 0.62))), 0.55, dashed=True)
-    c.piece(f([(0.16, 0.82), (0.99, 0.82)] + bez((0.99, 0.82), (1.0, 0.9), (0.95, 0.9), 4) + [(0.18, 0.9)]), c.base * 0.45, depth=0.2)
+    sole = [(0.16, 0.82), (0.99, 0.82)] + bez((0.99, 0.82), (1.0, 0.9), (0.95, 0.9), 4) + [(0.18, 0.9)]
+    c.piece(f(sole), c.base * 0.45, depth=0.2)
     c.piece(f([(0.03, 0.8), (0.22, 0.8), (0.21, 0.97), (0.04, 0.97)]), c.base * 0.4, depth=0.2)
 
 
@@ -651,7 +648,8 @@ def _belt(c: Canvas) -> None:
     ring = arc(0.5, 0.5, 0.36, 0.2, 0, 360, 48)
     c.band(ring, 0.075, depth=0.3, closed=True)
     c.band(arc(0.5, 0.5, 0.36, 0.2, 60, 128, 12), 0.078, 1.04, depth=0.3)
-    c.band([(0.34, 0.62), (0.34, 0.76), (0.44, 0.78), (0.44, 0.64), (0.34, 0.62)], 0.018, GOLD if c.base.mean() > 90 else SILVER)
+    buckle = GOLD if c.base.mean() > 90 else SILVER
+    c.band([(0.34, 0.62), (0.34, 0.76), (0.44, 0.78), (0.44, 0.64), (0.34, 0.62)], 0.018, buckle)
     for k in range(4):
         c.dot((0.52 + k * 0.06, 0.697 - k * 0.003), 0.008, (30, 28, 26))
     c.seam(arc(0.5, 0.5, 0.34, 0.185, 0, 360, 48), 0.3, dashed=True)
@@ -659,10 +657,9 @@ def _belt(c: Canvas) -> None:
 
 def _sunglasses(c: Canvas) -> None:
     lens = [(0.53, 0.38), (0.86, 0.37), (0.85, 0.5), (0.78, 0.62), (0.62, 0.63), (0.55, 0.52)]
-    for pts in (lens, mirror(lens)):
-        c.band([(0.86 if pts is lens else 0.14, 0.39), (0.95 if pts is lens else 0.05, 0.42)], 0.03, depth=0.3)
-        c.band(pts, 0.035, depth=0.3, closed=True)
-        c.piece(pts, (34, 34, 40), depth=0.5, sheen=0.6)
+    both(c.band, [(0.86, 0.39), (0.95, 0.42)], 0.03, depth=0.3)
+    both(c.band, lens, 0.035, depth=0.3, closed=True)
+    both(c.piece, lens, (34, 34, 40), depth=0.5, sheen=0.6)
     c.band(bez((0.45, 0.42), (0.5, 0.37), (0.55, 0.42)), 0.03, depth=0.3)
     c.band([(0.12, 0.375), (0.88, 0.365)], 0.04, depth=0.3)
 
@@ -671,7 +668,8 @@ def _hat(c: Canvas) -> None:
     w = 0.47 if c.material == "straw" else 0.4  # straw sun hats have a wide brim
     c.oval((0.5 - w, 0.5, 0.5 + w, 0.82), 0.97, depth=0.6)
     c.piece([(0.3, 0.68), (0.31, 0.35)] + bez((0.31, 0.35), (0.36, 0.2), (0.44, 0.22), 6) + [(0.5, 0.28)] +
-            bez((0.56, 0.22), (0.64, 0.2), (0.69, 0.35), 6) + [(0.7, 0.68)] + bez((0.7, 0.68), (0.5, 0.73), (0.3, 0.68), 8))
+            bez((0.56, 0.22), (0.64, 0.2), (0.69, 0.35), 6) + [(0.7, 0.68)]
+            + bez((0.7, 0.68), (0.5, 0.73), (0.3, 0.68), 8))
     c.piece([(0.3, 0.58)] + bez((0.3, 0.58), (0.5, 0.63), (0.7, 0.58), 8) + [(0.7, 0.67)] +
             bez((0.7, 0.67), (0.5, 0.72), (0.3, 0.67), 8), c.second, depth=0.2)
 
@@ -689,7 +687,8 @@ DRAWERS: dict[str, Callable[[Canvas], None]] = {
     "hoodie": _hoodie, "jeans": _jeans, "trousers": _trousers, "track pants": _track_pants, "shorts": _shorts,
     "skirt": _skirt, "dress": _dress, "jacket": _jacket, "denim jacket": _denim_jacket, "blazer": _blazer,
     "coat": _coat, "puffer jacket": _puffer, "sneakers": _sneakers, "ankle boots": _ankle_boots,
-    "heels": _heels, "loafers": _loafers, "sandals": _sandals, "shoulder bag": _shoulder_bag, "clutch": _clutch, "tote bag": _tote_bag,
+    "heels": _heels, "loafers": _loafers, "sandals": _sandals, "shoulder bag": _shoulder_bag, "clutch": _clutch,
+    "tote bag": _tote_bag,
     "backpack": _backpack, "scarf": _scarf, "belt": _belt, "sunglasses": _sunglasses, "hat": _hat,
     "beanie": _beanie,
 }
@@ -742,20 +741,36 @@ def _floor(rng: np.random.Generator, width: int, height: int, kind: str) -> Imag
         base = colour * (1 + 0.07 * folds)[..., None]
     else:
         tile = width / 3.2
-        base = np.array([196, 192, 184], np.float32) * (1 - 0.35 * np.maximum(_bands(xx, tile, 0.02), _bands(yy, tile, 0.02)))[..., None]
+        grout = np.maximum(_bands(xx, tile, 0.02), _bands(yy, tile, 0.02))
+        base = np.array([196, 192, 184], np.float32) * (1 - 0.35 * grout)[..., None]
     base = base * (1 + 0.025 * _blur(noise, 1.0))[..., None]
     return Image.fromarray(np.clip(base, 0, 255).astype(np.uint8), "RGB")
+
+
+def _crumple(image: Image.Image, rng: np.random.Generator, amount: float = 0.012) -> Image.Image:
+    """Cloth on a floor is never flat: push pixels around by a smooth random field (wavy edges and
+    bent stripes) and shade its ridges."""
+    n = image.width
+    dx, dy = (_smooth_noise(rng, n, 5) * amount * n for _ in range(2))
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float32)
+    rgba = np.asarray(image, np.float32)
+    warped = np.stack([map_coordinates(rgba[..., k], [yy + dy, xx + dx], order=1, mode="nearest")
+                       for k in range(4)], -1)
+    ridges = 1 + 0.6 * (np.gradient(dx, axis=1) + np.gradient(dy, axis=0))
+    warped[..., :3] *= ridges[..., None]
+    return Image.fromarray(np.clip(warped, 0, 255).astype(np.uint8), "RGBA")
 
 
 def floor_photo(category: str, colors: Sequence[str], pattern: str = "solid", material: str = "",
                 size: tuple[int, int] = (384, 512), seed: int = 0) -> Image.Image:
     """A garment photographed lying on a floor or bed, like the photos a visitor uploads: a 3:4 frame,
-    a small rotation, uneven light, sensor noise and a touch of blur."""
+    cloth that does not lie flat, a small rotation, uneven light, sensor noise and a touch of blur."""
     rng = np.random.default_rng(seed)
     width, height = size
     photo = _floor(rng, width, height, ("wood", "sheet", "tiles")[int(rng.integers(3))]).convert("RGBA")
     side = int(min(width, height) * rng.uniform(0.95, 1.05))
     garment = render_garment(category, colors, pattern, material, side, seed)
+    garment = _crumple(garment, rng, 0.004 if category in RIGID else 0.012)
     garment = garment.rotate(float(rng.uniform(-12, 12)), Image.BICUBIC, expand=False)
     photo.alpha_composite(garment, ((width - side) // 2, (height - side) // 2 + int(rng.integers(-20, 21))))
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)

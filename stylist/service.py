@@ -265,6 +265,8 @@ class Stylist:
                 ) -> tuple[tuple[str, dict[str, list[Card]]], tuple[str, dict[str, list[Card]]]]:
         """The same outfit completed by the active adapter's parent (old) and by the active one (new)."""
         active = self.registry.active()
+        if active.number == 0:
+            raise StylistError("the SFT adapter (v0) is active: refine first, or activate a refined version")
         old = self.registry.get(active.parent or 0)
         return ((old.name, self.recommend(captions, occasion, season, adapter=old.path)),
                 (active.name, self.recommend(captions, occasion, season)))
@@ -285,12 +287,14 @@ class Stylist:
             item_id = f"added-{secrets.token_hex(4)}"
             image = folder / f"{item_id}.png"
             load_image(caption.path).save(image)
-            item = Item(id=item_id, title=caption.caption, category=caption.category, colors=list(caption.colors),
-                        pattern=caption.pattern, material=caption.material, image=str(image))
-            self.catalog.add(item)
-            added.append(item)
-        self.recommender.add_items(added)
-        self._save_additions(added)
+            added.append(Item(id=item_id, title=caption.caption, category=caption.category,
+                              colors=list(caption.colors), pattern=caption.pattern, material=caption.material,
+                              image=str(image)))
+        with self._lock:  # no recommendation sees a half-indexed catalog
+            for item in added:
+                self.catalog.add(item)
+            self.recommender.add_items(added)
+            self._save_additions(added)
         return added
 
     def _load_additions(self) -> None:

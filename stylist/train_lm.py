@@ -16,6 +16,7 @@ import argparse
 import itertools
 import json
 import math
+import os
 import random
 import time
 from dataclasses import asdict, dataclass, fields
@@ -24,12 +25,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from tqdm import tqdm
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 from tokenizers.processors import TemplateProcessing
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 from .corpus import TrainingOutfit, garment_texts, train_lm_tokenizer, training_outfits
 from .counts import DEFAULT_COUNTS, CountModel
 from .lm import BASE_LM, SFT_ADAPTER, PMIScorer, ScoringConfig, encode_pair, load_lm, save_scoring_config
+from .paths import REPO
 from .prompts import completion, outfit_prompt
 
 
@@ -178,6 +180,7 @@ def train_sft(config: TrainConfig) -> None:
     log = train_loop(model, lambda epoch: encode(sft_examples(train, rng)), config, config.sft_epochs,
                      config.sft_lr, tokenizer.pad_token_id, "sft", valid=valid_seqs)
     out = Path(config.adapter_dir)
+    model.peft_config["default"].base_model_name_or_path = os.path.relpath(config.base_dir, REPO)  # portable
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)  # so trl/peft users find pad and eos beside the adapter
     (out / "train_log.json").write_text(json.dumps({"config": asdict(config), "log": log,

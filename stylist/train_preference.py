@@ -2,6 +2,7 @@
 
     python -m stylist train-preference                       # -> checkpoints/preference/ (a few minutes, 1 CPU thread)
     python -m stylist train-preference --contrastive 0 --out runs/pref-nocontrast   # ablations
+    python -m stylist train-preference --feedback data/ --out runs/pref-app          # + the app's recorded users
 
 Stage (a): everything but the preference tokens, on the base loss (cross-entropy of [l+, l-] against the
 label, every row of every training user as a target, the user's other rows as history) plus the
@@ -30,7 +31,9 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from .errors import StylistError
 from .evaluation.preference import metrics, model_scores
+from .feedback import FeedbackStore
 from .preference import (DEFAULT_PATH, Example, ItemStats, PreferenceConfig, PreferenceModel, base_losses,
                          pair_losses, rating_example)
 from .ratings import Rating, by_user, episodes, load_ratings, split_users
@@ -47,12 +50,13 @@ class TrainConfig:
     tokens: bool = True  # run stage (b); False = ablation without preference tokens
     epochs: int = 12  # stage (a)
     token_epochs: int = 8  # stage (b)
-    lr: float = 1e-3  # chosen on the validation users among 3e-3, 1e-3 (dropout 0.1) and 1e-3 (dropout 0.3)
+    lr: float = 1e-3  # chosen over 3e-3 by the validation users' pairwise loss
     token_lr: float = 1e-2
     weight_decay: float = 0.01
     batch_size: int = 128
     pairs_per_user: int = 8
     taste_users: int = 600  # synthetic users over Polyvore training titles; 0 = ratings only
+    feedback: str | None = None  # a FeedbackStore (folder or .sqlite) whose users also train, as text-only users
     seed: int = 0
 
 
@@ -98,21 +102,29 @@ def taste_users(texts: list[str], n_users: int, rng: random.Random) -> list[list
     return users
 
 
+def feedback_users(path: str) -> list[list[tuple[str, bool]]]:
+    """The app's recorded users as (item text, liked) histories, newest first; undone clicks are left out."""
+    store = FeedbackStore(path)
+    users = [[(e.item_text, e.label == "like") for e in store.events(user)] for user in store.users()]
+    return [rows for rows in users if len(rows) >= 2]
+
+
 def polyvore_titles() -> list[str]:
     """Item titles of the Polyvore outfits outside the test part (never the demo catalog the bench uses)."""
     catalog = polyvore_catalog()
     return sorted({i.text for o in polyvore_split(catalog)["fit"] for i in catalog.outfit_items(o) if i.text})
 
 
-def training_data(stats: ItemStats, users: dict[str, list[Rating]], tastes: list[list[tuple[str, bool]]],
+def training_data(stats: ItemStats, users: dict[str, list[Rating]], text_users: list[list[tuple[str, bool]]],
                   pairs_per_user: int, rng: random.Random) -> tuple[list[Example], list[bool], list[tuple[Example, Example]]]:
-    """Examples and labels of every ratings row (leave-user-out item rates) and of every synthetic taste user."""
+    """Examples and labels of every ratings row (leave-user-out item rates) and of every text-only user
+    (synthetic taste users, the app's feedback users): those have no item statistics and no profile."""
     points, labels, pairs = [], [], []
     for rows in users.values():
         minus = own_counts(rows)
         p, q = user_examples(rows, [r.liked for r in rows], lambda t, h: rating_example(stats, t, h, minus), pairs_per_user, rng)
         points, labels, pairs = points + p, labels + [r.liked for r in rows], pairs + q
-    for rows in tastes:
+    for rows in text_users:
         p, q = user_examples(rows, [liked for _, liked in rows], lambda t, h: Example(t[0], h), pairs_per_user, rng)
         points, labels, pairs = points + p, labels + [liked for _, liked in rows], pairs + q
     return points, labels, pairs
@@ -160,6 +172,7 @@ def run_stage(model: PreferenceModel, params: list[torch.nn.Parameter], cfg: Tra
 
 
 def train(cfg: TrainConfig, config: PreferenceConfig | None = None, embedder=None) -> PreferenceModel:
+    """Both stages on the training users of `cfg.ratings`; the returned model carries its metrics and seen users."""
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     ratings = load_ratings(cfg.ratings)
@@ -170,9 +183,12 @@ def train(cfg: TrainConfig, config: PreferenceConfig | None = None, embedder=Non
     model = PreferenceModel(replace(config or PreferenceConfig(), use_tokens=cfg.tokens), stats, embedder)
     model.seen_users = parts["train"] | parts["valid"]
     tastes = taste_users(polyvore_titles(), cfg.taste_users, rng) if cfg.taste_users else []
-    points, labels, pairs = training_data(stats, train_users, tastes, cfg.pairs_per_user, rng)
+    app = feedback_users(cfg.feedback) if cfg.feedback else []
+    points, labels, pairs = training_data(stats, train_users, tastes + app, cfg.pairs_per_user, rng)
     valid = episodes(ratings, parts["valid"])
-    print(f"{len(train_users)} ratings users + {len(tastes)} taste users: {len(points)} rows, {len(pairs)} pairs; "
+    if not valid:
+        raise StylistError(f"{cfg.ratings or 'ratings.csv'}: no validation users to select epochs on (too few users with both labels)")
+    print(f"{len(train_users)} ratings users + {len(tastes)} taste users + {len(app)} app users: {len(points)} rows, {len(pairs)} pairs; "
           f"{len(valid)} validation users")
     data = ((model.batch(points), torch.tensor(labels)),
             (model.batch([p for p, _ in pairs]), model.batch([n for _, n in pairs])))

@@ -11,20 +11,23 @@ from __future__ import annotations
 import functools
 import html
 import re
+import secrets
 import time
 from dataclasses import asdict
 
 import gradio as gr
+import pandas as pd
 
 from .categories import SLOTS
 from .errors import StylistError
 from .jobs import RUNNING
-from .service import Card, Stylist, clean_user, example_photos, guest_name
+from .service import UPLOAD_SUFFIXES, Card, Stylist, clean_user, example_photos, guest_name
 
 ANY = ("any", "")
 OCCASIONS = [ANY, *((o, o) for o in ("casual", "work", "party", "formal", "date", "sport", "travel"))]
 SEASONS = [ANY, *((s, s) for s in ("spring", "summer", "autumn", "winter"))]
 LIKE, DISLIKE = "Like", "Dislike"
+UPLOAD_TYPES = sorted(UPLOAD_SUFFIXES)
 INTRO = """# stylist: complete your outfit
 
 1. **Add 1-4 photos** of garments you want to wear (or click an example photo).
@@ -63,13 +66,13 @@ def build_ui(app: Stylist) -> gr.Blocks:
     with gr.Blocks(title="stylist") as demo:
         with gr.Row():
             gr.Markdown(INTRO, elem_id="intro")
-            with gr.Column(scale=0, min_width=300):
+            with gr.Column(scale=0, min_width=360):
                 user = gr.Textbox(label="Your name (remembered in this browser)", max_length=40, elem_id="user-name")
                 password = gr.Textbox(label="Admin password (refine, export, catalog edits)", type="password",
                                       visible=app.protected, elem_id="admin-password")
         saved_user = gr.BrowserState(None, storage_key="stylist-user", secret=_browser_secret(app))
         demo.load(lambda saved: saved or guest_name(), inputs=saved_user, outputs=user)
-        user.change(lambda name: USER_SAFE(name), inputs=user, outputs=saved_user)
+        user.change(_remembered, inputs=user, outputs=saved_user)
 
         with gr.Tabs():
             with gr.Tab("Style", id="style"):
@@ -83,7 +86,8 @@ def build_ui(app: Stylist) -> gr.Blocks:
     return demo
 
 
-def USER_SAFE(name: str) -> str | None:  # noqa: N802 - used as a tiny event function
+def _remembered(name: str) -> str | None:
+    """What the browser keeps of the name box: the cleaned name, or nothing while it is blank."""
     try:
         return clean_user(name)
     except StylistError:
@@ -99,8 +103,6 @@ def _browser_secret(app: Stylist) -> str:
     """A per-install secret so the remembered name survives restarts (BrowserState encrypts with it)."""
     path = app.data / "browser-secret"
     if not path.exists():
-        import secrets
-
         path.write_text(secrets.token_hex(16))
     return path.read_text().strip()
 
@@ -111,10 +113,12 @@ def _style_tab(app: Stylist, user: gr.Textbox) -> dict:
     n = app.config.max_photos
     with gr.Row():
         with gr.Column(scale=1):
-            files = gr.File(label=f"Your garment photos (1-{n}; jpg, png or webp, up to {app.config.max_upload_mb:g} MB)",
-                            file_count="multiple", file_types=[".jpg", ".jpeg", ".png", ".webp"], elem_id="photos")
+            limit = f"1-{n}; jpg, png or webp, up to {app.config.max_upload_mb:g} MB each"
+            files = gr.File(label=f"Your garment photos ({limit})", file_count="multiple", file_types=UPLOAD_TYPES,
+                            elem_id="photos")
             examples = example_photos()
-            gallery = gr.Gallery(examples, label="...or click example photos to add them", columns=4, height=250, object_fit="cover",
+            gr.Markdown("...or click example photos to add them:", visible=bool(examples))
+            gallery = gr.Gallery(examples, show_label=False, columns=4, height=230, object_fit="cover",
                                  allow_preview=False, visible=bool(examples), elem_id="examples")
         with gr.Column(scale=2):
             gr.Markdown("**What the app sees** — edit a caption if it is wrong.")
@@ -204,15 +208,17 @@ def _card(app: Stylist, card: Card, user, votes, notice) -> None:
             state[card.item_id] = {"label": label, "event": app.vote(name, card, label)}
             message = f"Recorded: you {label}d *{card.title}*."
         now = state.get(card.item_id, {}).get("label")
-        return (gr.Button(LIKE + (" ✓" if now == "like" else ""), elem_classes=["voted-like"] if now == "like" else []),
-                gr.Button(DISLIKE + (" ✓" if now == "dislike" else ""),
-                          elem_classes=["voted-dislike"] if now == "dislike" else []),
-                state, message)
+        return _vote_button(LIKE, now == "like"), _vote_button(DISLIKE, now == "dislike"), state, message
 
     like.click(lambda name, state: click("like", name, state), inputs=[user, votes],
                outputs=[like, dislike, votes, notice])
     dislike.click(lambda name, state: click("dislike", name, state), inputs=[user, votes],
                   outputs=[like, dislike, votes, notice])
+
+
+def _vote_button(label: str, on: bool) -> gr.Button:
+    """A recorded vote shows a tick and its colour; a second click on it undoes the vote."""
+    return gr.Button(label + (" ✓" if on else ""), elem_classes=[f"voted-{label.lower()}"] if on else [])
 
 
 # --- Feedback -----------------------------------------------------------------------------------------
@@ -245,6 +251,7 @@ def _feedback_tab(app: Stylist, user, password, tab) -> None:
         return text, data, sim
 
     tab.select(refresh, inputs=user, outputs=[counts, table, similar])
+
     def pick(evt: gr.SelectData):
         return evt.row_value[0] if evt.row_value else None
 
@@ -265,9 +272,9 @@ def _feedback_tab(app: Stylist, user, password, tab) -> None:
 # --- Refine -------------------------------------------------------------------------------------------
 
 def _refine_tab(app: Stylist, password, style: dict, tab) -> None:
-    gr.Markdown("Retrain the suggestion model on everyone's likes and dislikes (DPO on the active LoRA adapter). It runs in "
-                "the background: you can close this page and come back, and others keep getting suggestions meanwhile. "
-                "The new version becomes active when it is done; you can switch back below.")
+    gr.Markdown("Retrain the suggestion model on everyone's likes and dislikes (DPO on the active LoRA adapter). "
+                "It runs in the background: you can close this page and come back, and others keep getting "
+                "suggestions meanwhile. The new version becomes active when it is done; you can switch back below.")
     pairs = gr.Markdown(elem_id="pair-count")
     with gr.Row():
         start = gr.Button("Refine on the feedback so far", variant="primary", elem_id="refine-start")
@@ -285,9 +292,9 @@ def _refine_tab(app: Stylist, password, style: dict, tab) -> None:
     gr.Markdown("### Old vs new adapter on the outfit from the Style tab")
     compare = gr.Button("Compare", elem_id="compare")
     with gr.Row():
-        old_gallery = gr.Gallery(label="previous version", columns=4, height=300, allow_preview=False,
+        old_gallery = gr.Gallery(label="previous version", columns=3, height=420, allow_preview=False,
                                  elem_id="compare-old")
-        new_gallery = gr.Gallery(label="active version", columns=4, height=300, allow_preview=False,
+        new_gallery = gr.Gallery(label="active version", columns=3, height=420, allow_preview=False,
                                  elem_id="compare-new")
 
     seen = gr.State(None)
@@ -344,12 +351,10 @@ def _versions_table(versions: list) -> dict:
 
 
 def _gallery(groups: dict[str, list[Card]]) -> list[tuple[str, str]]:
-    return [(c.image, f"{c.slot}: {c.title} ({c.score:.2f})") for found in groups.values() for c in found if c.image]
+    return [(c.image, f"{c.title} · {c.score:.2f}") for found in groups.values() for c in found if c.image]
 
 
-def _loss_frame(losses: list[float]):
-    import pandas as pd  # Gradio's plots take a DataFrame; pandas comes with Gradio
-
+def _loss_frame(losses: list[float]) -> pd.DataFrame:
     return pd.DataFrame({"step": range(1, len(losses) + 1), "loss": losses})
 
 
@@ -358,7 +363,8 @@ def _metric_rows(before: dict, after: dict) -> list[list]:
 
 
 def _fmt(value) -> str:
-    return f"{value:.3f}" if isinstance(value, float) else ("" if value is None else str(value))
+    """n/a: not measured (FITB switched off, no held-out pairs, or reward accuracy before training)."""
+    return f"{value:.3f}" if isinstance(value, float) else ("n/a" if value is None else str(value))
 
 
 def _progress_html(status: dict) -> str:
@@ -382,7 +388,7 @@ SHOWN = 120  # catalog items drawn at once
 
 
 def _catalog_tab(app: Stylist, password, tab) -> None:
-    gr.Markdown(f"The catalog the suggestions come from: **{len(app.catalog)} items**. Search by colour, "
+    gr.Markdown("The catalog the suggestions come from. Search by colour, "
                 "pattern, material or garment (e.g. *navy striped*), or add your own photos: they are captioned "
                 "on the way in.")
     with gr.Row():
@@ -391,14 +397,14 @@ def _catalog_tab(app: Stylist, password, tab) -> None:
     gallery = gr.Gallery(label="Catalog", columns=6, height=520, allow_preview=True, elem_id="catalog-gallery")
     with gr.Accordion("Add photos to the catalog", open=False):
         uploads = gr.File(label="Photos (jpg, png or webp)", file_count="multiple",
-                          file_types=[".jpg", ".jpeg", ".png", ".webp"], elem_id="catalog-upload")
+                          file_types=UPLOAD_TYPES, elem_id="catalog-upload")
         add = gr.Button("Caption and add", elem_id="catalog-add")
         added = gr.Markdown(elem_id="catalog-added")
 
     def search(text):
         items = app.search(text or "", limit=len(app.catalog))
         shown = [(i.image, i.text) for i in items if i.image][:SHOWN]
-        return shown, f"{len(items)} items match; showing {len(shown)}"
+        return shown, f"{len(items)} of {len(app.catalog)} items match; showing {len(shown)}"
 
     gr.on([tab.select, query.submit, query.change], search, inputs=query, outputs=[gallery, found],
           trigger_mode="always_last")
@@ -406,6 +412,7 @@ def _catalog_tab(app: Stylist, password, tab) -> None:
     @_errors
     def add_photos(paths, pw):
         items = app.add_photos(list(paths or []), pw)
-        return "Added: " + "; ".join(f"`{i.id}` {i.text}" for i in items), *search(" ".join(i.id for i in items[:1]))
+        return ("Added: " + "; ".join(_md(i.text) for i in items), [(i.image, i.text) for i in items],
+                f"{len(items)} new items (now {len(app.catalog)} in the catalog)")
 
     add.click(add_photos, inputs=[uploads, password], outputs=[added, gallery, found])

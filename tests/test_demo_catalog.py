@@ -12,7 +12,8 @@ from PIL import Image
 from stylist.catalog import Item, load_catalog
 from stylist.categories import slot_of
 from stylist.colors import PALETTE, name_color
-from stylist.demo_catalog import HARMONY, NEUTRALS, RANGE, build_catalog, check_outfit, item_image, main
+from stylist.demo_catalog import (FORMALITY, HARMONY, NEUTRALS, RANGE, SEASONS, build_catalog, check_outfit,
+                                   item_image, main)
 from stylist.paths import DEMO_CATALOG, EXAMPLES, REPO
 from stylist.render import BACKGROUND, DRAWERS
 
@@ -37,6 +38,13 @@ def test_generator_is_deterministic(tmp_path):
     assert len([f for f in files if f.parts[0] == "images"]) == 3 and len(files) == 3 + 3 + 2
     for rel in files:
         assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+
+
+def test_cli_rejects_a_bad_limit(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "stylist", "make-demo-catalog", "--out", str(tmp_path), "--limit", "0"],
+                         capture_output=True, text=True, cwd=REPO)
+    assert run.returncode == 2 and run.stderr.strip() == "error: --limit must be at least 1, got 0"
+    assert not (tmp_path / "catalog.json").exists()
 
 
 def test_committed_catalog_is_what_the_generator_makes(built):
@@ -67,7 +75,7 @@ def test_items_speak_the_palette(built):
         assert slot_of(item.title) == slot_of(item.category) == item.slot, item.title
         assert item.category in DRAWERS
         assert item.image == f"images/{item.id}.png"
-        assert item.style and item.pattern
+        assert set(item.style) & set(FORMALITY) and set(item.style) & set(SEASONS) and item.pattern
 
 
 def test_every_outfit_obeys_the_rules(built):
@@ -110,6 +118,17 @@ def test_committed_images_exist_and_open(committed):
     assert (REPO / "docs" / "demo-catalog.png").exists()
     size = sum(p.stat().st_size for p in (REPO / "assets").rglob("*") if p.is_file())
     assert size < 15e6, f"assets/ is {size / 1e6:.1f} MB"
+
+
+def test_committed_images_match_the_renderer(committed):
+    """A drawing change without `make-demo-catalog` would leave stale images: compare a few (with a
+    tolerance for the 128-colour palette and float noise across machines)."""
+    for item_id in ("t-shirt-01", "jeans-01", "sneakers-01", "shoulder-bag-01", "hat-01"):
+        item = committed.items[item_id]
+        fresh = np.asarray(item_image(item), np.float32)
+        with Image.open(item.image) as image:
+            stored = np.asarray(image.convert("RGB"), np.float32)
+        assert np.abs(fresh - stored).mean() < 1.5, item_id
 
 
 @pytest.mark.parametrize("line", [line for line in RANGE if line.patterns == ("solid",)][::4],

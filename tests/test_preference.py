@@ -17,7 +17,8 @@ from stylist.evaluation import preference as evaluation
 from stylist.preference import (ItemStats, PreferenceConfig, PreferenceModel, base_losses, interleave, pair_losses,
                                 rating_example)
 from stylist.ratings import episodes, load_ratings, split_users
-from stylist.train_preference import TrainConfig, taste_users, train
+from stylist.feedback import Context, FeedbackStore, Option
+from stylist.train_preference import TrainConfig, feedback_users, taste_users, train
 
 WORDS = "gown dress sheath jumpsuit top for wedding party work formal affair date size 2 4 8 12 16 black red floral striped sneakers heels blazer hoodie".split()
 COLUMNS = "fit,user_id,item_id,weight_lbs,rating,rented_for,body_type,category,size,age,review_date,bust_size_num,bust_size_letter,height_in,recommend"
@@ -111,6 +112,16 @@ def test_taste_users_like_one_word_and_dislike_another():
         assert liked and disliked
         assert any(not any(a in d for d in disliked) for a in set.intersection(*liked))
         assert any(not any(b in l for l in liked) for b in set.intersection(*disliked))
+
+
+def test_feedback_users_are_the_stores_active_clicks_newest_first(tmp_path):
+    store = FeedbackStore(tmp_path)
+    for text, label in [("black gown", "like"), ("floral top", "dislike"), ("red gown", "like")]:
+        store.record("ann", Context(captions=()), Option(text, text), label)
+    undone = store.record("ann", Context(captions=()), Option("hoodie", "hoodie"), "like")
+    store.undo(undone.id)
+    store.record("bob", Context(captions=()), Option("x", "black gown"), "like")  # one click: too little to learn from
+    assert feedback_users(str(tmp_path)) == [[("red gown", True), ("floral top", False), ("black gown", True)]]
 
 
 def test_save_load_round_trip_scores_unknown_items_and_similar_users(tmp_path, embedder):

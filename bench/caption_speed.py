@@ -1,0 +1,54 @@
+"""Milliseconds per photo for the embedded captioner on ONE CPU core (load + classify + colour + pattern).
+
+    python bench/caption_speed.py [--images DIR] [--n 50] [--json]
+
+Torch is limited to one thread. Besides wall-clock time it reports the process's CPU time per photo, which
+stays meaningful when other jobs share the machine (wall time then also counts waiting for the core).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch  # noqa: E402
+
+from stylist.captioning import Captioner  # noqa: E402
+from stylist.catalog import IMAGE_SUFFIXES  # noqa: E402
+from stylist.paths import DEMO_CATALOG, shared_data  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    default = shared_data() / "clothing-small" / "validation"
+    parser.add_argument("--images", default=str(default if default.exists() else DEMO_CATALOG / "images"))
+    parser.add_argument("--n", type=int, default=50)
+    parser.add_argument("--captioner", default=None)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    files = sorted(p for p in Path(args.images).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)[:: 7][: args.n]
+    captioner = Captioner.load(args.captioner)
+    captioner.caption_image(files[0])  # warm-up: first call pays for lazy imports and kernel setup
+    wall, cpu = [], []
+    for path in files:
+        w, c = time.perf_counter(), time.process_time()
+        captioner.caption_image(path)
+        wall.append(1000 * (time.perf_counter() - w))
+        cpu.append(1000 * (time.process_time() - c))
+    result = {"n": len(files), "cpu_ms_median": round(statistics.median(cpu), 1), "cpu_ms_mean": round(statistics.mean(cpu), 1),
+              "wall_ms_median": round(statistics.median(wall), 1), "threads": torch.get_num_threads(), "images": args.images}
+    print(f"{result['cpu_ms_median']} ms CPU per photo (median; mean {result['cpu_ms_mean']}), "
+          f"{result['wall_ms_median']} ms wall (median), 1 thread, {len(files)} photos from {args.images}")
+    if args.json:
+        print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
