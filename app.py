@@ -48,24 +48,12 @@ def check_host(host: str, password: str | None, insecure: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        check_host(args.host, os.environ.get("STYLIST_ADMIN_PASSWORD"), args.insecure)
-    except StylistError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
+        check_host(args.host, os.environ.get("STYLIST_ADMIN_PASSWORD"), args.insecure)  # refuse before loading
         from stylist.service import AppConfig, Stylist
         from stylist.ui import CSS, THEME, build_ui
-    except ImportError as exc:  # TEMPORARY while the library's modules land: serve a placeholder page
-        import gradio as gr
 
-        with gr.Blocks(title="stylist") as demo:
-            gr.Markdown(f"# stylist\nThe app is being built ({exc}).")
-        demo.launch(server_name=args.host, server_port=args.port)
-        return 0
-
-    config = AppConfig(catalog=args.catalog, captioner=args.captioner, llm=args.llm, embedder=args.embedder,
-                       data_dir=args.data_dir, refine_args=shlex.split(args.refine_args))
-    try:
+        config = AppConfig(catalog=args.catalog, captioner=args.captioner, llm=args.llm, embedder=args.embedder,
+                           data_dir=args.data_dir, refine_args=shlex.split(args.refine_args))
         app = Stylist(config)
     except StylistError as exc:
         print(f"error: {exc}", file=sys.stderr)

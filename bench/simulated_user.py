@@ -1,15 +1,16 @@
 """Must-show of the feedback loop: a simulated user with a taste the recommender does not share clicks
 on top-5 recommendations, one DPO refine runs, and the liked share rises on outfits it never clicked on.
 
-    python bench/simulated_user.py                       # demo catalog, 200 clicks, embedded models
-    python bench/simulated_user.py --json --out runs/simulated_user.json
+    python bench/simulated_user.py --out runs/simulated_user.json       # the reported run (test split)
+    python bench/simulated_user.py --split valid --grid '{"beta": 0.5}' '{"learning_rate": 5e-4}'  # tuning
 
 The user likes solid black, white and grey pieces and dislikes everything else (red, colours, any
 pattern). The demo catalog's outfits are split by a hash of their id: the user is shown outfits of the
 first half with one piece missing and clicks like or dislike on each of the 5 suggestions (through the
 real FeedbackStore, as the app does), until 200 clicks; `refine` then trains on those pairs. The liked
-share of the top 5 is measured before and after on outfits of the second half only; held-out Polyvore
-FITB (the recommender's scorer) before and after comes from the refine's own metrics.
+share of the top 5 is measured before and after on outfits of the second half (`--split test`), and
+FITB of the recommender's scorer on the held-out Polyvore test part. Configs are chosen with
+`--split valid`: first-half outfits the user never clicked on and the Polyvore validation part.
 """
 
 from __future__ import annotations
@@ -19,19 +20,22 @@ import json
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import torch
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from stylist.adapters import AdapterRegistry  # noqa: E402
 from stylist.catalog import Catalog, Item, Outfit, load_catalog  # noqa: E402
+from stylist.evaluation.outfits import build_fitb_questions, fitb_accuracy  # noqa: E402
 from stylist.feedback import Context, FeedbackStore, Option  # noqa: E402
 from stylist.prompts import item_caption  # noqa: E402
 from stylist.recommending import Recommender  # noqa: E402
 from stylist.refine import RefineConfig, refine  # noqa: E402
-from stylist.splits import bucket  # noqa: E402
+from stylist.splits import bucket, polyvore_catalog, polyvore_split  # noqa: E402
 
 USER = "sim-monochrome"
 LIKED_COLOURS = {"black", "white", "grey"}
@@ -90,73 +94,92 @@ def click(recommender: Recommender, store: FeedbackStore, qs: list[Query], click
     return done
 
 
-@dataclass
-class BenchConfig:
-    clicks: int = 200
-    k: int = 5
-    heldout_outfits: int = 80
-    refine: RefineConfig = field(default_factory=lambda: RefineConfig(fitb_questions=1000))
+def polyvore_fitb(recommender: Recommender, part: str) -> float:
+    """FITB of the recommender's own scorer (LM PMI + counts, current adapter) on a Polyvore part."""
+    catalog = polyvore_catalog()
+    questions = build_fitb_questions(catalog, polyvore_split(catalog)[part])
+    return fitb_accuracy(recommender.scorer, catalog, questions, progress=False)
 
 
-def run(config: BenchConfig, data: Path, llm: str | None = None, sft_adapter: str | None = None) -> dict:
+def run(configs: list[RefineConfig], data: Path, split: str = "test", clicks: int = 200, k: int = 5,
+        outfits: int = 80, llm: str | None = None, sft_adapter: str | None = None) -> dict:
+    """Click once, then refine v0 with each config; measure on `split`: 'test' = the held-out half of the
+    demo outfits and Polyvore test FITB (for reporting), 'valid' = training-half outfits the user never
+    clicked on and Polyvore valid FITB (for choosing a config)."""
     catalog = load_catalog("demo")
-    train_outfits = [o for o in catalog.outfits if bucket(o.id) < 50]
-    test_outfits = [o for o in catalog.outfits if bucket(o.id) >= 50]
-    train_qs, test_qs = queries(catalog, train_outfits), queries(catalog, test_outfits)[:config.heldout_outfits]
+    first_half = queries(catalog, [o for o in catalog.outfits if bucket(o.id) < 50])
     recommender = Recommender.load(catalog, llm=llm, adapter=sft_adapter)
     store = FeedbackStore(data / "feedback.sqlite")
-    clicks = click(recommender, store, train_qs, config.clicks, config.k)
-    before = liked_share(recommender, test_qs, config.k, "held-out before")
-    started = time.time()
-    result = refine(data, USER, config.refine, llm=llm, sft_adapter=sft_adapter)
-    refine_seconds = time.time() - started
-    recommender.set_adapter(data / "adapters" / str(result.version))
-    after = liked_share(recommender, test_qs, config.k, "held-out after")
+    clicked = click(recommender, store, first_half, clicks, k)
+    shown = {e.context.key for e in store.events(USER)}
+    if split == "test":
+        measured = queries(catalog, [o for o in catalog.outfits if bucket(o.id) >= 50])[:outfits]
+    else:
+        measured = [q for q in first_half if Context(tuple(q.captions), q.slot, q.occasion, q.season).key
+                    not in shown][:outfits]
+    fitb_part = "test" if split == "test" else "valid"
+    base = {"liked_share": liked_share(recommender, measured, k, "v0"), "fitb": polyvore_fitb(recommender, fitb_part)}
     counts = store.counts(USER)
-    return {"clicks": clicks, "likes": counts["like"], "dislikes": counts["dislike"],
-            "train_pairs": result.train_pairs, "heldout_pairs": result.heldout_pairs,
-            "train_outfits_clicked": len({e.context.key for e in store.events(USER)}),
-            "heldout_outfits": len(test_qs), "liked_share_before": before, "liked_share_after": after,
-            "gain_pp": 100 * (after - before), "fitb_before": result.before.get("fitb"),
-            "fitb_after": result.after.get("fitb"), "preference_accuracy_before": result.before.get("preference_accuracy"),
-            "preference_accuracy_after": result.after.get("preference_accuracy"),
-            "reward_accuracy_after": result.after.get("reward_accuracy"), "refine_train_seconds": result.train_seconds,
-            "refine_total_seconds": refine_seconds, "steps": result.steps, "config": asdict(config)}
+    report = {"split": split, "clicks": clicked, "likes": counts["like"], "dislikes": counts["dislike"],
+              "clicked_outfits": len(shown), "measured_outfits": len(measured), "fitb_part": fitb_part,
+              "before": base, "runs": []}
+    registry = AdapterRegistry(data / "adapters", sft_adapter)
+    for config in configs:
+        registry.activate(0)  # every config refines the same starting adapter on the same clicks
+        started = time.time()
+        result = refine(data, USER, config, llm=llm, sft_adapter=sft_adapter)
+        seconds = time.time() - started
+        recommender.set_adapter(registry.path(result.version))
+        share = liked_share(recommender, measured, k, f"v{result.version}")
+        report["runs"].append({
+            "config": asdict(config), "version": result.version, "train_pairs": result.train_pairs,
+            "steps": result.steps, "train_seconds": result.train_seconds, "refine_seconds": seconds,
+            "liked_share": share, "gain_pp": 100 * (share - base["liked_share"]),
+            "fitb": polyvore_fitb(recommender, fitb_part), "preference_accuracy": result.after["preference_accuracy"],
+            "preference_accuracy_before": result.before["preference_accuracy"]})
+        report["runs"][-1]["fitb_drop"] = base["fitb"] - report["runs"][-1]["fitb"]
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--split", choices=["test", "valid"], default="test",
+                        help="test: report on held-out outfits; valid: choose a config without touching them")
+    parser.add_argument("--grid", nargs="*", default=[], metavar="JSON",
+                        help='refine configs to compare, e.g. \'{"beta": 0.5}\' (default: RefineConfig())')
     parser.add_argument("--clicks", type=int, default=200)
-    parser.add_argument("--heldout-outfits", type=int, default=80)
-    parser.add_argument("--learning-rate", type=float, default=RefineConfig.learning_rate)
-    parser.add_argument("--beta", type=float, default=RefineConfig.beta)
-    parser.add_argument("--epochs", type=float, default=RefineConfig.epochs)
-    parser.add_argument("--fitb-questions", type=int, default=1000, help="held-out Polyvore FITB questions")
+    parser.add_argument("--outfits", type=int, default=80, help="outfits the liked share is measured on")
     parser.add_argument("--llm", default=None, help="base LM (default: the embedded one)")
     parser.add_argument("--sft-adapter", default=None, help="adapter version 0 (default: the committed SFT adapter)")
     parser.add_argument("--data-dir", default=None, help="a fresh data folder (default: a temporary one)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--out", default=None, help="also write the result JSON here")
     args = parser.parse_args(argv)
-    config = BenchConfig(args.clicks, heldout_outfits=args.heldout_outfits, refine=RefineConfig(
-        learning_rate=args.learning_rate, beta=args.beta, epochs=args.epochs, fitb_questions=args.fitb_questions))
+    torch.set_num_threads(1)
+    # the bench measures Polyvore FITB itself on the whole part, so refine skips its quick 100-question one
+    configs = [RefineConfig(**{"fitb_questions": 0, **json.loads(g)}) for g in args.grid or ["{}"]]
     with tempfile.TemporaryDirectory(prefix="stylist-sim-") as tmp:
         data = Path(args.data_dir or tmp)
         data.mkdir(parents=True, exist_ok=True)
         if (data / "feedback.sqlite").exists():
             parser.error(f"{data} already holds feedback: give a fresh --data-dir")
-        result = run(config, data, args.llm, args.sft_adapter)
+        report = run(configs, data, args.split, args.clicks, outfits=args.outfits, llm=args.llm,
+                     sft_adapter=args.sft_adapter)
     if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=1))
+        Path(args.out).write_text(json.dumps(report, indent=1))
     if args.json:
-        print(json.dumps(result))
+        print(json.dumps(report))
         return 0
-    print(f"{result['clicks']} clicks ({result['likes']} likes) on {result['train_outfits_clicked']} outfits -> "
-          f"{result['train_pairs']} training pairs; refine {result['refine_train_seconds']:.0f} s training, "
-          f"{result['refine_total_seconds']:.0f} s with metrics")
-    print(f"liked share of the top {config.k} on {result['heldout_outfits']} held-out outfits: "
-          f"{result['liked_share_before']:.3f} -> {result['liked_share_after']:.3f} ({result['gain_pp']:+.1f} pp)")
-    print(f"held-out Polyvore FITB: {result['fitb_before']} -> {result['fitb_after']}")
+    b = report["before"]
+    print(f"{report['clicks']} clicks ({report['likes']} likes) on {report['clicked_outfits']} outfits; measured on "
+          f"{report['measured_outfits']} {report['split']} outfits and Polyvore {report['fitb_part']} FITB")
+    print(f"v0 (SFT): liked share {b['liked_share']:.3f}, FITB {b['fitb']:.3f}")
+    for r in report["runs"]:
+        c = r["config"]
+        print(f"lr {c['learning_rate']:g} beta {c['beta']:g} epochs {c['epochs']:g}: liked share "
+              f"{r['liked_share']:.3f} ({r['gain_pp']:+.1f} pp), FITB {r['fitb']:.3f} ({-r['fitb_drop']:+.3f}); "
+              f"{r['train_pairs']} pairs, {r['steps']} steps, {r['train_seconds']:.0f} s training, "
+              f"{r['refine_seconds']:.0f} s refine")
     return 0
 
 

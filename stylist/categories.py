@@ -16,7 +16,7 @@ OTHER = "other"  # beauty, home decor, stationery...: present in Polyvore outfit
 _KEYWORDS: tuple[tuple[str, str], ...] = (
     ("office", "other"), ("tech", "other"), ("home", "other"), ("makeup", "other"), ("bikini", "other"), ("swim", "other"), ("bra", "other"), ("lingerie", "other"), ("sock", "other"),
     ("tights", "other"), ("hosiery", "other"), ("pajama", "other"), ("sleepwear", "other"),
-    ("wallet", "bags"), ("bag", "bags"), ("clutch", "bags"), ("tote", "bags"), ("backpack", "bags"),
+    ("wallet", "bags"), ("bag", "bags"), ("handbag", "bags"), ("clutch", "bags"), ("tote", "bags"), ("backpack", "bags"),
     ("purse", "bags"), ("satchel", "bags"),
     ("boot", "shoes"), ("shoe", "shoes"), ("pump", "shoes"), ("sandal", "shoes"), ("sneaker", "shoes"),
     ("flat", "shoes"), ("loafer", "shoes"), ("moccasin", "shoes"), ("heel", "shoes"), ("slipper", "shoes"),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from .paths import CHECKPOINTS, REPO
 from .ratings import BODY_TYPES, PROFILE_NUMBERS, Rating
 
 DEFAULT_PATH = CHECKPOINTS / "preference"
+PROBE = ["black wool coat", "gown for formal affair, size 8"]  # texts whose embeddings identify the embedder
 N_SIMILARITY = 4  # max and mean cosine gap (liked - disliked), has-liked, has-disliked
 N_ITEM = 4  # item like-rate logit, log count, known item, size gap to the liked history
 N_PROFILE = len(PROFILE_NUMBERS) + len(BODY_TYPES) + 1
@@ -264,8 +266,13 @@ class PreferenceModel:
         return sorted(scored, key=lambda x: -x[1])[:k]
 
     # ---- persistence
+    def probe(self) -> list[float]:
+        """A short fingerprint of the embedder, saved with the model: the net only fits the embedder it trained on."""
+        return [round(x, 4) for x in self.embed(PROBE).flatten()[:: max(1, len(PROBE) * self.embedder.get_embedding_dimension() // 16)].tolist()]
+
     def save(self, path: str | Path) -> None:
         path = Path(path)
+        self.metrics["embedder_probe"] = self.probe()
         path.mkdir(parents=True, exist_ok=True)
         save_file({k: v.contiguous() for k, v in self.net.state_dict().items()}, str(path / "model.safetensors"))
         (path / "config.json").write_text(json.dumps(asdict(self.config), indent=2) + "\n")
@@ -291,6 +298,10 @@ class PreferenceModel:
             if (path / f"{name}.json").is_file():
                 setattr(model, name, json.loads((path / f"{name}.json").read_text()))
         model.seen_users = set(model.seen_users)
+        saved = model.metrics.get("embedder_probe")
+        if saved and not np.allclose(saved, model.probe(), atol=1e-3):
+            warnings.warn(f"{path} was trained on another embedder than {config.embedder or 'checkpoints/embedder'}; "
+                          "retrain it: python -m stylist train-preference", stacklevel=2)
         return model
 
 

@@ -203,6 +203,7 @@ class Canvas:
         self.rgb = np.zeros((n, n, 3), np.float32)
         self.alpha = np.zeros((n, n), np.float32)
         self.dim = 1.0  # < 1 while drawing the far shoe of a pair
+        self.dark = self.base.max() < 60  # black cloth: darkening shows nothing, so seams and shades lighten
 
     def _textured(self, colours: np.ndarray, weave: np.ndarray) -> np.ndarray:
         # additive part keeps dark cloth (black, navy) visibly textured too
@@ -226,7 +227,7 @@ class Canvas:
         if colour is None:
             return self.fabric
         if isinstance(colour, (int, float)):  # a darker or lighter shade of the fabric (lining, cuffs)
-            return np.clip(self.fabric * colour, 0, 255)
+            return np.clip(self.fabric + abs(1 - colour) * 70 if self.dark else self.fabric * colour, 0, 255)
         flat = np.broadcast_to(np.array(colour, np.float32), (self.n, self.n, 3))
         return np.clip(flat + 5 * self.rng.normal(0, 1, (self.n, self.n, 1)).astype(np.float32), 0, 255)
 
@@ -253,7 +254,9 @@ class Canvas:
         segments = _dashes(pts, 0.014) if dashed else [pts]
         mask = self._mask(lambda d, s: [d.line(s(seg), fill=255, width=w, joint="curve") for seg in segments])
         mask = mask * self.alpha
-        if colour is None:
+        if colour is None and self.dark:
+            self.rgb += 90 * strength * mask[..., None]
+        elif colour is None:
             self.rgb *= 1 - strength * mask[..., None]
         else:
             m = (strength * mask)[..., None]
@@ -343,6 +346,7 @@ def _lapels(c: Canvas, bottom: float, notch: bool, lining: float = 0.4) -> None:
     right += [(0.615, 0.215), (0.64, 0.235)] if notch else []
     right += [(0.655, 0.27), (0.505, bottom + 0.01), (0.5, bottom - 0.02)]
     both(c.piece, right, 1.04, depth=0.35)
+    both(c.seam, right, 0.25)
 
 
 def _tee(c: Canvas) -> None:

@@ -14,8 +14,9 @@ import os
 import re
 import secrets
 import sys
+import tempfile
 import threading
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .adapters import AdapterRegistry, AdapterVersion
@@ -99,8 +100,10 @@ class Stylist:
         self.data = data_dir(config.data_dir)
         self.catalog: Catalog = load_catalog(config.catalog)
         self._added_path = self.data / f"catalog-additions-{self.catalog.name}.json"
+        self._added_images = self.data / "catalog-images"
         self._load_additions()
         self.captioner = Captioner.load(config.captioner)
+        self._caption_untitled()
         self.registry = AdapterRegistry(self.data / "adapters")
         self._adapter = self.registry.active_path()  # version 0: load_lm picks the SFT adapter for the LM
         self.recommender = Recommender.load(self.catalog, llm=config.llm, embedder=config.embedder,
@@ -211,13 +214,13 @@ class Stylist:
         return self.store.counts(clean_user(user))
 
     def export(self, password: str | None) -> Path:
-        """Everyone's preference pairs as trl JSONL (prompt, chosen, rejected) in the data folder."""
+        """Everyone's preference pairs as trl JSONL (prompt, chosen, rejected), in a fresh temporary file:
+        the data folder itself is never served."""
         self.check_admin(password, "exporting feedback")
-        path = self.data / "exports" / "preferences.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", encoding="utf-8") as out:
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", prefix="stylist-preferences-", suffix=".jsonl",
+                                         delete=False) as out:
             write_jsonl(self.store.pairs(), out)
-        return path
+        return Path(out.name)
 
     def feedback_size(self) -> tuple[int, int]:
         """How many DPO pairs a refine would get now, and from how many users."""
@@ -280,7 +283,7 @@ class Stylist:
         """Caption new photos, copy them into the data folder and add them to the catalog (kept across restarts)."""
         self.check_admin(password, "adding to the catalog")
         paths = self.check_uploads(paths, limit=20)
-        folder = self.data / "catalog-images"
+        folder = self._added_images
         folder.mkdir(parents=True, exist_ok=True)
         added = []
         for caption in self.captioner.caption_images(paths):
@@ -297,6 +300,25 @@ class Stylist:
             self._save_additions(added)
         return added
 
+    def _caption_untitled(self) -> None:
+        """Photo-folder catalogs come without titles: caption their photos once, cached in the data folder."""
+        bare = [i for i in self.catalog.items.values() if not i.title and i.image]
+        if not bare:
+            return
+        path = self.data / f"catalog-captions-{self.catalog.name}.json"
+        cache = json.loads(path.read_text()) if path.exists() else {}
+        todo = [i.image for i in bare if i.image not in cache]
+        if todo:
+            print(f"captioning {len(todo)} catalog photos (once: cached in {path})", file=sys.stderr)
+            for c in self.captioner.caption_images(todo):
+                if not c.error:
+                    cache[c.path] = {"title": c.caption, "colors": c.colors, "pattern": c.pattern,
+                                     "material": c.material}
+            _write_json(path, cache)
+        for item in bare:  # the folder's class name stays the category
+            for key, value in cache.get(item.image, {}).items():
+                setattr(item, key, value)
+
     def _load_additions(self) -> None:
         if self._added_path.exists():
             for raw in json.loads(self._added_path.read_text()):
@@ -304,15 +326,19 @@ class Stylist:
                     self.catalog.add(Item(**raw))
 
     def _save_additions(self, items: list[Item]) -> None:
-        from dataclasses import asdict
-
         old = json.loads(self._added_path.read_text()) if self._added_path.exists() else []
-        tmp = self._added_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(old + [asdict(i) for i in items], indent=1))
-        os.replace(tmp, self._added_path)
+        _write_json(self._added_path, old + [asdict(i) for i in items])
 
     def served_paths(self) -> list[str]:
-        """Folders the web server may serve images from: catalog photos, examples, the data folder."""
-        roots = {str(self.data), str(EXAMPLES)}
+        """Folders the web server may serve images from: the catalog's photos and the examples. The data
+        folder (feedback, adapters, secrets) is not among them; only its added catalog photos are."""
+        roots = {str(EXAMPLES), str(self._added_images)}
         roots |= {str(Path(i.image).parent) for i in self.catalog.items.values() if i.image}
         return sorted(roots)
+
+
+def _write_json(path: Path, data) -> None:
+    """Write-then-rename: a crash never leaves half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)

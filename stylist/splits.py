@@ -51,8 +51,3 @@ def polyvore_catalog() -> Catalog:
 def polyvore_split(catalog: Catalog | None = None) -> dict[str, list[Outfit]]:
     return split_outfits((catalog or polyvore_catalog()).outfits)
 
-
-def subset(catalog: Catalog, outfits: list[Outfit], name: str) -> Catalog:
-    """A catalog holding only the given outfits and their items (e.g. the training part)."""
-    items = {i: catalog.items[i] for o in outfits for i in o.item_ids if i in catalog.items}
-    return Catalog(name=name, items=items, outfits=list(outfits))

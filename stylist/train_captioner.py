@@ -1,13 +1,14 @@
 """Train the embedded captioner's garment classifier from scratch on the shared real photos.
 
-    nohup nice -n 5 python -m stylist train-captioner --out checkpoints/captioner --minutes 60 > runs/captioner.log 2>&1 &
+    nohup nice -n 5 python -m stylist train-captioner --out checkpoints/captioner --minutes 62 > runs/captioner.log 2>&1 &
 
 No pretrained weights exist here, so the model is a small Hugging Face ResNet (`ResNetForImageClassification`
 built from a config, ~1.5M parameters) trained with heavy augmentation, mixup/cutmix and an EMA of the weights.
 Photos are decoded once into a uint8 cache under runs/, so an epoch is pure tensor work on one core.
 10% of train (stratified, fixed seed) is held out; the best EMA checkpoint on that holdout is saved with
 `save_pretrained` after every improvement, so a usable model exists while training runs. The shared
-validation folder is never looked at here.
+validation folder is never looked at here. With `--minutes` the cosine LR schedule runs on wall-clock time,
+so a run on a machine shared with other jobs still anneals fully and ends when planned.
 """
 
 from __future__ import annotations

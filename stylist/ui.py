@@ -76,11 +76,11 @@ def build_ui(app: Stylist) -> gr.Blocks:
 
         with gr.Tabs():
             with gr.Tab("Style", id="style"):
-                captions = _style_tab(app, user)
+                outfit = _style_tab(app, user)
             with gr.Tab("Feedback", id="feedback") as feedback_tab:
                 _feedback_tab(app, user, password, feedback_tab)
             with gr.Tab("Refine", id="refine") as refine_tab:
-                _refine_tab(app, password, captions, refine_tab)
+                _refine_tab(app, password, outfit, refine_tab)
             with gr.Tab("Catalog", id="catalog") as catalog_tab:
                 _catalog_tab(app, password, catalog_tab)
     return demo
@@ -110,25 +110,27 @@ def _browser_secret(app: Stylist) -> str:
 # --- Style --------------------------------------------------------------------------------------------
 
 def _style_tab(app: Stylist, user: gr.Textbox) -> dict:
+    """Photos -> editable captions -> suggestion cards; returns the outfit inputs the Refine tab reuses."""
     n = app.config.max_photos
     with gr.Row():
-        with gr.Column(scale=1):
-            limit = f"1-{n}; jpg, png or webp, up to {app.config.max_upload_mb:g} MB each"
+        with gr.Column(scale=2, min_width=360):
+            limit = f"1-{n}, jpg/png/webp, {app.config.max_upload_mb:g} MB max"
             files = gr.File(label=f"Your garment photos ({limit})", file_count="multiple", file_types=UPLOAD_TYPES,
                             elem_id="photos")
             examples = example_photos()
             gr.Markdown("...or click example photos to add them:", visible=bool(examples))
-            gallery = gr.Gallery(examples, show_label=False, columns=4, height=230, object_fit="cover",
+            gallery = gr.Gallery(examples, show_label=False, columns=4, height=262, object_fit="cover",
                                  allow_preview=False, visible=bool(examples), elem_id="examples")
-        with gr.Column(scale=2):
-            gr.Markdown("**What the app sees** — edit a caption if it is wrong.")
+        with gr.Column(scale=3):
+            gr.Markdown("**What the app sees**: one caption per photo. Edit a caption if it is wrong.")
             with gr.Row():
                 thumbs, texts = [], []
                 for i in range(n):
                     with gr.Column(min_width=140):
                         thumbs.append(gr.Image(show_label=False, height=140, interactive=False, visible=False,
                                                buttons=[]))
-                        texts.append(gr.Textbox(label=f"Photo {i + 1}", visible=False, max_length=200,
+                        texts.append(gr.Textbox(label=f"Photo {i + 1}", visible=i == 0, max_length=200,
+                                                placeholder="no photo? type one, e.g. navy cotton t-shirt",
                                                 elem_id=f"caption-{i}"))
             with gr.Row():
                 occasion = gr.Dropdown(OCCASIONS, value="", label="Occasion (optional)", allow_custom_value=True)
@@ -137,7 +139,7 @@ def _style_tab(app: Stylist, user: gr.Textbox) -> dict:
 
     cards = gr.State({})  # slot -> list of Card dicts
     votes = gr.State({})  # item id -> {"label", "event"}
-    notice = gr.Markdown(elem_id="vote-notice")
+    notice = gr.Markdown("Suggestions appear below when you press **Complete my outfit**.", elem_id="vote-notice")
 
     @_errors
     def add_example(current, evt: gr.SelectData):
@@ -158,25 +160,24 @@ def _style_tab(app: Stylist, user: gr.Textbox) -> dict:
             out.append(gr.Image(value=paths[i] if shown else None, visible=shown))
         for i in range(n):
             shown = i < len(found)
-            out.append(gr.Textbox(value=found[i] if shown else "", visible=shown))
+            out.append(gr.Textbox(value=found[i] if shown else "", visible=shown or i == 0))
         return out
 
-    files.change(caption, inputs=files, outputs=thumbs + texts)
+    files.change(caption, inputs=files, outputs=thumbs + texts, show_progress_on=files)
 
     @_errors
     def complete(name, occ, sea, *caps):
         groups = app.recommend(list(caps), occ, sea, user=name)
-        return {slot: [asdict(c) for c in found] for slot, found in groups.items()}, {}, ""
+        found = sum(len(g) for g in groups.values())
+        message = (f"{found} suggestions for {len(groups)} missing pieces, best first. *score*: how well the outfit "
+                   "model thinks it completes your outfit; *for you*: the chance you like it, from your own votes.")
+        return {slot: [asdict(c) for c in g] for slot, g in groups.items()}, {}, message
 
-    go.click(complete, inputs=[user, occasion, season, *texts], outputs=[cards, votes, notice])
+    go.click(complete, inputs=[user, occasion, season, *texts], outputs=[cards, votes, notice],
+             show_progress_on=notice)
 
     @gr.render(inputs=[cards], triggers=[cards.change])
     def show(groups):
-        if not groups:
-            gr.Markdown("Suggestions appear here after you press **Complete my outfit**.")
-            return
-        gr.Markdown("One row per missing piece, best first. *score*: how well the outfit model thinks it completes "
-                    "your outfit; *for you*: the chance you like it, predicted from your own votes.")
         for slot in sorted(groups, key=lambda s: SLOTS.index(s) if s in SLOTS else len(SLOTS)):
             with gr.Row(elem_classes="suggestions", equal_height=True):
                 gr.Markdown(f"### {html.escape(slot)}", elem_classes="slot-name")
@@ -283,6 +284,9 @@ def _refine_tab(app: Stylist, password, style: dict, tab) -> None:
     loss = gr.LinePlot(x="step", y="loss", title="DPO loss", height=220, elem_id="loss-plot")
     metrics = gr.Dataframe(headers=["metric", "before", "after"], interactive=False, label="Before / after",
                            elem_id="refine-metrics")
+    gr.Markdown("*preference_accuracy*: share of held-out pairs (outfits not trained on) where the liked item is "
+                "more likely than the other one; *reward_accuracy*: the same for DPO's implicit reward; *fitb*: "
+                "fill-in-the-blank accuracy on held-out Polyvore outfits (n/a when not measured).")
     gr.Markdown("### Adapter versions")
     versions = gr.Dataframe(interactive=False, elem_id="versions")
     with gr.Row():

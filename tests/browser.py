@@ -20,7 +20,6 @@ CHROMIUM = Path(os.environ.get("STYLIST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 REPO = Path(__file__).resolve().parent.parent
-APP = Path(os.environ.get("STYLIST_APP", REPO / "app.py"))  # the script under test
 
 
 def free_port() -> int:
@@ -47,7 +46,7 @@ def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 180)
 def running_app(args: list[str], log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
     """Run `python app.py ARGS --port <free>` and yield its URL; stop it (and only it) afterwards."""
     port = free_port()
-    cmd = [sys.executable, str(APP), *args, "--port", str(port)]
+    cmd = [sys.executable, str(REPO / "app.py"), *args, "--port", str(port)]
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
                                 env={**os.environ, **(env or {})})

@@ -16,6 +16,8 @@ import os
 import re
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -27,9 +29,10 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
 expect = pytest.importorskip("playwright.sync_api").expect
 
 EXAMPLES = sorted(p for p in (REPO / "assets" / "examples").glob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
-# A tiny refine: a few DPO steps, no FITB, so the whole file stays within a few minutes on 2 CPUs.
-REFINE_ARGS = "--steps 60 --fitb-questions 0 --min-pairs 4 --heldout-percent 40"
+# A small refine (no FITB; ~10 pairs): quick on 2 CPUs, yet long enough for a second visitor to act during it.
+REFINE_ARGS = "--steps 150 --fitb-questions 0 --min-pairs 4 --heldout-percent 40"
 TIMEOUT = 120_000  # ms: model calls on a busy 2-core CI machine
+expect.set_options(timeout=TIMEOUT)
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +43,13 @@ def shots(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def url(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("app")
-    with running_app(["--data-dir", str(tmp / "data"), "--refine-args", REFINE_ARGS], tmp / "app.log") as address:
+def data(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("app") / "data"
+
+
+@pytest.fixture(scope="module")
+def url(data):
+    with running_app(["--data-dir", str(data), "--refine-args", REFINE_ARGS], data.parent / "app.log") as address:
         yield address
 
 
@@ -74,7 +81,11 @@ def tab(page, name: str) -> None:
 
 
 def upload(page, paths: list[Path]) -> None:
+    """Upload photos and wait for their captions (all arrive in one update, so the first one tells)."""
+    first = page.locator("#caption-0 textarea")
+    first.fill("")  # so an old caption is not mistaken for the new one
     page.locator("#photos input[type=file]").set_input_files([str(p) for p in paths])
+    expect(first).not_to_have_value("")
     for i in range(len(paths)):
         expect(page.locator(f"#caption-{i} textarea")).not_to_have_value("")
 
@@ -149,6 +160,13 @@ def test_feedback_history_undo_export(alice, shots):
         alice.locator("#download a").first.click()
     lines = Path(download.value.path()).read_text().splitlines()
     assert lines and all({"prompt", "chosen", "rejected"} <= set(json.loads(x)) for x in lines)
+
+
+def test_data_folder_is_not_served(url, data):
+    for private in ("feedback.sqlite", "browser-secret"):
+        assert (data / private).exists()
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(f"{url}gradio_api/file={data / private}", timeout=30)
 
 
 def test_refine_while_another_user_clicks(alice, browser, url, shots):
@@ -236,14 +254,21 @@ def test_catalog_search_and_add(alice, shots):
     expect(alice.locator("#catalog-added")).to_contain_text("Added")
 
 
-def test_admin_password_and_upload_limits(browser, tmp_path):
-    """With STYLIST_ADMIN_PASSWORD set, refine and export need it; bad or too many uploads get one clear line."""
+def test_admin_password_upload_limits_photo_catalog(browser, tmp_path):
+    """With STYLIST_ADMIN_PASSWORD set, refine and export need it; bad or too many uploads get one clear line;
+    a photo-folder catalog (`<class>/*.png`, no titles) is captioned when the app loads it."""
     env = {"STYLIST_ADMIN_PASSWORD": "s3cret"}
-    with running_app(["--data-dir", str(tmp_path / "data")], tmp_path / "app.log", env=env) as address:
+    for photo in EXAMPLES[:3]:
+        (tmp_path / "photos" / photo.stem.split("-")[0]).mkdir(parents=True)
+        (tmp_path / "photos" / photo.stem.split("-")[0] / photo.name).write_bytes(photo.read_bytes())
+    args = ["--data-dir", str(tmp_path / "data"), "--catalog", str(tmp_path / "photos")]
+    with running_app(args, tmp_path / "app.log", env=env) as address:
         page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
         page.set_default_timeout(TIMEOUT)
         page.goto(address)
         set_user(page, "mallory")
+        page.locator("#caption-0 textarea").fill("white cotton t-shirt")  # no photo: a typed caption works too
+        assert any("jeans" in card or "jacket" in card for card in complete(page))
         fake = tmp_path / "not-a-photo.png"
         fake.write_text("hello")
         page.locator("#photos input[type=file]").set_input_files([str(fake)])
@@ -259,3 +284,8 @@ def test_admin_password_and_upload_limits(browser, tmp_path):
         page.locator("#admin-password input").fill("s3cret")
         page.locator("#export").click()
         expect(page.locator("#download a").first).to_be_visible()
+        tab(page, "Catalog")
+        expect(page.locator("#catalog-count")).to_contain_text("3 of 3 items")
+        labels = page.locator("#catalog-gallery .caption-label")
+        expect(labels).to_have_count(3)
+        assert all(len(t.split()) >= 2 for t in labels.all_inner_texts()), "captions, not bare class names"

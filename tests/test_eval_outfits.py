@@ -98,7 +98,8 @@ def test_cli_reports_unknown_ids_and_prints_json_last(tmp_path, capsys):
     assert ev.main(["fitb", *args, "--questions", str(tmp_path / "fitb.json"), "--scorer", "chance", "--json"]) == 0
     out, err = capsys.readouterr()
     assert "9999_1" in err and "skipped 1" in err
-    assert json.loads(out.strip().splitlines()[-1])["n"] == 1
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["n"] == 1 and result["unknown_ids"] == 1
     assert ev.main(["compat", *args, "--scorer", "chance", "--json"]) == 0
     result = json.loads(capsys.readouterr()[0].strip().splitlines()[-1])
     assert result["auc"] == 0.5 and result["n"] == 80

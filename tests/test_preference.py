@@ -135,6 +135,11 @@ def test_save_load_round_trip_scores_unknown_items_and_similar_users(tmp_path, e
     assert scores == pytest.approx(model.score(*args)) and all(0 < s < 1 for s in scores)
     assert loaded.score([], [], ["gown"])[0] == pytest.approx(model.score([], [], ["gown"])[0])
     assert loaded.seen_users == {"1000"}
+    with torch.no_grad():
+        loaded.embedder[0].embedding.weight.add_(1.0)  # the embedder changed since training: warn
+    loaded._cache.clear()
+    with pytest.warns(UserWarning, match="another embedder"):
+        PreferenceModel.load(tmp_path / "m", embedder=loaded.embedder)
     histories = {"a": (["black gown", "black dress"], ["floral top"]), "b": (["black gown"], ["floral top", "floral dress"]),
                  "c": (["floral top"], ["black gown"])}
     assert loaded.similar_users(histories, "a", k=2)[0][0] == "b"

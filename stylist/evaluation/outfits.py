@@ -229,7 +229,8 @@ def main(argv: list[str]) -> int:
         result = {"auc": compat_auc(scorer, catalog, usable), "n": len(usable)}
     given = args.questions if task == "fitb" else args.pairs
     built = "built, hard negatives" if task == "fitb" and args.hard else "built"
-    result.update(scorer=args.scorer, split=args.split, adapter=args.adapter, questions=given or built)
+    result.update(unknown_ids=len(unknown), scorer=args.scorer, split=args.split, adapter=args.adapter,
+                  questions=given or built)
     metric = "accuracy" if task == "fitb" else "auc"
     print(f"{task} {metric}: {result[metric]:.4f} on {result['n']} ({args.scorer} scorer)")
     if args.json:
