@@ -1,6 +1,6 @@
 """Share of garment photos whose main colour the captioner names right, on photos with a known colour.
 
-    python bench/caption_colors.py [--n N] [--json]
+    python bench/caption_colors.py [--n N] [--seeds 2] [--json]
 
 Each demo-catalog item (`stylist.demo_catalog`, colours from `stylist.colors.PALETTE`) is drawn by
 `stylist.render.floor_photo` (300x400) as a phone photo of the garment lying on wood, a bed sheet or tiles, with
@@ -30,6 +30,7 @@ from stylist.render import floor_photo, seed_of  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=None, help="number of catalog items (default: all)")
+    parser.add_argument("--seeds", type=int, default=2, help="photos per item (different floor, light, pose)")
     parser.add_argument("--captioner", default=None)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -37,12 +38,12 @@ def main() -> None:
     items = [i for i in load_catalog("demo").items.values() if i.colors][: args.n]
     strict, lenient, total, misses = Counter(), Counter(), Counter(), Counter()
     skipped = []
-    for item in tqdm(items, desc="colour photos"):
+    for item, seed in tqdm([(i, s) for i in items for s in range(args.seeds)], desc="colour photos"):
         try:
             photo = floor_photo(item.category, item.colors, item.pattern, item.material, size=(300, 400),
-                                seed=seed_of("bench", item.id))
+                                seed=seed_of("bench", item.id, seed))
         except ValueError as exc:  # a renderer failure is not a captioner result: report it, do not score it
-            skipped.append(f"{item.id}: {exc}")
+            skipped.append(f"{item.id} seed {seed}: {exc}")
             continue
         named = captioner.caption_image(photo, path=item.id).colors[0]
         kind = item.pattern if item.pattern not in ("", "solid") else "solid"
@@ -67,7 +68,7 @@ def main() -> None:
         print(f"  {k:10s} n={v['n']:3d}  first colour {v['first_colour']:.3f}  one of its colours {v['one_of_its_colours']:.3f}")
     print("most common misses:", ", ".join(f"{k} x{v}" for k, v in misses.most_common(8)) or "none")
     if skipped:
-        print(f"{len(skipped)} items could not be rendered (not scored), e.g. {skipped[0]}")
+        print(f"{len(skipped)} photos could not be rendered (not scored), e.g. {skipped[0]}")
     if args.json:
         print(json.dumps(result))
 

@@ -1,7 +1,7 @@
 """The results table of the outfit model on the held-out 20% of Polyvore: chance, counts, base LM,
 LoRA-SFT, and the recommender's scorer (LoRA-SFT PMI + counts).
 
-    python bench/outfit_table.py [--seeds 0 1 2] [--json runs/outfit_table.json]
+    python bench/outfit_table.py [--seeds 0 1 2] [--rows counts model] [--json runs/outfit_table.json]
 
 Each row is what `python -m stylist eval fitb|compat --split test --scorer ... [--adapter none]`
 prints for seed 0; more seeds rebuild the questions (other blanks and negatives) and average.
@@ -35,6 +35,8 @@ ROWS = {  # label -> (scorer, adapter)
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--rows", nargs="+", choices=sorted({n for n, _ in ROWS.values()}),
+                        help="only the rows of these scorers (default: all)")
     parser.add_argument("--json", help="also write the numbers here")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -44,6 +46,8 @@ def main() -> int:
                     build_compat_pairs(catalog, test, seed=seed)) for seed in args.seeds}
     table, caches = {}, {}
     for label, (name, adapter) in ROWS.items():
+        if args.rows and name not in args.rows:
+            continue
         scorer = load_scorer(name, adapter=adapter)
         if name in ("lm", "model"):  # rows on the same model share its memoised likelihoods
             scorer.cache = caches.setdefault(adapter, scorer.cache)

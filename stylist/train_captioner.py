@@ -52,6 +52,7 @@ class TrainConfig:
     holdout: float = 0.1
     seed: int = 0
     threads: int = 1
+    init: str = ""  # a checkpoint folder to continue from (a warm restart of the schedule) instead of scratch
 
 
 MEAN = (0.5, 0.5, 0.5)  # photos vary too much for dataset statistics to matter; symmetric range is enough
@@ -188,7 +189,12 @@ def train(cfg: TrainConfig) -> dict:
     cache = build_cache(Path(cfg.data), cfg.image_size, Path(cfg.cache.format(size=cfg.image_size)))
     images, labels = cache["images"], cache["labels"]
     train_idx, hold_idx = stratified_split(labels, cfg.holdout, cfg.seed)
-    model = new_model(cfg)
+    if cfg.init:
+        from transformers import ResNetForImageClassification
+
+        model = ResNetForImageClassification.from_pretrained(cfg.init)
+    else:
+        model = new_model(cfg)
     ema = copy.deepcopy(model).eval()
     n_params = sum(p.numel() for p in model.parameters())
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
