@@ -11,14 +11,16 @@ likelihood and how much it raises the outfit's: pointwise mutual information in 
 
 each divided by (completion tokens) ** length_power, plus optionally the counting model's PMI
 (`counts.py`). The weights live in `checkpoints/scorer/scoring.json`, chosen on the validation part of
-the training split by `train_lm.py`.
+the training split by `train_lm.py`. The "nothing" terms may come from a fixed reference adapter
+(`PMIScorer.reference`): a refined adapter is scored against the one it was refined from.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -127,11 +129,21 @@ class ScoringConfig:
     length_power: float = 1.0  # 0 = summed log-probs, 1 = per token
 
 
+def is_unconditional(prompt: str) -> bool:
+    """An empty outfit without occasion or season: the prompt of the PMI "nothing" terms."""
+    head, _, rest = prompt.partition("\n")
+    return head == outfit_prompt([]).partition("\n")[0] and "\n" not in rest
+
+
 class PMIScorer:
     """Scores candidates and whole outfits by LM pointwise mutual information (plus optional counts).
 
     Log-likelihoods are memoised by (prompt, text), so the unconditional terms of catalog items are
-    computed once and re-ranking a few candidates is cheap."""
+    computed once and re-ranking a few candidates is cheap. The unconditional ("nothing") terms have their
+    own cache, `prior`, scored with `reference` (a PEFT adapter name, "" for the bare base model, None for
+    whatever is active). A DPO-refined adapter is scored against its reference, the SFT adapter: PMI
+    log pi_new(item | outfit) - log pi_ref(item). Scoring the prior with the refined adapter would cancel
+    what DPO learned, since DPO raises a liked item's likelihood with and without the outfit alike."""
 
     def __init__(self, model: PreTrainedModel | None, tokenizer: PreTrainedTokenizerBase | None,
                  config: ScoringConfig | None = None, counts=None):
@@ -139,19 +151,41 @@ class PMIScorer:
         self.config = config or ScoringConfig()
         self.counts = counts
         self.cache: dict[tuple[str, str], tuple[float, float]] = {}  # (prompt, text) -> (log p, tokens)
+        self.prior: dict[tuple[str, str], tuple[float, float]] = {}  # the same for unconditional prompts
+        self.reference: str | None = None  # the Recommender sets it to the adapter it was loaded with
+
+    def _cache_of(self, pair: tuple[str, str]) -> dict[tuple[str, str], tuple[float, float]]:
+        return self.prior if is_unconditional(pair[0]) else self.cache
+
+    @contextmanager
+    def _as_reference(self) -> Iterator[None]:
+        """The model switched to the reference adapter for the duration (the active one restored after)."""
+        from peft import PeftModel
+
+        active = self.model.active_adapter if isinstance(self.model, PeftModel) else ""
+        if self.reference is None or self.reference == active:
+            yield
+        elif self.reference == "":
+            with self.model.disable_adapter():
+                yield
+        else:
+            self.model.set_adapter(self.reference)
+            try:
+                yield
+            finally:
+                self.model.set_adapter(active)
 
     def logprobs(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         """Length-normalised log p(text | prompt) for (prompt, text) pairs, memoised."""
-        todo = sorted({p for p in pairs if p not in self.cache})
-        if todo:
-            lp, n = completion_logprobs(self.model, self.tokenizer, [p for p, _ in todo], [t for _, t in todo])
-            self.cache.update(zip(todo, zip(lp.tolist(), n.tolist())))
-        raw = np.array([self.cache[p] for p in pairs]).reshape(-1, 2)
+        todo = sorted({p for p in pairs if p not in self._cache_of(p)})
+        for cache, model in ((self.cache, nullcontext()), (self.prior, self._as_reference())):
+            part = [p for p in todo if self._cache_of(p) is cache]
+            if part:
+                with model:
+                    lp, n = completion_logprobs(self.model, self.tokenizer, [p for p, _ in part], [t for _, t in part])
+                cache.update(zip(part, zip(lp.tolist(), n.tolist())))
+        raw = np.array([self._cache_of(p)[p] for p in pairs]).reshape(-1, 2)
         return raw[:, 0] / np.maximum(raw[:, 1], 1.0) ** self.config.length_power
-
-    def clear_cache(self) -> None:
-        """Forget memoised likelihoods (after the adapter changes)."""
-        self.cache.clear()
 
     @staticmethod
     def pmi_pairs(context: Sequence[str], candidate: str, slot: str | None = None, occasion: str | None = None,

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from peft import PeftModel
 
 from .catalog import Catalog, Item, load_catalog
 from .categories import OTHER, SLOTS, slot_of
@@ -85,6 +86,8 @@ class Recommender:
         self.candidates_per_slot = candidates_per_slot
         self.description_tokens = description_tokens
         self._caches = {adapter: scorer.cache}
+        # the unconditional terms stay with the adapter loaded here (version 0), see PMIScorer
+        scorer.reference = scorer.model.active_adapter if isinstance(scorer.model, PeftModel) else ""
         self.items: list[Item] = []
         self.vectors = np.zeros((0, 1), dtype=np.float32)
         self.add_items(catalog.wearable())
@@ -117,9 +120,8 @@ class Recommender:
         self.scorer.logprobs([(outfit_prompt([], i.slot), completion(item_caption(i))) for i in items])
 
     def set_adapter(self, path: str | os.PathLike) -> None:
-        """Switch to another adapter version; each version keeps its own likelihood cache."""
-        from peft import PeftModel
-
+        """Switch to another adapter version; each version keeps its own cache of conditional likelihoods,
+        while the unconditional ones (`scorer.prior`) keep coming from version 0 and are shared."""
         key = str(path)
         if key == self.adapter:
             return
@@ -132,8 +134,6 @@ class Recommender:
         model.eval()
         self.scorer.model, self.adapter = model, key
         self.scorer.cache = self._caches.setdefault(key, {})
-        if not self.scorer.cache:
-            self._warm(self.items)
 
     def describe(self, captions: list[str], slots: list[str], occasion: str | None, season: str | None) -> list[str]:
         """What the LM thinks each missing slot should hold (one short description per slot)."""

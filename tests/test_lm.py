@@ -10,7 +10,8 @@ import torch
 from stylist.catalog import Item, Outfit
 from stylist.counts import CountModel
 from stylist.errors import StylistError
-from stylist.lm import PMIScorer, ScoringConfig, completion_logprobs, encode_pair, generate, load_lm
+from stylist.lm import (PMIScorer, ScoringConfig, completion_logprobs, encode_pair, generate, is_unconditional,
+                        load_lm)
 from stylist.prompts import completion, outfit_prompt
 from stylist.splits import bucket, part_of, split_outfits
 from stylist.train_lm import TrainConfig, make_tokenizer, new_llama
@@ -110,6 +111,12 @@ def test_pmi_scorer_is_conditional_minus_unconditional(tiny):
     assert got == pytest.approx(lp[0] - lp[1], abs=1e-5)
     assert len(scorer.cache) > 0 and np.isfinite(scorer.outfit_score([*context, candidate]))
 
+
+
+def test_only_the_empty_outfit_prompt_goes_to_the_prior():
+    assert is_unconditional(outfit_prompt([])) and is_unconditional(outfit_prompt([], "shoes"))
+    assert not is_unconditional(outfit_prompt(["white tee"], "shoes"))
+    assert not is_unconditional(outfit_prompt([], "shoes", occasion="party"))
 
 def test_split_is_deterministic_and_about_a_fifth():
     ids = [str(200000000 + 7919 * n) for n in range(2000)]

@@ -11,6 +11,7 @@ from stylist.catalog import Catalog, Item
 from stylist.embedder import load_embedder
 from stylist.errors import StylistError
 from stylist.lm import BASE_LM, PMIScorer, SFT_ADAPTER, load_lm
+from stylist.prompts import completion, outfit_prompt
 from stylist.recommending import Recommender, Suggestion, missing_slots, reason_for
 from test_lm import TEXTS, save_tiny_adapter, save_tiny_lm
 
@@ -73,6 +74,22 @@ def test_set_adapter_swaps_scores_and_back(tiny):
     assert scores() != pytest.approx(first)
     rec.set_adapter(tiny["adapter"])
     assert scores() == pytest.approx(first)
+
+
+
+@pytest.mark.parametrize("start", ["adapter", "none"])
+def test_after_set_adapter_the_unconditional_terms_stay_with_version_0(tiny, start):
+    """A refined version is scored as log p_new(item | outfit) - log p_v0(item): DPO's gain must not cancel."""
+    v0 = str(tiny["adapter"]) if start == "adapter" else "none"
+    rec = Recommender.load(tiny["catalog"], llm=str(tiny["base"]), adapter=v0, embedder=str(tiny["embedder"]))
+    rec.set_adapter(tiny["other"])
+    text = completion("white cotton t-shirt")  # a user caption: not warmed at load, first scored after the switch
+    pairs = [(outfit_prompt([]), text), (outfit_prompt([], "shoes"), text), (outfit_prompt(["blue denim jeans"]), text)]
+    got = np.concatenate([rec.scorer.logprobs(pairs[:2]), rec.scorer.logprobs(pairs[2:])])
+    reference, new = (PMIScorer(*load_lm(tiny["base"], a)).logprobs(pairs) for a in (v0, str(tiny["other"])))
+    assert got[:2] == pytest.approx(reference[:2], abs=1e-5)  # unconditional: version 0's
+    assert not np.allclose(got[:2], new[:2], atol=1e-3)
+    assert got[2] == pytest.approx(new[2], abs=1e-5)  # conditional, after the prior was scored: the new adapter's
 
 
 def test_add_items_makes_them_recommendable(tiny):
