@@ -160,7 +160,7 @@ def _material(material: str, knit: bool, rng: np.random.Generator, n: int) -> tu
     if material == "corduroy":
         return 0.13 * np.abs(np.sin(np.pi * xx / (3.5 * u))) - 0.07 + 0.03 * grain, 0.05
     if material == "linen":
-        rows = np.repeat(rng.normal(0, 1, (n, 1)), n, 1) * np.repeat(rng.normal(1, 0.5, (1, n // 16)), 16, 1)[:, :n]
+        rows = np.repeat(rng.normal(0, 1, (n, 1)), n, 1) * np.repeat(rng.normal(1, 0.5, (1, -(-n // 16))), 16, 1)[:, :n]
         return 0.05 * _blur(rows.astype(np.float32), 0.7) + 0.03 * grain, 0.0
     if material in ("canvas", "cotton", "jersey"):
         weave = 0.04 * np.sin(2 * np.pi * xx / (1.8 * u)) * np.sin(2 * np.pi * yy / (1.8 * u))
