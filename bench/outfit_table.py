@@ -27,6 +27,7 @@ ROWS = {  # label -> (scorer, adapter)
     "chance": ("chance", None),
     "counting baseline (category + title-word PMI)": ("counts", None),
     "base LM, PMI score (no adapter)": ("lm", "none"),
+    "base LM PMI + counts (weights tuned for the base LM)": ("model", "none"),
     "LoRA-SFT, PMI score": ("lm", None),
     "LoRA-SFT PMI + counts (the recommender's scorer)": ("model", None),
 }

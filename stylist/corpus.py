@@ -7,6 +7,7 @@ the outfit adapter reads whole outfits.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -16,7 +17,7 @@ from .catalog import Catalog, Item, load_catalog, read_categories
 from .categories import SLOTS
 from .colors import PALETTE
 from .paths import DEMO_CATALOG, shared_data
-from .prompts import item_caption, outfit_prompt
+from .prompts import completion, item_caption, outfit_prompt
 from .splits import polyvore_catalog, split_outfits
 
 SPECIAL_TOKENS = ["<pad>", "<s>", "</s>", "<unk>"]
@@ -60,6 +61,31 @@ def training_items() -> list[Item]:
     items = [item for outfit in split_outfits(polyvore.outfits)["fit"] for item in polyvore.outfit_items(outfit)]
     demo = demo_catalog()
     return items + (list(demo.items.values()) if demo else [])
+
+
+def negative_pairs(n: int, seed: int = 0, same_category: float = 0.5) -> list[dict[str, str]]:
+    """n DPO rows (trl's prompt/chosen/rejected) from the Polyvore training part, never its valid or test
+    part: an outfit with one item blanked, that item as chosen and another outfit's item as rejected, of
+    the same category for a `same_category` share of the rows. The method's "negative examples"; [] without
+    the shared data."""
+    if n <= 0 or not (shared_data() / "polyvore" / "outfits.json").exists():
+        return []
+    polyvore = polyvore_catalog()
+    outfits = [items for o in split_outfits(polyvore.outfits)["train"] if len(items := polyvore.outfit_items(o)) >= 2]
+    pool = [item for items in outfits for item in items]
+    by_category: dict[str, list[Item]] = {}
+    for item in pool:
+        by_category.setdefault(item.category, []).append(item)
+    rng, rows = random.Random(seed), []
+    while len(rows) < n:
+        items = rng.choice(outfits)
+        answer = items[rng.randrange(len(items))]
+        negative = rng.choice(by_category[answer.category] if rng.random() < same_category else pool)
+        if negative in items or item_caption(negative) == item_caption(answer):
+            continue
+        rows.append({"prompt": outfit_prompt([item_caption(i) for i in items if i is not answer], answer.slot),
+                     "chosen": completion(item_caption(answer)), "rejected": completion(item_caption(negative))})
+    return rows
 
 
 def category_names() -> list[str]:

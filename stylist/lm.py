@@ -246,11 +246,11 @@ def load_scoring_config(with_counts: bool = True, path: str | os.PathLike = SCOR
 
 
 def load_outfit_scorer(llm: str | None = None, adapter: str | None = None, use_lm: bool = True,
-                       use_counts: bool = True) -> PMIScorer:
+                       use_counts: bool = True, scoring: str | os.PathLike = SCORER_DIR / "scoring.json") -> PMIScorer:
     """The recommender's scorer (LM PMI + counts, weights from scoring.json), or either part alone."""
     from .counts import DEFAULT_COUNTS, CountModel
 
-    config = load_scoring_config(with_counts=use_counts)
+    config = load_scoring_config(with_counts=use_counts, path=scoring)
     counts = None
     if use_counts:
         if not DEFAULT_COUNTS.exists():

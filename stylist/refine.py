@@ -6,7 +6,10 @@
 The reference model is the adapter training starts from: the model is loaded as a trainable
 `PeftModel` and no `ref_model` is given, so trl's `DPOTrainer` copies the starting adapter into a
 frozen "ref" adapter (trl/trainer/dpo_trainer.py, "Re-training an existing adapter"); the bare base
-model is never the reference. Whole contexts (outfit prompts) are held out to measure preference
+model is never the reference. Anchor pairs keep the adapter's general outfit sense while it learns one
+person's taste: for every user pair, `anchors` pairs from the Polyvore training outfits (the real missing
+item chosen over an item of another outfit, of the same category half of the time), the method's own
+"negative examples". Whole contexts (outfit prompts) are held out to measure preference
 accuracy before and after. The new version is written to a temporary folder and renamed when
 complete, then activated; a crash, kill or stop leaves the feedback and the active adapter as they were.
 """
@@ -29,6 +32,7 @@ from tqdm import tqdm
 from .adapters import AdapterRegistry
 from .errors import StylistError
 from .feedback import DB_NAME, FeedbackStore, Pair
+from .corpus import negative_pairs
 from .jobs import refine_lock, write_status
 from .lm import BASE_LM, PMIScorer, completion_logprobs, load_lm, load_scoring_config
 from .paths import data_dir, shared_data
@@ -39,11 +43,12 @@ Progress = Callable[[int, int, float | None], None]  # (step, total steps, lates
 @dataclass
 class RefineConfig:
     beta: float = 0.5  # chosen with bench/simulated_user.py --split valid (docs/results.md, feedback loop)
-    learning_rate: float = 3e-4  # a LoRA-sized rate; trl's default 1e-6 is for full fine-tuning
+    learning_rate: float = 7e-4  # a LoRA-sized rate; trl's default 1e-6 is for full fine-tuning
     epochs: float = 2.0
     batch_size: int = 8
     steps: int | None = None  # overrides epochs (the app's tests use a handful)
     min_pairs: int = 8
+    anchors: float = 1.0  # Polyvore anchor pairs per user pair; 0 trains on the user's pairs alone
     heldout_percent: int = 20  # of contexts, for preference accuracy; 0 trains on everything
     max_length: int = 256
     fitb_questions: int = 100  # the first questions of held-out Polyvore FITB; 0 skips FITB
@@ -60,6 +65,7 @@ class RefineResult:
     steps: int
     seconds: float
     train_seconds: float
+    anchor_pairs: int = 0
     losses: list[float] = field(default_factory=list)
     before: dict = field(default_factory=dict)
     after: dict = field(default_factory=dict)
@@ -113,7 +119,7 @@ def measure(model, tokenizer, heldout: Sequence[Pair], config: RefineConfig,
     return metrics, (chosen, rejected)
 
 
-def _callback(progress: Progress | None, should_stop: Callable[[], bool] | None, losses: list[float]):
+def progress_callback(progress: Progress | None, should_stop: Callable[[], bool] | None, losses: list[float]):
     from transformers import TrainerCallback
 
     class Watch(TrainerCallback):
@@ -130,6 +136,28 @@ def _callback(progress: Progress | None, should_stop: Callable[[], bool] | None,
                 control.should_training_stop = True
 
     return Watch()
+
+
+def dpo_trainer(model, tokenizer, rows: list[dict[str, str]], output_dir: Path, *, beta: float, learning_rate: float,
+                batch_size: int, epochs: float, steps: int | None, max_length: int, seed: int, callbacks=()):
+    """trl's DPOTrainer set up for a PEFT model on the CPU (the pitfalls of trl 1.x's defaults avoided),
+    with no ref_model, so the starting adapter is the reference; quiet, the caller reports progress."""
+    import datasets
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+    from trl import DPOConfig, DPOTrainer
+
+    datasets.disable_progress_bars()
+    args = DPOConfig(
+        output_dir=str(output_dir), report_to="none", save_strategy="no", logging_steps=1,
+        use_cpu=True, bf16=False, fp16=False, activation_checkpointing=False, disable_tqdm=True,
+        learning_rate=learning_rate, beta=beta, per_device_train_batch_size=batch_size,
+        max_steps=steps or max(1, round(epochs * -(-len(rows) // batch_size))),
+        lr_scheduler_type="constant", max_length=max_length, seed=seed, dataloader_num_workers=0)
+    trainer = DPOTrainer(model=model, args=args, processing_class=tokenizer,
+                         train_dataset=datasets.Dataset.from_list(rows), callbacks=list(callbacks))
+    for quiet in (PrinterCallback, ProgressCallback):
+        trainer.remove_callback(quiet)
+    return trainer
 
 
 def refine(data: str | Path | None = None, user: str | None = None, config: RefineConfig | None = None,
@@ -153,50 +181,40 @@ def refine(data: str | Path | None = None, user: str | None = None, config: Refi
 
 def _train(registry: AdapterRegistry, train: list[Pair], heldout: list[Pair], user: str | None,
            config: RefineConfig, llm, progress, should_stop) -> RefineResult:
-    import datasets
     import torch
     from peft import PeftModel
-    from transformers.trainer_callback import PrinterCallback, ProgressCallback
-    from trl import DPOConfig, DPOTrainer
 
     started = time.time()
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
-    datasets.disable_progress_bars()
     parent = registry.active()
     llm = str(llm or BASE_LM)
     base, tokenizer = load_lm(llm, adapter="none")
     model = PeftModel.from_pretrained(base, str(parent.path), is_trainable=True)
     before, reference = measure(model, tokenizer, heldout, config)
 
-    steps_per_epoch = -(-len(train) // config.batch_size)
     scratch = registry.new_tmp()  # the trainer's output folder; it saves nothing there (save_strategy="no")
-    args = DPOConfig(
-        output_dir=str(scratch), report_to="none", save_strategy="no", logging_steps=1,
-        use_cpu=True, bf16=False, fp16=False, activation_checkpointing=False, disable_tqdm=True,
-        learning_rate=config.learning_rate, beta=config.beta, per_device_train_batch_size=config.batch_size,
-        max_steps=config.steps or max(1, round(config.epochs * steps_per_epoch)),
-        lr_scheduler_type="constant", max_length=config.max_length, seed=config.seed, dataloader_num_workers=0)
     losses: list[float] = []
-    trainer = DPOTrainer(model=model, args=args, processing_class=tokenizer,
-                         train_dataset=datasets.Dataset.from_list([p.trl() for p in train]),
-                         callbacks=[_callback(progress, should_stop, losses)])
-    for quiet in (PrinterCallback, ProgressCallback):
-        trainer.remove_callback(quiet)
+    anchors = negative_pairs(round(config.anchors * len(train)), config.seed)
+    rows = [p.trl() for p in train] + anchors
+    trainer = dpo_trainer(model, tokenizer, rows, scratch, beta=config.beta, learning_rate=config.learning_rate,
+                          batch_size=config.batch_size, epochs=config.epochs, steps=config.steps,
+                          max_length=config.max_length, seed=config.seed,
+                          callbacks=[progress_callback(progress, should_stop, losses)])
     t0 = time.time()
     trainer.train()
     train_seconds = time.time() - t0
     shutil.rmtree(scratch, ignore_errors=True)
     stopped = trainer.state.global_step < trainer.state.max_steps
     result = RefineResult(None, parent.number, len(train), len(heldout), trainer.state.global_step, 0.0,
-                          train_seconds, losses, before, stopped=stopped)
+                          train_seconds, len(anchors), losses, before, stopped=stopped)
     if not stopped:
         model.set_adapter("default")
         result.after, _ = measure(model, tokenizer, heldout, config, reference)
         tmp = registry.new_tmp()
         model.save_pretrained(str(tmp), selected_adapters=["default"])
         result.seconds = time.time() - started
-        meta = {"parent": parent.number, "pairs": len(train), "user": user, "llm": llm,
+        meta = {"parent": parent.number, "pairs": len(train), "anchor_pairs": len(anchors), "user": user, "llm": llm,
                 "metrics": {"before": before, "after": result.after}, "config": asdict(config),
                 "losses": losses, "seconds": result.seconds}
         result.version = registry.commit(tmp, meta).number
@@ -208,7 +226,8 @@ def _train(registry: AdapterRegistry, train: list[Pair], heldout: list[Pair], us
 def _report(result: RefineResult) -> str:
     if result.stopped:
         return f"stopped after {result.steps} steps; no new version (v{result.parent} stays active)"
-    rows = [f"v{result.version} (from v{result.parent}) is now active: {result.train_pairs} pairs, "
+    rows = [f"v{result.version} (from v{result.parent}) is now active: {result.train_pairs} pairs "
+            f"(+{result.anchor_pairs} Polyvore anchor pairs), "
             f"{result.steps} steps, {result.train_seconds:.0f} s training, {result.seconds:.0f} s in all"]
     for key in ("fitb", "preference_accuracy", "reward_accuracy"):
         b, a = result.before.get(key), result.after.get(key)
@@ -234,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--status-file", default=None, help="keep the live state in this JSON file (for the app)")
     parser.add_argument("--stop-file", default=None, help="stop cleanly after the current step once this file exists")
     defaults = RefineConfig()
-    for name in ("beta", "learning_rate", "epochs", "batch_size", "steps", "min_pairs", "heldout_percent",
+    for name in ("beta", "learning_rate", "epochs", "batch_size", "steps", "min_pairs", "anchors", "heldout_percent",
                  "fitb_questions", "seed", "threads"):
         kind = type(getattr(defaults, name)) if getattr(defaults, name) is not None else int
         parser.add_argument("--" + name.replace("_", "-"), type=kind, default=getattr(defaults, name))

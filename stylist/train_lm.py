@@ -18,6 +18,7 @@ import json
 import math
 import os
 import random
+import shutil
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -29,8 +30,8 @@ from tokenizers.processors import TemplateProcessing
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 from .corpus import TrainingOutfit, garment_texts, train_lm_tokenizer, training_outfits
-from .counts import DEFAULT_COUNTS, CountModel
-from .lm import BASE_LM, SFT_ADAPTER, PMIScorer, ScoringConfig, encode_pair, load_lm, save_scoring_config
+from .counts import DEFAULT_COUNTS, CountConfig, CountModel
+from .lm import BASE_LM, SCORER_DIR, SFT_ADAPTER, PMIScorer, ScoringConfig, encode_pair, load_lm, save_scoring_config
 from .paths import REPO
 from .prompts import completion, outfit_prompt
 
@@ -51,6 +52,12 @@ class TrainConfig:
     sft_lr: float = 2e-3
     lora_r: int = 16
     lora_alpha: int = 32
+    dpo_dir: str = str(SFT_ADAPTER.with_name("sft-dpo"))
+    dpo_pairs: int = 4000
+    dpo_epochs: float = 1.0
+    dpo_lr: float = 5e-4
+    dpo_beta: float = 0.5
+    dpo_same_category: float = 0.5
     batch_size: int = 32
     seed: int = 0
 
@@ -187,41 +194,102 @@ def train_sft(config: TrainConfig) -> None:
                                                     "train_outfits": len(train)}, indent=1))
 
 
-def fit_counts() -> CountModel:
-    counts = CountModel.fit([o.items for o in training_outfits("train")])
-    counts.save(DEFAULT_COUNTS)
-    return counts
+def train_dpo(config: TrainConfig) -> None:
+    """Step 3: DPO with the method's negative examples (an outfit's real missing item over another outfit's
+    item, same category half of the time), starting from, and referenced to, the SFT adapter."""
+    from peft import PeftModel
+
+    from .corpus import negative_pairs
+    from .refine import dpo_trainer, progress_callback
+
+    base, tokenizer = load_lm(config.base_dir, "none")
+    model = PeftModel.from_pretrained(base, config.adapter_dir, is_trainable=True)
+    rows = negative_pairs(config.dpo_pairs, config.seed, config.dpo_same_category)
+    out = Path(config.dpo_dir)
+    losses: list[float] = []
+    with tqdm(desc="dpo", unit="step") as bar:
+        def progress(step: int, total: int, loss: float | None) -> None:
+            bar.total = total
+            bar.update(step - bar.n)
+            bar.set_postfix(loss=f"{loss:.4f}")
+
+        trainer = dpo_trainer(model, tokenizer, rows, out / "scratch", beta=config.dpo_beta,
+                              learning_rate=config.dpo_lr, batch_size=config.batch_size, epochs=config.dpo_epochs,
+                              steps=None, max_length=256, seed=config.seed,
+                              callbacks=[progress_callback(progress, None, losses)])
+        trainer.train()
+    shutil.rmtree(out / "scratch", ignore_errors=True)
+    model.set_adapter("default")
+    model.save_pretrained(out, selected_adapters=["default"])
+    tokenizer.save_pretrained(out)
+    (out / "train_log.json").write_text(json.dumps({"config": asdict(config), "pairs": len(rows), "losses": losses}))
 
 
-def tune_scoring(config: TrainConfig) -> ScoringConfig:
-    """Pick the scoring weights that maximise mean(FITB, hard FITB, AUC) on the validation part."""
-    from .evaluation.outfits import build_compat_pairs, build_fitb_questions, compat_auc, fitb_accuracy
+def validation_tasks(seeds: tuple[int, ...] = (0, 1, 2)) -> tuple:
+    """The Polyvore validation part as (catalog, {seed: (fitb, hard, compat)}): what counts and weights are
+    chosen on. Its ~100 outfits are few, so three draws of blanks and negatives are averaged."""
+    from .evaluation.outfits import build_compat_pairs, build_fitb_questions
     from .splits import polyvore_catalog, split_outfits
 
     catalog = polyvore_catalog()
     outfits = split_outfits(catalog.outfits)["valid"]
-    tasks = {"fitb": build_fitb_questions(catalog, outfits), "hard": build_fitb_questions(catalog, outfits, hard=True),
-             "compat": build_compat_pairs(catalog, outfits)}
+    return catalog, {seed: (build_fitb_questions(catalog, outfits, seed=seed),
+                            build_fitb_questions(catalog, outfits, hard=True, seed=seed),
+                            build_compat_pairs(catalog, outfits, seed=seed)) for seed in seeds}
+
+
+def validation_metrics(scorer, catalog, tasks: dict) -> dict:
+    """Mean FITB, hard FITB and compatibility AUC over the seeds of `validation_tasks`."""
+    from .evaluation.outfits import compat_auc, fitb_accuracy
+
+    runs = [(fitb_accuracy(scorer, catalog, fitb, seed=seed, progress=False),
+             fitb_accuracy(scorer, catalog, hard, seed=seed, progress=False),
+             compat_auc(scorer, catalog, compat, progress=False)) for seed, (fitb, hard, compat) in tasks.items()]
+    return dict(zip(("fitb", "hard", "compat"), np.mean(runs, 0).round(4).tolist()))
+
+
+def fit_counts() -> CountModel:
+    """The counting model of the training part, its smoothing and word weight chosen by mean(FITB, hard FITB,
+    AUC) on the validation part (rare words carry much of what tells same-category items apart)."""
+    catalog, tasks = validation_tasks()
+    outfits = [o.items for o in training_outfits("train")]
+    grid = [CountConfig(min_count=m, alpha=a, word_weight=w) for m, a, w in itertools.product((1, 2), (1.0, 3.0, 10.0), (1.0, 2.0))]
+    results = []
+    for config in tqdm(grid, desc="counts"):
+        counts = CountModel.fit(outfits, config)
+        results.append((counts, validation_metrics(PMIScorer(None, None, ScoringConfig(0, 0, 1, 1), counts), catalog, tasks)))
+    counts, metrics = max(results, key=lambda r: np.mean(list(r[1].values())))
+    counts.save(DEFAULT_COUNTS)
+    report = {"best": asdict(counts.config), "valid": metrics, "grid": [{**asdict(c.config), **m} for c, m in results]}
+    DEFAULT_COUNTS.with_name("counts_tuning.json").write_text(json.dumps(report, indent=1))
+    print(json.dumps({k: report[k] for k in ("best", "valid")}))
+    return counts
+
+
+def tune_scoring(config: TrainConfig) -> ScoringConfig:
+    """Pick the scoring weights that maximise mean(FITB, hard FITB, AUC) on the validation part. With
+    `--adapter-dir none` the bare base LM's own weights go to scoring_base.json, for a fair results table."""
+    catalog, tasks = validation_tasks()
     model, tokenizer = load_lm(config.base_dir, config.adapter_dir)
     scorer = PMIScorer(model, tokenizer, counts=CountModel.load(DEFAULT_COUNTS))
 
     def measure(scoring: ScoringConfig) -> dict:
         scorer.config = scoring
-        return {"fitb": fitb_accuracy(scorer, catalog, tasks["fitb"], progress=False),
-                "hard": fitb_accuracy(scorer, catalog, tasks["hard"], progress=False),
-                "compat": compat_auc(scorer, catalog, tasks["compat"], progress=False)}
+        return validation_metrics(scorer, catalog, tasks)
 
-    grid = [ScoringConfig(f, b, c, p) for f, b, c, p in itertools.product((0.0, 1.0), (0.0, 0.5, 1.0),
-                                                                          (0.0, 0.5, 1.0, 2.0), (0.0, 0.5, 1.0))
-            if f or b]
+    # forward PMI always counts: it is the direction DPO refines (log p(item | outfit)), so without it a
+    # refined adapter would hardly change what the recommender ranks first
+    grid = [ScoringConfig(1.0, b, c, p) for b, c, p in itertools.product((0.0, 0.5, 1.0), (0.0, 0.5, 1.0, 2.0),
+                                                                         (0.0, 0.5, 1.0))]
     measure(grid[0])  # fills the likelihood cache; the grid then only re-weights
     results = [(scoring, measure(scoring)) for scoring in tqdm(grid, desc="tune scoring")]
     best, metrics = max(results, key=lambda r: np.mean(list(r[1].values())))
     lm_only = max((r for r in results if r[0].counts == 0), key=lambda r: np.mean(list(r[1].values())))
-    save_scoring_config(best, lm_only[0])
+    name = "_base" if config.adapter_dir == "none" else ""
+    save_scoring_config(best, lm_only[0], SCORER_DIR / f"scoring{name}.json")
     report = {"best": asdict(best), "valid": metrics, "lm_only": asdict(lm_only[0]), "lm_only_valid": lm_only[1],
               "grid": [{**asdict(s), **m} for s, m in results]}
-    Path(DEFAULT_COUNTS).with_name("tuning.json").write_text(json.dumps(report, indent=1))
+    (SCORER_DIR / f"tuning{name}.json").write_text(json.dumps(report, indent=1))
     print(json.dumps({k: report[k] for k in ("best", "valid", "lm_only", "lm_only_valid")}))
     return best
 
@@ -236,6 +304,6 @@ def main(argv: list[str] | None = None) -> int:
     steps = ["base", "sft", "counts", "tune"] if config.step == "all" else [config.step]
     for step in steps:
         start = time.time()
-        {"base": pretrain_base, "sft": train_sft, "counts": lambda c: fit_counts(), "tune": tune_scoring}[step](config)
+        {"base": pretrain_base, "sft": train_sft, "dpo": train_dpo, "counts": lambda c: fit_counts(), "tune": tune_scoring}[step](config)
         print(f"step {step} done in {time.time() - start:.0f} s", flush=True)
     return 0

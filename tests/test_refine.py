@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
 
 import pytest
 
-from stylist.adapters import AdapterRegistry
+from stylist.adapters import META, AdapterRegistry
 from stylist.adapters import main as adapters_main
 from stylist.errors import StylistError
 from stylist.feedback import Context, FeedbackStore, Option
@@ -18,7 +19,8 @@ from stylist.refine import RefineConfig, preference_logps, refine
 COLOURS = ["black", "white", "grey", "red", "floral", "navy"]
 GARMENTS = ["boots", "sneakers", "loafers", "sandals", "bag", "tote"]
 TOPS = ["linen shirt", "silk blouse", "wool sweater", "cotton tee", "denim jacket", "blue jeans"]
-FAST = RefineConfig(steps=6, batch_size=4, learning_rate=5e-3, fitb_questions=0, min_pairs=4, heldout_percent=30)
+FAST = RefineConfig(steps=6, batch_size=4, learning_rate=5e-3, fitb_questions=0, min_pairs=4, heldout_percent=30,
+                    anchors=0.0)  # the user pairs alone; anchors have their own test
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +178,33 @@ def test_killing_a_refine_mid_training_loses_nothing_and_stop_ends_a_run_cleanly
 
     assert run(data, tiny_lm).version == 1  # the next complete run adds v1 and clears what the others left
     assert not any(p.name.startswith(".tmp") for p in (data / "adapters").iterdir())
+
+
+def test_negative_pairs_come_from_training_outfits_only():
+    from stylist.corpus import negative_pairs
+    from stylist.prompts import completion, item_caption
+    from stylist.splits import polyvore_catalog, split_outfits
+
+    catalog = polyvore_catalog()
+    parts = split_outfits(catalog.outfits)
+    categories = {}
+    for outfit in parts["train"]:
+        for item in catalog.outfit_items(outfit):
+            categories.setdefault(completion(item_caption(item)), set()).add(item.category)
+    rows = negative_pairs(60, seed=3, same_category=1.0)
+    assert rows == negative_pairs(60, seed=3, same_category=1.0) and len(rows) == 60
+    held_out = {completion(item_caption(i)) for part in ("valid", "test") for o in parts[part]
+                for i in catalog.outfit_items(o)} - set(categories)
+    for row in rows:
+        assert row["chosen"] != row["rejected"] and row["chosen"] not in held_out
+        assert categories[row["chosen"]] & categories[row["rejected"]]  # same category when asked for
+    mixed = negative_pairs(200, seed=3, same_category=0.0)
+    assert sum(not (categories[r["chosen"]] & categories[r["rejected"]]) for r in mixed) > 100
+    assert negative_pairs(0) == []
+
+
+def test_refine_mixes_in_anchor_pairs(data, tiny_lm):
+    result = run(data, tiny_lm, RefineConfig(**{**FAST.__dict__, "anchors": 2.0, "steps": 2}))
+    assert result.train_pairs > 0 and result.anchor_pairs == 2 * result.train_pairs
+    meta = AdapterRegistry(data / "adapters", tiny_lm[1]).path(result.version) / META
+    assert json.loads(meta.read_text())["anchor_pairs"] == result.anchor_pairs

@@ -180,12 +180,15 @@ def heldout_fitb(scorer: OutfitScorer, n: int = 100, hard: bool = False) -> floa
 
 
 def load_scorer(name: str, llm: str | None = None, adapter: str | None = None) -> OutfitScorer:
-    """chance, counts, lm (the LM's PMI alone) or model (the recommender's scorer: LM PMI + counts)."""
+    """chance, counts, lm (the LM's PMI alone) or model (the recommender's scorer: LM PMI + counts).
+    The bare embedded base LM (adapter 'none') is scored with the weights tuned for it, when there are some."""
     if name == "chance":
         return ChanceScorer()
-    from ..lm import load_outfit_scorer  # torch only when an LM is asked for
+    from ..lm import SCORER_DIR, load_outfit_scorer  # torch only when an LM is asked for
 
-    return load_outfit_scorer(llm=llm, adapter=adapter, use_lm=name != "counts", use_counts=name != "lm")
+    base = SCORER_DIR / "scoring_base.json"
+    own = base if llm is None and adapter == "none" and base.exists() else SCORER_DIR / "scoring.json"
+    return load_outfit_scorer(llm=llm, adapter=adapter, use_lm=name != "counts", use_counts=name != "lm", scoring=own)
 
 
 def select_outfits(catalog: Catalog, split: str) -> list[Outfit]:
