@@ -1,13 +1,14 @@
-"""Train the outfit LM in three steps, plus the counting model and the scorer's weights.
+"""Train the outfit LM (base, LoRA SFT, optional DPO), plus the counting model and the scorer's weights.
 
     python -m stylist train-lm --step base     # tokenizer + small Llama pre-trained on single garment texts
     python -m stylist train-lm --step sft      # LoRA SFT on outfits: present captions -> missing caption
+    python -m stylist train-lm --step dpo --dpo-dir runs/sft-dpo   # optional: DPO on Polyvore negatives
     python -m stylist train-lm --step counts   # co-occurrence counts (checkpoints/scorer/counts.npz)
     python -m stylist train-lm --step tune     # scoring weights on the validation part (scoring.json)
-    python -m stylist train-lm                 # all four, in that order
+    python -m stylist train-lm                 # base, sft, counts, tune, in that order
 
 Polyvore outfits: the 'train' part of `splits` (70%) plus the demo outfits train; 'valid' (10%) picks
-the scoring weights; 'test' (20%) is never read here.
+the counts config and the scoring weights; 'test' (20%) is never read here.
 """
 
 from __future__ import annotations
@@ -195,8 +196,9 @@ def train_sft(config: TrainConfig) -> None:
 
 
 def train_dpo(config: TrainConfig) -> None:
-    """Step 3: DPO with the method's negative examples (an outfit's real missing item over another outfit's
-    item, same category half of the time), starting from, and referenced to, the SFT adapter."""
+    """Optional step: DPO with the method's negative examples (an outfit's real missing item over another
+    outfit's item, of the same category for `dpo_same_category` of the pairs), starting from, and referenced
+    to, the SFT adapter. Not part of `all`: on the valid part it did not beat the SFT adapter (docs/results.md)."""
     from peft import PeftModel
 
     from .corpus import negative_pairs
