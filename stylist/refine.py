@@ -30,9 +30,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .adapters import AdapterRegistry
+from .corpus import negative_pairs
 from .errors import StylistError
 from .feedback import DB_NAME, FeedbackStore, Pair
-from .corpus import negative_pairs
 from .jobs import refine_lock, write_status
 from .lm import BASE_LM, PMIScorer, completion_logprobs, load_lm, load_scoring_config
 from .paths import data_dir, shared_data
@@ -42,7 +42,8 @@ Progress = Callable[[int, int, float | None], None]  # (step, total steps, lates
 
 @dataclass
 class RefineConfig:
-    beta: float = 0.5  # chosen with bench/simulated_user.py --split valid (docs/results.md, feedback loop)
+    # beta, learning_rate, epochs and anchors: chosen with bench/simulated_user.py --split valid (docs/results.md)
+    beta: float = 0.5
     learning_rate: float = 7e-4  # a LoRA-sized rate; trl's default 1e-6 is for full fine-tuning
     epochs: float = 2.0
     batch_size: int = 8
