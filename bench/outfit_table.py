@@ -25,7 +25,7 @@ from stylist.splits import polyvore_catalog, split_outfits  # noqa: E402
 
 ROWS = {  # label -> (scorer, adapter)
     "chance": ("chance", None),
-    "counting baseline (category + title-word PMI)": ("counts", None),
+    "counting baseline (category, price band and title-word PMI)": ("counts", None),
     "base LM, PMI score (no adapter)": ("lm", "none"),
     "base LM PMI + counts (weights tuned for the base LM)": ("model", "none"),
     "LoRA-SFT, PMI score": ("lm", None),

@@ -95,7 +95,7 @@ def click(recommender: Recommender, store: FeedbackStore, qs: list[Query], click
     return done
 
 
-def polyvore_fitb(recommender: Recommender, part: str, seeds: tuple[int, ...] = (0, 1, 2)) -> float:
+def polyvore_fitb(recommender: Recommender, part: str, seeds: tuple[int, ...]) -> float:
     """FITB of the recommender's own scorer (LM PMI + counts, current adapter) on a Polyvore part, averaged
     over question seeds (other blanks and negatives): one seed's ~200 questions are too noisy for a 0.03 bar."""
     catalog = polyvore_catalog()
@@ -105,7 +105,8 @@ def polyvore_fitb(recommender: Recommender, part: str, seeds: tuple[int, ...] = 
 
 
 def run(configs: list[RefineConfig], data: Path, split: str = "test", clicks: int = 200, k: int = 5,
-        outfits: int = 80, llm: str | None = None, sft_adapter: str | None = None) -> dict:
+        outfits: int = 80, llm: str | None = None, sft_adapter: str | None = None,
+        fitb_seeds: tuple[int, ...] = (0, 1, 2, 3, 4)) -> dict:
     """Click once, then refine v0 with each config; measure on `split`: 'test' = the held-out half of the
     demo outfits and Polyvore test FITB (for reporting), 'valid' = training-half outfits the user never
     clicked on and Polyvore valid FITB (for choosing a config)."""
@@ -121,11 +122,11 @@ def run(configs: list[RefineConfig], data: Path, split: str = "test", clicks: in
         measured = [q for q in first_half if Context(tuple(q.captions), q.slot, q.occasion, q.season).key
                     not in shown][:outfits]
     fitb_part = "test" if split == "test" else "valid"
-    base = {"liked_share": liked_share(recommender, measured, k, "v0"), "fitb": polyvore_fitb(recommender, fitb_part)}
+    base = {"liked_share": liked_share(recommender, measured, k, "v0"), "fitb": polyvore_fitb(recommender, fitb_part, fitb_seeds)}
     counts = store.counts(USER)
     report = {"split": split, "clicks": clicked, "likes": counts["like"], "dislikes": counts["dislike"],
               "clicked_outfits": len(shown), "measured_outfits": len(measured), "fitb_part": fitb_part,
-              "before": base, "runs": []}
+              "fitb_seeds": list(fitb_seeds), "before": base, "runs": []}
     registry = AdapterRegistry(data / "adapters", sft_adapter)
     for config in configs:
         registry.activate(0)  # every config refines the same starting adapter on the same clicks
@@ -138,7 +139,7 @@ def run(configs: list[RefineConfig], data: Path, split: str = "test", clicks: in
             "config": asdict(config), "version": result.version, "train_pairs": result.train_pairs,
             "steps": result.steps, "train_seconds": result.train_seconds, "refine_seconds": seconds,
             "liked_share": share, "gain_pp": 100 * (share - base["liked_share"]),
-            "fitb": polyvore_fitb(recommender, fitb_part), "preference_accuracy": result.after["preference_accuracy"],
+            "fitb": polyvore_fitb(recommender, fitb_part, fitb_seeds), "preference_accuracy": result.after["preference_accuracy"],
             "preference_accuracy_before": result.before["preference_accuracy"]})
         report["runs"][-1]["fitb_drop"] = base["fitb"] - report["runs"][-1]["fitb"]
     return report
@@ -152,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
                         help='refine configs to compare, e.g. \'{"beta": 0.5}\' (default: RefineConfig())')
     parser.add_argument("--clicks", type=int, default=200)
     parser.add_argument("--outfits", type=int, default=80, help="outfits the liked share is measured on")
+    parser.add_argument("--fitb-seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4],
+                        help="Polyvore FITB question seeds to average over (~200 questions each)")
     parser.add_argument("--llm", default=None, help="base LM (default: the embedded one)")
     parser.add_argument("--sft-adapter", default=None, help="adapter version 0 (default: the committed SFT adapter)")
     parser.add_argument("--data-dir", default=None, help="a fresh data folder (default: a temporary one)")
@@ -167,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         if (data / "feedback.sqlite").exists():
             parser.error(f"{data} already holds feedback: give a fresh --data-dir")
         report = run(configs, data, args.split, args.clicks, outfits=args.outfits, llm=args.llm,
-                     sft_adapter=args.sft_adapter)
+                     sft_adapter=args.sft_adapter, fitb_seeds=tuple(args.fitb_seeds))
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=1))
     if args.json:
@@ -179,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"v0 (SFT): liked share {b['liked_share']:.3f}, FITB {b['fitb']:.3f}")
     for r in report["runs"]:
         c = r["config"]
-        print(f"lr {c['learning_rate']:g} beta {c['beta']:g} epochs {c['epochs']:g}: liked share "
+        print(f"lr {c['learning_rate']:g} beta {c['beta']:g} epochs {c['epochs']:g} anchors {c['anchors']:g} "
+              f"sft {c['sft_weight']:g}: liked share "
               f"{r['liked_share']:.3f} ({r['gain_pp']:+.1f} pp), FITB {r['fitb']:.3f} ({-r['fitb_drop']:+.3f}); "
               f"{r['train_pairs']} pairs, {r['steps']} steps, {r['train_seconds']:.0f} s training, "
               f"{r['refine_seconds']:.0f} s refine")

@@ -82,14 +82,19 @@ def category_from_text(text: str) -> str:
 
 
 class _Classifier:
-    """An image-classification checkpoint (the embedded default or any HF classifier with these labels)."""
+    """An image-classification checkpoint (the embedded default or any HF classifier with these labels).
+
+    `"ensemble": ["seed1", ...]` in its preprocessor_config.json names sub-folders holding more classifiers of
+    the same architecture and preprocessing (trained with other seeds); their logits are summed."""
 
     def __init__(self, path: str):
         import torch
         from transformers import AutoModelForImageClassification
 
-        self.model = AutoModelForImageClassification.from_pretrained(path).eval()
         processor = _read_json(Path(path) / "preprocessor_config.json") if Path(path).is_dir() else {}
+        members = [path, *(str(Path(path) / name) for name in processor.get("ensemble", []))]
+        self.models = [AutoModelForImageClassification.from_pretrained(m).eval() for m in members]
+        self.model = self.models[0]
         size = processor.get("size", {"height": 224})
         self.size = int(size.get("height", size.get("shortest_edge", 224)))
         self.mean = torch.tensor(processor.get("image_mean", [0.5] * 3)).view(1, 3, 1, 1)
@@ -103,10 +108,10 @@ class _Classifier:
 
         x = torch.from_numpy(model_pixels(image, self.size)).permute(2, 0, 1)[None].float() / 255.0
         x = (x - self.mean) / self.std
+        if self.flip:  # the mirror image: the same test-time augmentation the training holdout used
+            x = torch.cat([x, x.flip(-1)])
         with torch.inference_mode():
-            logits = self.model(pixel_values=x).logits
-            if self.flip:  # the mirror image: the same test-time augmentation the training holdout used
-                logits = logits + self.model(pixel_values=x.flip(-1)).logits
+            logits = sum(model(pixel_values=x).logits.sum(0, keepdim=True) for model in self.models)
         probs = logits.softmax(-1)[0]
         best = int(probs.argmax())
         return self.labels[best], float(probs[best]), ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 from collections import Counter
@@ -34,6 +35,7 @@ class Item:
     material: str = ""
     style: list[str] = field(default_factory=list)
     image: str | None = None
+    price: float | None = None  # when the shop lists one (Polyvore does); outfits keep to a price range
 
     @property
     def slot(self) -> str:
@@ -193,7 +195,8 @@ def load_polyvore(path: str | os.PathLike, categories: str | os.PathLike | None 
                 category = names.get(int(entry.get("categoryid", -1)), "")
             except (TypeError, ValueError):
                 raise StylistError(f"{where} (set {set_id}): bad categoryid {entry.get('categoryid')!r}") from None
-            catalog.items[item_id] = Item(id=item_id, title=str(entry.get("name") or "").strip(), category=category)
+            catalog.items[item_id] = Item(id=item_id, title=str(entry.get("name") or "").strip(), category=category,
+                                          price=price_of(entry.get("price")))
             ids.append(item_id)
         catalog.outfits.append(Outfit(id=set_id, item_ids=ids, name=str(outfit.get("name") or "")))
     if not catalog.items:
@@ -214,6 +217,7 @@ def load_stylist_json(path: str | os.PathLike, data: dict | None = None, name: s
         if not isinstance(raw, dict) or not raw.get("id"):
             raise StylistError(f"catalog {path}, item #{n}: expected an object with an 'id'")
         item = Item(**{k: v for k, v in raw.items() if k in fields})
+        item.price = price_of(item.price)
         if item.image and not Path(item.image).is_absolute():
             item.image = str(path.parent / item.image)
         catalog.items[item.id] = item
@@ -225,6 +229,20 @@ def load_stylist_json(path: str | os.PathLike, data: dict | None = None, name: s
     if not catalog.items:
         raise StylistError(f"catalog {path}: the catalog is empty")
     return catalog
+
+
+def price_of(value) -> float | None:
+    """A listed price as a positive float; unknown (Polyvore writes -1), missing or malformed -> None."""
+    try:
+        price = float(value)
+    except (TypeError, ValueError):
+        return None
+    return price if math.isfinite(price) and price > 0 else None
+
+
+def price_band(price: float | None) -> int | None:
+    """Prices a factor of 2 apart fall in neighbouring bands (round(log2 price)); None when not listed."""
+    return round(math.log2(price)) if price and price > 0 else None
 
 
 def _read_json(path: Path):

@@ -1,6 +1,6 @@
 """The counting baseline: which categories and title words appear together in real outfits.
 
-Two items go together when their features (category, slot, title words) co-occur in training outfits
+Two items go together when their features (category, slot, price band, title words) co-occur in training outfits
 more often than chance: smoothed pointwise mutual information, log((C(a,b) + alpha) / (E(a,b) + alpha)),
 where E(a,b) = C(a) C(b) / N is the count expected if features were independent. alpha shrinks rare
 pairs towards 0 (no evidence) instead of letting one co-occurrence count as proof. It is the baseline
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .catalog import Item
+from .catalog import Item, price_band
 from .paths import CHECKPOINTS
 from .prompts import item_caption
 
@@ -35,14 +35,18 @@ class CountConfig:
     alpha: float = 1.0      # pseudo-count that shrinks rare co-occurrences towards PMI 0
     category_weight: float = 1.0
     word_weight: float = 1.0
+    price_weight: float = 0.0  # real outfits keep to a price range; 0 for counts saved before prices were read
 
 
-def features(item: Item) -> tuple[list[str], list[str]]:
-    """(category features, word features) of an item: its category and slot, and its caption's words."""
+def features(item: Item) -> tuple[list[str], list[str], list[str]]:
+    """(category, price, word) features of an item: its category and slot, its price band (a factor of 2
+    wide; none when no price is listed) and its caption's words."""
     categorical = [f"c:{item.category.lower()}"] if item.category else []
     categorical.append(f"s:{item.slot}")
+    band = price_band(item.price)
+    price = [] if band is None else [f"p:{band}"]
     words = {w for w in re.findall(r"[a-z]+", item_caption(item)) if len(w) > 1 and w not in STOPWORDS}
-    return categorical, [f"w:{w}" for w in sorted(words)]
+    return categorical, price, [f"w:{w}" for w in sorted(words)]
 
 
 class CountModel:
@@ -73,18 +77,18 @@ class CountModel:
                 np.add.at(counts, np.ix_(b, a), 1)
         return cls(vocab, counts, config)
 
-    def _ids(self, item: Item) -> tuple[np.ndarray, np.ndarray]:
-        categorical, words = features(item)
+    def _ids(self, item: Item) -> tuple[np.ndarray, ...]:
         return tuple(np.array([self.index[f] for f in group if f in self.index], dtype=np.int64)
-                     for group in (categorical, words))
+                     for group in features(item))
 
     def pair_score(self, a: Item, b: Item) -> float:
         """How much more often than chance the two items' features share an outfit (0 = no evidence)."""
         return float(self._pair(self._ids(a), self._ids(b)))
 
-    def _pair(self, a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> float:
+    def _pair(self, a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...]) -> float:
         score = 0.0
-        for weight, x, y in ((self.config.category_weight, a[0], b[0]), (self.config.word_weight, a[1], b[1])):
+        weights = (self.config.category_weight, self.config.price_weight, self.config.word_weight)
+        for weight, x, y in zip(weights, a, b):
             if len(x) and len(y):
                 score += weight * float(self.pmi[np.ix_(x, y)].mean())
         return score

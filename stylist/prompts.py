@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .catalog import Item
+from .catalog import Item, price_band
 
 
 def outfit_prompt(captions: Sequence[str], slot: str | None = None, occasion: str | None = None,
@@ -33,14 +31,15 @@ def completion(caption: str) -> str:
 
 def item_caption(item: Item) -> str:
     """What the outfit LM reads for a catalog item: its text, plus the category when the text does not
-    already name it (many Polyvore titles are brand names), so the model always knows what the piece is."""
+    already name it (many Polyvore titles are brand names), so the model always knows what the piece is,
+    plus its price band ("p7": about $128) when the shop lists a price, since outfits keep to a price range."""
     text = item.text.strip().lower()
     category = item.category.strip().lower()
-    if not category or category == "(none)":
-        return text
-    if not text:
-        return category
-    words = set(re.findall(r"[a-z]+", text))
-    if any(w in words or w.rstrip("s") in words for w in re.findall(r"[a-z]+", category)):
-        return text
-    return f"{text}, {category}"
+    if category and category != "(none)" and not text:
+        text = category
+    elif category and category != "(none)":
+        words = set(re.findall(r"[a-z]+", text))
+        if not any(w in words or w.rstrip("s") in words for w in re.findall(r"[a-z]+", category)):
+            text = f"{text}, {category}"
+    band = price_band(item.price)
+    return text if band is None else f"{text}, p{band}"

@@ -42,14 +42,16 @@ Progress = Callable[[int, int, float | None], None]  # (step, total steps, lates
 
 @dataclass
 class RefineConfig:
-    # beta, learning_rate, epochs and anchors: chosen with bench/simulated_user.py --split valid (docs/results.md)
+    # beta, learning_rate, epochs, anchors and sft_weight: chosen with bench/simulated_user.py --split valid
+    # (docs/results.md)
     beta: float = 0.5
-    learning_rate: float = 7e-4  # a LoRA-sized rate; trl's default 1e-6 is for full fine-tuning
+    learning_rate: float = 1e-3  # a LoRA-sized rate; trl's default 1e-6 is for full fine-tuning
     epochs: float = 2.0
     batch_size: int = 8
     steps: int | None = None  # overrides epochs (the app's tests use a handful)
     min_pairs: int = 8
     anchors: float = 1.0  # Polyvore anchor pairs per user pair; 0 trains on the user's pairs alone
+    sft_weight: float = 0.5  # weight of trl's "sft" loss (NLL of the chosen side) added to the DPO loss
     heldout_percent: int = 20  # of contexts, for preference accuracy; 0 trains on everything
     max_length: int = 256
     fitb_questions: int = 100  # the first questions of held-out Polyvore FITB; 0 skips FITB
@@ -140,9 +142,11 @@ def progress_callback(progress: Progress | None, should_stop: Callable[[], bool]
 
 
 def dpo_trainer(model, tokenizer, rows: list[dict[str, str]], output_dir: Path, *, beta: float, learning_rate: float,
-                batch_size: int, epochs: float, steps: int | None, max_length: int, seed: int, callbacks=()):
+                batch_size: int, epochs: float, steps: int | None, max_length: int, seed: int, sft_weight: float = 0.0,
+                callbacks=()):
     """trl's DPOTrainer set up for a PEFT model on the CPU (the pitfalls of trl 1.x's defaults avoided),
-    with no ref_model, so the starting adapter is the reference; quiet, the caller reports progress."""
+    with no ref_model, so the starting adapter is the reference; quiet, the caller reports progress.
+    `sft_weight` > 0 adds trl's NLL loss on the chosen side, which keeps the likelihoods it scores by in place."""
     import datasets
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
     from trl import DPOConfig, DPOTrainer
@@ -153,7 +157,9 @@ def dpo_trainer(model, tokenizer, rows: list[dict[str, str]], output_dir: Path, 
         use_cpu=True, bf16=False, fp16=False, activation_checkpointing=False, disable_tqdm=True,
         learning_rate=learning_rate, beta=beta, per_device_train_batch_size=batch_size,
         max_steps=steps or max(1, round(epochs * -(-len(rows) // batch_size))),
-        lr_scheduler_type="constant", max_length=max_length, seed=seed, dataloader_num_workers=0)
+        lr_scheduler_type="constant", max_length=max_length, seed=seed, dataloader_num_workers=0,
+        loss_type=["sigmoid", "sft"] if sft_weight > 0 else ["sigmoid"],
+        loss_weights=[1.0, sft_weight] if sft_weight > 0 else None)
     trainer = DPOTrainer(model=model, args=args, processing_class=tokenizer,
                          train_dataset=datasets.Dataset.from_list(rows), callbacks=list(callbacks))
     for quiet in (PrinterCallback, ProgressCallback):
@@ -200,7 +206,7 @@ def _train(registry: AdapterRegistry, train: list[Pair], heldout: list[Pair], us
     rows = [p.trl() for p in train] + anchors
     trainer = dpo_trainer(model, tokenizer, rows, scratch, beta=config.beta, learning_rate=config.learning_rate,
                           batch_size=config.batch_size, epochs=config.epochs, steps=config.steps,
-                          max_length=config.max_length, seed=config.seed,
+                          max_length=config.max_length, seed=config.seed, sft_weight=config.sft_weight,
                           callbacks=[progress_callback(progress, should_stop, losses)])
     t0 = time.time()
     trainer.train()
@@ -254,8 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--status-file", default=None, help="keep the live state in this JSON file (for the app)")
     parser.add_argument("--stop-file", default=None, help="stop cleanly after the current step once this file exists")
     defaults = RefineConfig()
-    for name in ("beta", "learning_rate", "epochs", "batch_size", "steps", "min_pairs", "anchors", "heldout_percent",
-                 "fitb_questions", "seed", "threads"):
+    for name in ("beta", "learning_rate", "epochs", "batch_size", "steps", "min_pairs", "anchors", "sft_weight",
+                 "heldout_percent", "fitb_questions", "seed", "threads"):
         kind = type(getattr(defaults, name)) if getattr(defaults, name) is not None else int
         parser.add_argument("--" + name.replace("_", "-"), type=kind, default=getattr(defaults, name))
     args = parser.parse_args(argv)

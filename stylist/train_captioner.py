@@ -1,12 +1,14 @@
 """Train the embedded captioner's garment classifier from scratch on the shared real photos.
 
     nohup nice -n 5 python -m stylist train-captioner --out checkpoints/captioner --minutes 62 > runs/captioner.log 2>&1 &
+    python -m stylist train-captioner --ensemble runs/a runs/b --out checkpoints/captioner   # combine two runs
 
 No pretrained weights exist here, so the model is a small Hugging Face ResNet (`ResNetForImageClassification`
 built from a config, ~1.5M parameters) trained with heavy augmentation, mixup/cutmix and an EMA of the weights.
 Photos are decoded once into a uint8 cache under runs/, so an epoch is pure tensor work on one core.
-10% of train (stratified, fixed seed) is held out; the best EMA checkpoint on that holdout is saved with
-`save_pretrained` after every improvement, so a usable model exists while training runs. The shared
+10% of train (stratified, fixed seed) is held out; the best EMA checkpoint on that holdout (or, with
+`--select last`, the latest) is saved with `save_pretrained` as it comes, so a usable model exists while training
+runs. The shared
 validation folder is never looked at here. With `--minutes` the cosine LR schedule runs on wall-clock time,
 so a run on a machine shared with other jobs still anneals fully and ends when planned.
 """
@@ -50,7 +52,9 @@ class TrainConfig:
     mix_prob: float = 0.2  # share of batches that get mixup or cutmix
     ema_decay: float = 0.995
     holdout: float = 0.1
+    holdout_seed: int = 0  # fixed apart from `seed`, so models of several seeds share one holdout (an ensemble)
     seed: int = 0
+    select: str = "best"  # "best": the best holdout epoch; "last": the final EMA (the holdout stays unbiased)
     threads: int = 1
     init: str = ""  # a checkpoint folder to continue from (a warm restart of the schedule) instead of scratch
 
@@ -190,7 +194,7 @@ def train(cfg: TrainConfig) -> dict:
     log = (out / "train_log.txt").open("w")
     cache = build_cache(Path(cfg.data), cfg.image_size, Path(cfg.cache.format(size=cfg.image_size)))
     images, labels = cache["images"], cache["labels"]
-    train_idx, hold_idx = stratified_split(labels, cfg.holdout, cfg.seed)
+    train_idx, hold_idx = stratified_split(labels, cfg.holdout, cfg.holdout_seed)
     if cfg.init:
         from transformers import ResNetForImageClassification
 
@@ -241,7 +245,7 @@ def train(cfg: TrainConfig) -> dict:
                 f"lr {scheduler.get_last_lr()[0]:.2e} minutes {(time.time() - start) / 60:.1f}")
         print(line, file=log, flush=True)
         tqdm.write(line)
-        if hold_acc > best["holdout_accuracy"]:
+        if cfg.select == "last" or hold_acc > best["holdout_accuracy"]:
             best = {"holdout_accuracy": hold_acc, "epoch": epoch + 1, "epochs": cfg.epochs, "n_train": len(train_idx),
                     "n_holdout": len(hold_idx), "parameters": n_params, "minutes": round((time.time() - start) / 60, 1),
                     "config": asdict(cfg)}
@@ -261,8 +265,40 @@ def update_ema(ema, model, decay: float) -> None:
         e.copy_(b)
 
 
+def ensemble(cfg: TrainConfig, members: list[str]) -> dict:
+    """Holdout accuracy of each trained folder alone and of all of them together (logits summed, as the
+    captioner does). The ensemble is written to `cfg.out` only if it beats every member alone: the first
+    member's folder with the others in sub-folders, named in its preprocessor_config.json."""
+    from transformers import ResNetForImageClassification
+
+    torch.set_num_threads(cfg.threads)
+    cache = build_cache(Path(cfg.data), cfg.image_size, Path(cfg.cache.format(size=cfg.image_size)))
+    _, hold_idx = stratified_split(cache["labels"], cfg.holdout, cfg.holdout_seed)
+    images, labels = cache["images"][hold_idx], cache["labels"][hold_idx]
+    models = [ResNetForImageClassification.from_pretrained(m) for m in members]
+    probs = [predict(m, images) for m in models]
+    accuracy = lambda p: round(float((p.argmax(-1) == labels).float().mean()), 4)  # noqa: E731
+    report = {"members": dict(zip(members, map(accuracy, probs))), "n_holdout": len(hold_idx),
+              "ensemble": accuracy(sum(p.log() for p in probs))}  # summed log-softmax ranks as summed logits do
+    report["written"] = report["ensemble"] > max(report["members"].values())
+    if report["written"]:
+        out = Path(cfg.out)
+        names = [f"member{k}" for k in range(1, len(members))]
+        for folder, member, model in zip([out, *(out / n for n in names)], members, models):
+            folder.mkdir(parents=True, exist_ok=True)
+            log = (Path(member) / "train_log.txt").read_text() if (Path(member) / "train_log.txt").exists() else ""
+            save(model, cfg, folder, json.loads((Path(member) / "metrics.json").read_text()))
+            (folder / "train_log.txt").write_text(log)
+        processor = json.loads((out / "preprocessor_config.json").read_text())
+        (out / "preprocessor_config.json").write_text(json.dumps({**processor, "ensemble": names}, indent=2) + "\n")
+        (out / "metrics.json").write_text(json.dumps({"holdout_accuracy": report["ensemble"], **report}, indent=2) + "\n")
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stylist train-captioner", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ensemble", nargs="+", default=None, metavar="DIR",
+                        help="no training: compare these trained folders and their ensemble on the holdout")
     for name, value in asdict(TrainConfig()).items():
         kind = type(value)
         if kind is tuple:
@@ -270,7 +306,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=value)
     args = parser.parse_args(argv)
+    members = args.ensemble
+    del args.ensemble
     cfg = TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in vars(args).items()})
-    best = train(cfg)
-    print(json.dumps(best))
+    print(json.dumps(ensemble(cfg, members) if members else train(cfg)))
     return 0

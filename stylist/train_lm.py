@@ -251,11 +251,13 @@ def validation_metrics(scorer, catalog, tasks: dict) -> dict:
 
 
 def fit_counts() -> CountModel:
-    """The counting model of the training part, its smoothing and word weight chosen by mean(FITB, hard FITB,
-    AUC) on the validation part (rare words carry much of what tells same-category items apart)."""
+    """The counting model of the training part, its smoothing, word and price weights chosen by mean(FITB, hard
+    FITB, AUC) on the validation part (rare words and the price band carry much of what tells same-category
+    items apart)."""
     catalog, tasks = validation_tasks()
     outfits = [o.items for o in training_outfits("train")]
-    grid = [CountConfig(min_count=m, alpha=a, word_weight=w) for m, a, w in itertools.product((1, 2), (1.0, 3.0, 10.0), (1.0, 2.0))]
+    grid = [CountConfig(min_count=m, alpha=a, word_weight=w, price_weight=p)
+            for m, a, w, p in itertools.product((1, 2), (1.0, 3.0, 10.0), (1.0, 2.0), (0.0, 0.5, 1.0))]
     results = []
     for config in tqdm(grid, desc="counts"):
         counts = CountModel.fit(outfits, config)

@@ -14,7 +14,7 @@ from stylist.captioning import CLASSES, DEFAULT, Caption, Captioner, category_fr
 from stylist.colors import PALETTE, garment_colors, garment_mask, garment_pattern
 from stylist.errors import StylistError
 from stylist.evaluation.captions import evaluate, labelled_photos
-from stylist.train_captioner import TrainConfig, train
+from stylist.train_captioner import TrainConfig, ensemble, train
 
 
 def flat_lay(garment: str, surface: str, box=(0.2, 0.15, 0.8, 0.85), size=(120, 160), stripes: str | None = None):
@@ -53,6 +53,25 @@ def test_training_writes_a_from_pretrained_folder(tiny_classifier):
     assert [model.config.id2label[i] for i in range(10)] == list(CLASSES)
     metrics = json.loads((tiny_classifier / "metrics.json").read_text())
     assert 0 <= metrics["holdout_accuracy"] <= 1 and (tiny_classifier / "train_log.txt").read_text()
+
+
+def test_ensemble_of_runs_is_chosen_on_the_holdout_and_loaded_by_the_captioner(tiny_classifier, tmp_path):
+    import shutil
+
+    cfg = json.loads((tiny_classifier / "metrics.json").read_text())["config"]
+    cfg = TrainConfig(**{**cfg, "widths": tuple(cfg["widths"]), "depths": tuple(cfg["depths"]), "out": str(tmp_path / "e")})
+    report = ensemble(cfg, [str(tiny_classifier), str(tiny_classifier)])
+    assert report["n_holdout"] == 3 and report["members"][str(tiny_classifier)] == report["ensemble"]
+    assert not report["written"] and not (tmp_path / "e").exists()  # no better than a member alone: not written
+    pair = tmp_path / "pair"  # what a written ensemble looks like: a member in a sub-folder, named in the config
+    shutil.copytree(tiny_classifier, pair)
+    shutil.copytree(tiny_classifier, pair / "member1")
+    processor = json.loads((pair / "preprocessor_config.json").read_text())
+    (pair / "preprocessor_config.json").write_text(json.dumps({**processor, "ensemble": ["member1"]}))
+    photo = flat_lay("red", "beige")
+    single, double = Captioner.load(tiny_classifier), Captioner.load(pair)
+    assert len(double.backend.models) == 2
+    assert double.caption_image(photo).category == single.caption_image(photo).category
 
 
 def test_caption_from_classifier(tiny_classifier):

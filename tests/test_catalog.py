@@ -46,14 +46,15 @@ def _polyvore(tmp_path, outfits, categories="11 Tops\n41 Shoes\n"):
 
 def test_polyvore_ids_titles_categories(tmp_path):
     path = _polyvore(tmp_path, [{"set_id": "77", "name": "n", "items": [
-        {"index": 1, "name": "white silk blouse", "categoryid": 11},
-        {"index": 2, "name": "", "categoryid": 41},
-        {"index": 3, "name": "mystery", "categoryid": 999}]}])
+        {"index": 1, "name": "white silk blouse", "categoryid": 11, "price": 59.5},
+        {"index": 2, "name": "", "categoryid": 41, "price": -1},
+        {"index": 3, "name": "mystery", "categoryid": 999, "price": "n/a"}]}])
     catalog = load_catalog(path)
     assert list(catalog.items) == ["77_1", "77_2", "77_3"]
     assert catalog.items["77_1"].category == "Tops" and catalog.items["77_1"].title == "white silk blouse"
     assert catalog.items["77_2"].slot == "shoes"
     assert catalog.items["77_3"].category == ""  # unknown category id is kept, not dropped
+    assert [i.price for i in catalog.items.values()] == [59.5, None, None]  # -1 and junk mean "not listed"
     assert catalog.outfits[0].item_ids == ["77_1", "77_2", "77_3"]
 
 

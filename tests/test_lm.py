@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from stylist.catalog import Item, Outfit
-from stylist.counts import CountModel
+from stylist.counts import CountConfig, CountModel
 from stylist.errors import StylistError
 from stylist.lm import (PMIScorer, ScoringConfig, completion_logprobs, encode_pair, generate, is_unconditional,
                         load_lm)
-from stylist.prompts import completion, outfit_prompt
+from stylist.prompts import completion, item_caption, outfit_prompt
 from stylist.splits import bucket, part_of, split_outfits
 from stylist.train_lm import TrainConfig, make_tokenizer, new_llama
 
@@ -136,3 +136,21 @@ def test_counts_prefer_pairs_seen_together(tmp_path):
     counts.save(tmp_path / "c.npz")
     again = CountModel.load(tmp_path / "c.npz")
     assert again.candidate_scores([tee], [boots, lipstick]) == pytest.approx(counts.candidate_scores([tee], [boots, lipstick]))
+
+
+def test_counts_price_band_separates_price_ranges():
+    cheap, dear = Item("c", "tee", "T-Shirts", price=12.0), Item("d", "tee", "T-Shirts", price=400.0)
+    outfits = [[Item(f"{n}a", "boots", "Boots", price=p), Item(f"{n}b", "tee", "T-Shirts", price=p * 0.9)]
+               for n in range(4) for p in (15.0, 500.0)]
+    with_price = CountModel.fit(outfits, CountConfig(min_count=1, price_weight=1.0))
+    boots = Item("q", "boots", "Boots", price=14.0)
+    assert with_price.pair_score(boots, cheap) > with_price.pair_score(boots, dear)
+    assert CountModel.fit(outfits).pair_score(boots, cheap) == CountModel.fit(outfits).pair_score(boots, dear)
+    unpriced = Item("u", "boots", "Boots")  # no price listed: only category and words speak
+    assert with_price.pair_score(unpriced, cheap) == with_price.pair_score(unpriced, dear)
+
+
+def test_item_caption_names_category_and_price_band():
+    assert item_caption(Item("a", "Black Ankle Boots", "Boots")) == "black ankle boots"  # already says it
+    assert item_caption(Item("b", "gucci", "Shoes", price=120.0)) == "gucci, shoes, p7"  # 2**7 = 128
+    assert item_caption(Item("c", "", "Shoes", price=-1)) == "shoes"

@@ -20,7 +20,7 @@ COLOURS = ["black", "white", "grey", "red", "floral", "navy"]
 GARMENTS = ["boots", "sneakers", "loafers", "sandals", "bag", "tote"]
 TOPS = ["linen shirt", "silk blouse", "wool sweater", "cotton tee", "denim jacket", "blue jeans"]
 FAST = RefineConfig(steps=6, batch_size=4, learning_rate=5e-3, fitb_questions=0, min_pairs=4, heldout_percent=30,
-                    anchors=0.0)  # the user pairs alone; anchors have their own test
+                    anchors=0.0, sft_weight=0.0)  # the user pairs and DPO alone; anchors and the SFT term have tests
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +106,12 @@ def test_the_reference_is_the_starting_adapter_not_the_base_model(data, tiny_lm)
     (by about 0.1 per pair at beta 1)."""
     result = run(data, tiny_lm, RefineConfig(**{**FAST.__dict__, "learning_rate": 0.0, "steps": 3, "beta": 1.0}))
     assert result.losses == pytest.approx([0.6931] * 3, abs=1e-3)
+
+
+def test_sft_weight_adds_the_chosen_side_nll_to_the_dpo_loss(data, tiny_lm):
+    """At learning rate 0 the DPO part stays log 2; the SFT term adds the chosen captions' mean token NLL."""
+    result = run(data, tiny_lm, RefineConfig(**{**FAST.__dict__, "learning_rate": 0.0, "steps": 2, "sft_weight": 1.0}))
+    assert all(loss > 0.6931 + 0.5 for loss in result.losses)
 
 
 def test_too_few_pairs_says_how_many_more_are_needed(tmp_path, tiny_lm):
