@@ -122,7 +122,8 @@ def run(configs: list[RefineConfig], data: Path, split: str = "test", clicks: in
         measured = [q for q in first_half if Context(tuple(q.captions), q.slot, q.occasion, q.season).key
                     not in shown][:outfits]
     fitb_part = "test" if split == "test" else "valid"
-    base = {"liked_share": liked_share(recommender, measured, k, "v0"), "fitb": polyvore_fitb(recommender, fitb_part, fitb_seeds)}
+    base = {"liked_share": liked_share(recommender, measured, k, "v0"),
+            "fitb": polyvore_fitb(recommender, fitb_part, fitb_seeds)}
     counts = store.counts(USER)
     report = {"split": split, "clicks": clicked, "likes": counts["like"], "dislikes": counts["dislike"],
               "clicked_outfits": len(shown), "measured_outfits": len(measured), "fitb_part": fitb_part,
@@ -139,7 +140,8 @@ def run(configs: list[RefineConfig], data: Path, split: str = "test", clicks: in
             "config": asdict(config), "version": result.version, "train_pairs": result.train_pairs,
             "steps": result.steps, "train_seconds": result.train_seconds, "refine_seconds": seconds,
             "liked_share": share, "gain_pp": 100 * (share - base["liked_share"]),
-            "fitb": polyvore_fitb(recommender, fitb_part, fitb_seeds), "preference_accuracy": result.after["preference_accuracy"],
+            "fitb": polyvore_fitb(recommender, fitb_part, fitb_seeds),
+            "preference_accuracy": result.after["preference_accuracy"],
             "preference_accuracy_before": result.before["preference_accuracy"]})
         report["runs"][-1]["fitb_drop"] = base["fitb"] - report["runs"][-1]["fitb"]
     return report
