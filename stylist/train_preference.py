@@ -56,6 +56,7 @@ class TrainConfig:
     batch_size: int = 128
     pairs_per_user: int = 8
     taste_users: int = 600  # synthetic users over Polyvore training titles; 0 = ratings only
+    select: str = "best"  # "best": each stage keeps its epoch with the lowest validation pairwise loss; "last": its last
     feedback: str | None = None  # a FeedbackStore (folder or .sqlite) whose users also train, as text-only users
     seed: int = 0
 
@@ -136,47 +137,58 @@ def pairwise_loss(pos: list[float], neg: list[float]) -> float:
     return float(-F.logsigmoid(torch.logit(p) - torch.logit(n)).mean())
 
 
-def run_stage(model: PreferenceModel, params: list[torch.nn.Parameter], cfg: TrainConfig, lr: float, epochs: int,
-              data: tuple, valid: list, name: str) -> list[dict]:
-    """Train `params` for `epochs`, keep the weights of the epoch with the lowest validation pairwise loss."""
+def train_epoch(model: PreferenceModel, opt: torch.optim.Optimizer, cfg: TrainConfig, data: tuple, gen: torch.Generator,
+                desc: str) -> float:
+    """One pass over the pointwise rows, with a slice of the (liked, disliked) pairs in every step; the mean loss."""
     (point_t, point_y), (pos_t, neg_t) = data
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay)
-    gen = torch.Generator().manual_seed(cfg.seed)
     n_points, n_pairs = len(point_y), len(pos_t[0])
     steps = (n_points + cfg.batch_size - 1) // cfg.batch_size
     pair_batch = max(1, n_pairs // steps)
+    order, pair_order = torch.randperm(n_points, generator=gen), torch.randperm(n_pairs, generator=gen)
+    model.net.train()
+    total = 0.0
+    for step in tqdm(range(steps), desc=desc, leave=False):
+        idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+        loss = base_losses(model.net(*(t[idx] for t in point_t)), point_y[idx]).mean()
+        if cfg.contrastive > 0:
+            j = pair_order[step * pair_batch : (step + 1) * pair_batch]
+            loss = loss + cfg.contrastive * pair_losses(model.net(*(t[j] for t in pos_t)), model.net(*(t[j] for t in neg_t))).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        total += loss.item()
+    return total / steps
+
+
+def run_stage(model: PreferenceModel, params: list[torch.nn.Parameter], cfg: TrainConfig, lr: float, epochs: int,
+              data: tuple, valid: list, name: str) -> list[dict]:
+    """Train `params` for `epochs`, keep the weights of the epoch with the lowest validation pairwise loss or,
+    with `select="last"`, the last weights."""
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay)
+    gen = torch.Generator().manual_seed(cfg.seed)
     best, history = (float("inf"), None), []
     for epoch in range(1, epochs + 1):
-        model.net.train()
-        order, pair_order = torch.randperm(n_points, generator=gen), torch.randperm(n_pairs, generator=gen)
-        total = 0.0
-        for step in tqdm(range(steps), desc=f"{name} epoch {epoch}", leave=False):
-            idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-            loss = base_losses(model.net(*(t[idx] for t in point_t)), point_y[idx]).mean()
-            if cfg.contrastive > 0:
-                j = pair_order[step * pair_batch : (step + 1) * pair_batch]
-                loss = loss + cfg.contrastive * pair_losses(model.net(*(t[j] for t in pos_t)), model.net(*(t[j] for t in neg_t))).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item()
+        loss = train_epoch(model, opt, cfg, data, gen, f"{name} epoch {epoch}")
         pos, neg = model_scores(model, valid)
-        row = {"stage": name, "epoch": epoch, "train_loss": round(total / steps, 4),
+        row = {"stage": name, "epoch": epoch, "train_loss": round(loss, 4),
                "valid_pairwise_loss": round(pairwise_loss(pos, neg), 4), **{f"valid_{k}": v for k, v in metrics(pos, neg).items()}}
         history.append(row)
         print(json.dumps(row), flush=True)
-        if row["valid_pairwise_loss"] < best[0]:
+        if row["valid_pairwise_loss"] < best[0] or cfg.select == "last":
             best = (row["valid_pairwise_loss"], copy.deepcopy(model.net.state_dict()))
-    model.net.load_state_dict(best[1])
+    if best[1] is not None:  # zero epochs leave the weights as they are
+        model.net.load_state_dict(best[1])
     return history
 
 
-def train(cfg: TrainConfig, config: PreferenceConfig | None = None, embedder=None) -> PreferenceModel:
-    """Both stages on the training users of `cfg.ratings`; the returned model carries its metrics and seen users."""
+def train(cfg: TrainConfig, config: PreferenceConfig | None = None, embedder=None,
+          parts: dict[str, set[str]] | None = None) -> PreferenceModel:
+    """Both stages on the training users of `cfg.ratings`; the returned model carries its metrics and seen users.
+    `parts` replaces the standard user split (`ratings.split_users`), e.g. for cross-validation folds."""
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     ratings = load_ratings(cfg.ratings)
-    parts = split_users(ratings)
+    parts = parts or split_users(ratings)
     users = by_user(ratings)
     train_users = {u: users[u] for u in sorted(parts["train"])}
     stats = ItemStats.fit([r for rows in train_users.values() for r in rows], (config or PreferenceConfig()).smoothing)

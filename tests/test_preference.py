@@ -159,3 +159,17 @@ def test_training_learns_the_users_taste_and_eval_cli_prints_json(tmp_path, embe
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert set(result) == {"pairwise_accuracy", "auc", "n_users", "baselines"} and set(result["baselines"]) == {"popularity", "user_agnostic"}
     assert result["n_users"] == len(split_users(ratings)["test"]) and result["pairwise_accuracy"] > 0.9
+
+
+def test_custom_user_split_and_select_last_keep_the_final_epoch(tmp_path, embedder):
+    """`parts` (the cross-validation bench's folds) decides who trains and who selects; `select="last"` keeps the
+    last epoch's weights, so the model's validation figures are the last row of its training history."""
+    path = write_ratings(tmp_path / "r.csv", 60)
+    users = sorted({r.user for r in load_ratings(path)})
+    parts = {"train": set(users[:40]), "valid": set(users[40:50]), "test": set(users[50:])}
+    cfg = TrainConfig(ratings=path, epochs=3, token_epochs=0, taste_users=0, lr=1e-2, select="last")
+    model = train(cfg, PreferenceConfig(embedder=embedder, dim=8, heads=2, hidden=16, n_tokens=2), parts=parts)
+    assert model.seen_users == set(users[:50]) and model.metrics["train_users"] == 40
+    last = model.metrics["history"][-1]
+    assert (last["stage"], last["epoch"]) == ("a", 3)
+    assert model.metrics["valid"]["pairwise_accuracy"] == last["valid_pairwise_accuracy"]
