@@ -185,6 +185,8 @@ def train(cfg: TrainConfig, config: PreferenceConfig | None = None, embedder=Non
           parts: dict[str, set[str]] | None = None) -> PreferenceModel:
     """Both stages on the training users of `cfg.ratings`; the returned model carries its metrics and seen users.
     `parts` replaces the standard user split (`ratings.split_users`), e.g. for cross-validation folds."""
+    if cfg.select not in ("best", "last"):
+        raise StylistError(f"select must be 'best' or 'last', not {cfg.select!r}")
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     ratings = load_ratings(cfg.ratings)
