@@ -174,9 +174,9 @@ def run_stage(model: PreferenceModel, params: list[torch.nn.Parameter], cfg: Tra
                "valid_pairwise_loss": round(pairwise_loss(pos, neg), 4), **{f"valid_{k}": v for k, v in metrics(pos, neg).items()}}
         history.append(row)
         print(json.dumps(row), flush=True)
-        if row["valid_pairwise_loss"] < best[0] or cfg.select == "last":
+        if cfg.select == "best" and row["valid_pairwise_loss"] < best[0]:
             best = (row["valid_pairwise_loss"], copy.deepcopy(model.net.state_dict()))
-    if best[1] is not None:  # zero epochs leave the weights as they are
+    if best[1] is not None:  # "last" and zero epochs leave the weights as they are
         model.net.load_state_dict(best[1])
     return history
 
