@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import math
+import functools
 import statistics
 import sys
 from collections import defaultdict
@@ -91,10 +91,7 @@ def main() -> None:
     for k, evaluated in enumerate(folds(users, test)):
         train_rows = [r for r in ratings if r.user not in test and r.user not in evaluated]
         stats, small = ItemStats.fit(train_rows, args.smoothing), runs_small(train_rows, fit)
-
-        def featurize(t: Rating, h: list[Rating], minus: dict | None) -> list[float]:
-            return features(stats, small, fit, t, h, minus)
-
+        featurize = functools.partial(features, stats, small, fit)
         trainers = [rows for u, rows in users.items() if u not in test and u not in evaluated and has_both(rows)]
         x_train = np.array([d for rows in trainers for d in pair_features(rows, featurize, True, True)])
         x_eval = np.array([d for u in sorted(evaluated) for d in pair_features(users[u], featurize, False, False)])

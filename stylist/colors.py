@@ -49,18 +49,6 @@ def name_color(rgb) -> str:
     return _NAMES[int(np.argmin(((_LAB - lab) ** 2).sum(-1)))]
 
 
-def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
-    """CIELAB (..., 3) -> sRGB in 0-255 (clipped), the inverse of `rgb_to_lab`; used to recolour garments."""
-    lab = np.asarray(lab, dtype=np.float64)
-    fy = (lab[..., 0] + 16) / 116
-    f = np.stack([fy + lab[..., 1] / 500, fy, fy - lab[..., 2] / 200], -1)
-    xyz = np.where(f > 0.2069, f ** 3, (f - 16 / 116) / 7.787) * np.array([0.95047, 1.0, 1.08883])
-    m = np.array([[3.2406, -1.5372, -0.4986], [-0.9689, 1.8758, 0.0415], [0.0557, -0.2040, 1.0570]])
-    c = np.clip(xyz @ m.T, 0, 1)
-    c = np.where(c > 0.0031308, 1.055 * c ** (1 / 2.4) - 0.055, 12.92 * c)
-    return np.clip(c * 255, 0, 255)
-
-
 # --- the garment's own pixels ----------------------------------------------------------------------
 # Photos show a garment lying on a floor, bed or table. The background is what fills the frame's border,
 # so a few colour modes of the border ring model it; the garment is the large central region that is far

@@ -340,7 +340,7 @@ def build_outfits(items: list[Item], n: int = N_OUTFITS, seed: int = SEED) -> li
     outfits: list[Outfit] = []
     seen: set[frozenset[str]] = set()
     uses: Counter = Counter()
-    for attempt in range(n * 50):
+    for _ in range(n * 50):
         if len(outfits) == n:
             break
         occasion, season = OCCASION_CYCLE[len(outfits) % len(OCCASION_CYCLE)], SEASONS[len(outfits) % len(SEASONS)]

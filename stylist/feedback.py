@@ -27,7 +27,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .errors import StylistError
@@ -105,7 +105,6 @@ class Pair:
     rejected: str
     user: str = ""
     context_key: str = ""
-    event_ids: tuple[int, ...] = field(default_factory=tuple)
 
     def trl(self) -> dict[str, str]:
         """The row trl's DPOTrainer and `datasets` read as they are (standard, non-conversational format)."""
@@ -231,9 +230,8 @@ def build_pairs(events: Sequence[Event], max_unpicked: int = 4) -> list[Pair]:
         shown = {o.id: o for e in clicks.values() for o in e.options}  # in the recommender's rank order
         unpicked = [o for o in shown.values() if o.id not in clicks][:max_unpicked]
         for like in liked:
-            rejected = [(e.item_text, (like.id, e.id)) for e in disliked] + [(o.text, (like.id,)) for o in unpicked]
-            for text, ids in rejected:
-                pair = Pair(like.context.prompt, completion(like.item_text), completion(text), user, key, ids)
+            for text in [e.item_text for e in disliked] + [o.text for o in unpicked]:
+                pair = Pair(like.context.prompt, completion(like.item_text), completion(text), user, key)
                 triple = (user, pair.prompt, pair.chosen, pair.rejected)
                 if pair.chosen != pair.rejected and triple not in seen:
                     seen.add(triple)

@@ -134,12 +134,6 @@ class RefineJob:
             os.killpg(pid, signal.SIGTERM)
         return self.status()
 
-    def wait(self, timeout: float = 600) -> dict:
-        deadline = time.time() + timeout
-        while self.running() and time.time() < deadline:
-            time.sleep(0.2)
-        return self.status()
-
     def log_tail(self, lines: int = 20) -> str:
         try:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])

@@ -189,7 +189,7 @@ class Stylist:
         disliked = [e.item_text for e in events if e.label == "dislike"]
         if not liked and not disliked:
             return
-        for slot, found in cards.items():
+        for found in cards.values():
             scores = self.preference.score(liked, disliked, [c.text for c in found])
             for card, p in zip(found, scores):
                 card.for_you = float(p)
