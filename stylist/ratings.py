@@ -62,21 +62,32 @@ def load_ratings(path: str | Path | None = None) -> list[Rating]:
     path = Path(path) if path else shared_data() / "rtr" / "ratings.csv"
     if not path.is_file():
         raise StylistError(f"ratings file not found: {path}")
-    with open(path, newline="") as f:
-        reader = csv.DictReader(f)
-        missing = {"user_id", "item_id", "category", "recommend", "review_date"} - set(reader.fieldnames or [])
-        if missing:
-            raise StylistError(f"{path}: missing columns {', '.join(sorted(missing))}")
-        ratings = []
-        for i, row in enumerate(reader):
-            profile: dict[str, float | str] = {k: _number(row.get(k) or "") for k in PROFILE_NUMBERS}
-            profile["body_type"] = (row.get("body_type") or "").strip()
-            ratings.append(Rating(
-                user=row["user_id"].strip(), item_id=row["item_id"].strip(), category=row["category"].strip(),
-                rented_for=(row.get("rented_for") or "").strip(), size=(row.get("size") or "").strip(),
-                liked=row["recommend"].strip() in ("1", "1.0", "True", "true"), date=row["review_date"].strip(),
-                row=i, profile=profile,
-            ))
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's BOM is not part of a name
+            return _read_rows(path, csv.DictReader(f))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise StylistError(f"{path}: not a readable CSV file ({exc.__class__.__name__}: {exc})") from exc
+
+
+def _read_rows(path: Path, reader: csv.DictReader) -> list[Rating]:
+    """Rows as `Rating`s; a row without a user or an item id says nothing and is skipped (`row` keeps file order)."""
+    if not reader.fieldnames:
+        raise StylistError(f"{path}: empty file (expected a header with user_id, item_id, category, recommend, review_date)")
+    missing = {"user_id", "item_id", "category", "recommend", "review_date"} - set(reader.fieldnames)
+    if missing:
+        raise StylistError(f"{path}: missing columns {', '.join(sorted(missing))}")
+    ratings = []
+    for i, row in enumerate(reader):
+        if not (row["user_id"] or "").strip() or not (row["item_id"] or "").strip():
+            continue
+        profile: dict[str, float | str] = {k: _number(row.get(k) or "") for k in PROFILE_NUMBERS}
+        profile["body_type"] = (row.get("body_type") or "").strip()
+        ratings.append(Rating(
+            user=row["user_id"].strip(), item_id=row["item_id"].strip(), category=(row["category"] or "").strip(),
+            rented_for=(row.get("rented_for") or "").strip(), size=(row.get("size") or "").strip(),
+            liked=(row["recommend"] or "").strip() in ("1", "1.0", "True", "true"), date=(row["review_date"] or "").strip(),
+            row=i, profile=profile,
+        ))
     return ratings
 
 

@@ -16,6 +16,7 @@ from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 from stylist.evaluation import preference as evaluation
 from stylist.preference import (ItemStats, PreferenceConfig, PreferenceModel, base_losses, interleave, pair_losses,
                                 rating_example)
+from stylist.errors import StylistError
 from stylist.ratings import episodes, load_ratings, split_users
 from stylist.feedback import Context, FeedbackStore, Option
 from stylist.train_preference import TrainConfig, feedback_users, taste_users, train
@@ -50,6 +51,29 @@ def write_ratings(path, n_users: int = 120, seed: int = 0) -> str:
                 w.writerow(["small" if not liked else "fit", 1000 + u, item, 140, 10 if liked else 4, "wedding", "hourglass",
                             category, rng.choice([4, 8]), 30, f"2016-01-{k + 1:02d}", 34, 3, 65, int(liked)])
     return str(path)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty file"),
+    (b"user_id,item_id\n1,2\n", "missing columns category, recommend, review_date"),
+    (b"\x88\x00\xff PK binary", "not a readable CSV file"),
+])
+def test_bad_ratings_files_get_one_clear_error(tmp_path, content, message):
+    path = tmp_path / "r.csv"
+    path.write_bytes(content)
+    with pytest.raises(StylistError, match=message):
+        load_ratings(path)
+    with pytest.raises(StylistError, match="not found"):
+        load_ratings(tmp_path / "missing.csv")
+
+
+def test_ratings_with_a_bom_short_rows_and_no_user_are_read(tmp_path):
+    path = tmp_path / "r.csv"
+    lines = ["user_id,item_id,category,review_date,recommend,size", "1,a,dress,2016-01-01,1,8", "1,b,gown,2016-01-02",
+             ",c,dress,2016-01-03,0,8"]
+    path.write_bytes("\ufeff".encode() + "\n".join(lines).encode())
+    ratings = load_ratings(path)
+    assert [(r.user, r.item_id, r.liked, r.size) for r in ratings] == [("1", "a", True, "8"), ("1", "b", False, "")]
 
 
 def test_pair_loss_prefers_liked_like_logit_and_disliked_dislike_logit():
