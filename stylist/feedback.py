@@ -118,9 +118,12 @@ class FeedbackStore:
         path = Path(path) if path is not None else data_dir() / DB_NAME
         self.path = path if path.suffix else path / DB_NAME
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+        try:
+            with self._connect() as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:  # left as it is: it may hold someone's votes
+            raise StylistError(f"{self.path}: not a stylist feedback database ({exc}); move it aside or pass another --data-dir") from exc
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -259,9 +262,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="output file (default: standard output)")
     parser.add_argument("--data-dir", default=None, help="data folder (default: $STYLIST_DATA_DIR or ./data)")
     args = parser.parse_args(argv)
-    store = FeedbackStore(data_dir(args.data_dir) / DB_NAME)
+    path = data_dir(args.data_dir, create=False) / DB_NAME
+    if not path.is_file():
+        raise StylistError(f"no feedback recorded yet: {path} does not exist (run the app, or pass --data-dir)")
+    store = FeedbackStore(path)
+    if args.user is not None and args.user not in store.users():
+        raise StylistError(f"unknown user {args.user!r}: no votes in {path} (users: {', '.join(store.users()) or 'none'})")
     if args.out is None:
-        write_jsonl(store.pairs(args.user), sys.stdout)
+        pairs = store.pairs(args.user)
+        write_jsonl(pairs, sys.stdout)
+        print(f"{len(pairs)} pairs from {path}", file=sys.stderr)
     else:
         print(f"wrote {store.export_trl(args.out, args.user)} pairs to {args.out}", file=sys.stderr)
     return 0

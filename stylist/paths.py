@@ -17,15 +17,17 @@ def shared_data() -> Path:
     return Path(os.environ.get("STYLIST_SHARED_DIR", REPO.parent / "shared" / "data"))
 
 
-def data_dir(override: str | os.PathLike | None = None) -> Path:
+def data_dir(override: str | os.PathLike | None = None, create: bool = True) -> Path:
     """The writable folder for feedback and adapter versions: `--data-dir`, `$STYLIST_DATA_DIR`, or `./data`.
 
-    It is git-ignored and never inside `checkpoints/`, so user data and committed weights never mix.
+    It is git-ignored and never inside `checkpoints/`, so user data and committed weights never mix. Readers
+    pass `create=False`, so a mistyped folder is reported rather than created empty.
     """
     path = Path(override or os.environ.get("STYLIST_DATA_DIR") or REPO / "data").expanduser().resolve()
     if path == CHECKPOINTS or CHECKPOINTS in path.parents:
         from .errors import StylistError
 
         raise StylistError(f"data folder {path} must not be inside {CHECKPOINTS}")
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path

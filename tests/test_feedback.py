@@ -116,6 +116,21 @@ def test_concurrent_writers_lose_nothing(tmp_path):
     assert FeedbackStore(path).counts() == {"like": 80, "dislike": 0, "undone": 0}
 
 
+def test_export_refuses_unknown_user_missing_store_and_a_file_that_is_not_a_database(store, tmp_path):
+    click(store, SHOWN[0], "like")
+    with pytest.raises(StylistError, match="unknown user 'zoe'.*users: ann"):
+        main(["--data-dir", str(tmp_path), "--user", "zoe"])
+    with pytest.raises(StylistError, match="no feedback recorded yet"):
+        main(["--data-dir", str(tmp_path / "typo")])
+    assert not (tmp_path / "typo").exists()  # a mistyped folder is not created
+    junk = tmp_path / "junk" / "feedback.sqlite"
+    junk.parent.mkdir()
+    junk.write_bytes(b"not sqlite at all" * 100)
+    with pytest.raises(StylistError, match="not a stylist feedback database"):
+        FeedbackStore(junk)
+    assert junk.read_bytes() == b"not sqlite at all" * 100  # left untouched
+
+
 def test_export_cli_writes_jsonl_that_datasets_and_trl_read(store, tmp_path, capsys):
     click(store, SHOWN[0], "like")
     click(store, SHOWN[1], "dislike")
