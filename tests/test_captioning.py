@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from stylist.captioning import CLASSES, DEFAULT, Caption, Captioner, category_from_text, compose, main
-from stylist.colors import PALETTE, garment_colors, garment_mask, garment_pattern
+from stylist.colors import PALETTE, garment_colors, garment_mask, garment_pattern, name_color
 from stylist.errors import StylistError
 from stylist.evaluation.captions import evaluate, labelled_photos
 from stylist.train_captioner import TrainConfig, ensemble, train
@@ -172,3 +172,15 @@ def test_embedded_default_is_small_and_loads():
     assert size < 20 * 2**20
     caption = Captioner.load(None).caption_image(flat_lay("navy", "beige"), path="navy.png")
     assert caption.category in CLASSES and caption.colors[0] == "navy"
+
+
+@pytest.mark.parametrize("rgb, name", [
+    ((30, 38, 60), "navy"),  # a navy jumper in a dim room: "black" with the palette anchors alone
+    ((215, 180, 190), "pink"),  # a pale pink top: was "white"
+    ((60, 90, 140), "blue"),  # faded denim blue: was "navy"
+    ((170, 60, 70), "red"),  # a red in shade: was "burgundy"
+    ((70, 70, 72), "black"),  # a dark grey has no hue: not a shaded brown
+    ((128, 128, 130), "grey"),
+])
+def test_colour_names_hold_for_dim_and_pale_real_photo_colours(rgb, name):
+    assert name_color(rgb) == name
