@@ -58,8 +58,6 @@ def _anchors() -> tuple[list[str], np.ndarray]:
 
 
 _NAMES, _LAB = _anchors()
-
-
 _HUED = ~np.isin(_NAMES, ACHROMATIC)
 MIN_CHROMA = 5.0  # CIELAB chroma below which a colour has no hue to name: only the neutrals compete
 
