@@ -26,13 +26,14 @@ from .errors import StylistError
 from .images import load_image
 from .paths import CHECKPOINTS
 
-CLASSES = ("dress", "hat", "longsleeve", "outwear", "pants", "shirt", "shoes", "shorts", "skirt", "t-shirt")
+# the shared real photos' ten classes, then "bag", which only the demo catalog's floor-photo renders teach
+CLASSES = ("dress", "hat", "longsleeve", "outwear", "pants", "shirt", "shoes", "shorts", "skirt", "t-shirt", "bag")
 DEFAULT = CHECKPOINTS / "captioner"
 PROMPT = "Describe this garment in five words: colour, pattern, material and type."
 
 # class -> the noun a shopper (and the outfit LM, trained on product titles) would use
 NOUNS = {"dress": "dress", "hat": "hat", "longsleeve": "long-sleeve top", "outwear": "jacket", "pants": "trousers",
-         "shirt": "shirt", "shoes": "shoes", "shorts": "shorts", "skirt": "skirt", "t-shirt": "t-shirt"}
+         "shirt": "shirt", "shoes": "shoes", "shorts": "shorts", "skirt": "skirt", "t-shirt": "t-shirt", "bag": "bag"}
 
 # words in free text (a generative captioner's output) -> class; specific words first
 _TEXT_CLASSES = (("t-shirt", "t-shirt"), ("tshirt", "t-shirt"), ("tee", "t-shirt"), ("longsleeve", "longsleeve"),
@@ -41,7 +42,8 @@ _TEXT_CLASSES = (("t-shirt", "t-shirt"), ("tshirt", "t-shirt"), ("tee", "t-shirt
                  ("jeans", "pants"), ("pants", "pants"), ("trousers", "pants"), ("jacket", "outwear"),
                  ("coat", "outwear"), ("blazer", "outwear"), ("shoe", "shoes"), ("sneaker", "shoes"),
                  ("boot", "shoes"), ("sandal", "shoes"), ("hat", "hat"), ("cap", "hat"), ("shirt", "shirt"),
-                 ("blouse", "shirt"))
+                 ("blouse", "shirt"), ("bag", "bag"), ("handbag", "bag"), ("clutch", "bag"), ("tote", "bag"),
+                 ("backpack", "bag"), ("purse", "bag"))
 
 
 @dataclass

@@ -32,6 +32,7 @@ from .captioning import CLASSES, model_pixels
 from .errors import StylistError
 from .images import load_image
 from .paths import REPO, shared_data
+from .splits import bucket
 
 
 @dataclass
@@ -57,6 +58,7 @@ class TrainConfig:
     select: str = "best"  # "best": the best holdout epoch; "last": the final EMA (the holdout stays unbiased)
     threads: int = 1
     init: str = ""  # a checkpoint folder to continue from (a warm restart of the schedule) instead of scratch
+    renders: int = 0  # floor-photo renders per demo-catalog item added to training (0 = real photos only)
 
 
 MEAN = (0.5, 0.5, 0.5)  # photos vary too much for dataset statistics to matter; symmetric range is enough
@@ -82,6 +84,46 @@ def build_cache(data: Path, size: int, path: Path) -> dict:
         labels.append(label)
         paths.append(str(file))
     cache = {"images": torch.stack(images), "labels": torch.tensor(labels), "paths": paths}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(cache, path)
+    return cache
+
+
+# demo-catalog category -> captioner class; scarves, belts and sunglasses have no class and are not rendered
+RENDER_CLASSES = {
+    "t-shirt": "t-shirt", "tank top": "t-shirt", "shirt": "shirt", "blouse": "shirt", "sweater": "longsleeve",
+    "hoodie": "longsleeve", "jeans": "pants", "trousers": "pants", "track pants": "pants", "shorts": "shorts",
+    "skirt": "skirt", "dress": "dress", "jacket": "outwear", "blazer": "outwear", "coat": "outwear",
+    "puffer jacket": "outwear", "sneakers": "shoes", "ankle boots": "shoes", "heels": "shoes", "loafers": "shoes",
+    "sandals": "shoes", "hat": "hat", "beanie": "hat", "shoulder bag": "bag", "clutch": "bag", "tote bag": "bag",
+    "backpack": "bag",
+}
+RENDER_HOLDOUT_PERCENT = 20  # of the demo items (by sha1 of the id), never rendered for training
+
+
+def render_holdout(item_id: str) -> bool:
+    """Items kept out of render training: a fixed 20% and the app's example photos (so those are a fair check)."""
+    return bucket(f"render:{item_id}") < RENDER_HOLDOUT_PERCENT or (REPO / "assets" / "examples" / f"{item_id}.png").exists()
+
+
+def build_render_cache(seeds: int, size: int, path: Path) -> dict:
+    """Floor-photo renders (`render.floor_photo`, the look of the app's example photos) of every demo item with
+    a class, `seeds` poses each; `holdout` marks the items of `render_holdout`. Cached like the real photos."""
+    if path.exists():
+        return torch.load(path)
+    from .catalog import load_catalog
+    from .render import floor_photo, seed_of
+
+    items = [i for i in load_catalog("demo").items.values() if i.category in RENDER_CLASSES]
+    images, labels, holdout = [], [], []
+    for item in tqdm(items, desc=f"rendering {seeds} photos per demo item"):
+        for k in range(seeds):
+            photo = floor_photo(item.category, item.colors, item.pattern, item.material, size=(300, 400),
+                                seed=seed_of(7, "captioner", item.id, k))
+            images.append(torch.from_numpy(model_pixels(photo.convert("RGB"), size)).permute(2, 0, 1))
+            labels.append(CLASSES.index(RENDER_CLASSES[item.category]))
+            holdout.append(render_holdout(item.id))
+    cache = {"images": torch.stack(images), "labels": torch.tensor(labels), "holdout": torch.tensor(holdout)}
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(cache, path)
     return cache
@@ -195,12 +237,13 @@ def train(cfg: TrainConfig) -> dict:
     cache = build_cache(Path(cfg.data), cfg.image_size, Path(cfg.cache.format(size=cfg.image_size)))
     images, labels = cache["images"], cache["labels"]
     train_idx, hold_idx = stratified_split(labels, cfg.holdout, cfg.holdout_seed)
-    if cfg.init:
-        from transformers import ResNetForImageClassification
-
-        model = ResNetForImageClassification.from_pretrained(cfg.init)
-    else:
-        model = new_model(cfg)
+    renders = build_render_cache(cfg.renders, cfg.image_size, render_cache_path(cfg)) if cfg.renders else None
+    if renders is not None:  # appended after the real photos; the real holdout stays exactly as it was
+        offset = len(labels)
+        images, labels = torch.cat([images, renders["images"]]), torch.cat([labels, renders["labels"]])
+        train_idx = torch.cat([train_idx, offset + torch.nonzero(~renders["holdout"]).flatten()])
+        render_idx = offset + torch.nonzero(renders["holdout"]).flatten()
+    model = init_model(cfg.init) if cfg.init else new_model(cfg)
     ema = copy.deepcopy(model).eval()
     n_params = sum(p.numel() for p in model.parameters())
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -241,12 +284,14 @@ def train(cfg: TrainConfig) -> dict:
             update_ema(ema, model, cfg.ema_decay)
             losses.append(loss.item())
         hold_acc = float((predict(ema, images[hold_idx]).argmax(-1) == labels[hold_idx]).float().mean())
+        render_acc = float((predict(ema, images[render_idx]).argmax(-1) == labels[render_idx]).float().mean()) if renders else None
         line = (f"epoch {epoch + 1}/{cfg.epochs} loss {np.mean(losses):.4f} holdout_acc {hold_acc:.4f} "
-                f"lr {scheduler.get_last_lr()[0]:.2e} minutes {(time.time() - start) / 60:.1f}")
+                + (f"render_holdout_acc {render_acc:.4f} " if renders else "")
+                + f"lr {scheduler.get_last_lr()[0]:.2e} minutes {(time.time() - start) / 60:.1f}")
         print(line, file=log, flush=True)
         tqdm.write(line)
         if cfg.select == "last" or hold_acc > best["holdout_accuracy"]:
-            best = {"holdout_accuracy": hold_acc, "epoch": epoch + 1, "epochs": cfg.epochs, "n_train": len(train_idx),
+            best = {"holdout_accuracy": hold_acc, "render_holdout_accuracy": render_acc, "epoch": epoch + 1, "epochs": cfg.epochs, "n_train": len(train_idx),
                     "n_holdout": len(hold_idx), "parameters": n_params, "minutes": round((time.time() - start) / 60, 1),
                     "config": asdict(cfg)}
             save(ema, cfg, out, best)
@@ -254,6 +299,33 @@ def train(cfg: TrainConfig) -> dict:
             break
     log.close()
     return best
+
+
+def render_cache_path(cfg: TrainConfig) -> Path:
+    return Path(cfg.cache.format(size=cfg.image_size)).with_name(f"captioner_renders_{cfg.image_size}x{cfg.renders}.pt")
+
+
+def init_model(path: str):
+    """A trained checkpoint to continue from; one trained before a class was added gets the new output rows
+    (zero, so its predictions start unchanged) and keeps everything else."""
+    from transformers import ResNetConfig, ResNetForImageClassification
+
+    old = ResNetForImageClassification.from_pretrained(path)
+    if old.config.num_labels == len(CLASSES):
+        return old
+    config = ResNetConfig(**{**old.config.to_dict(), "num_labels": len(CLASSES), "id2label": dict(enumerate(CLASSES)),
+                             "label2id": {c: i for i, c in enumerate(CLASSES)}})
+    model = ResNetForImageClassification(config)
+    state = old.state_dict()
+    n = old.config.num_labels
+    for key in ("classifier.1.weight", "classifier.1.bias"):
+        grown = torch.zeros_like(model.state_dict()[key])
+        grown[:n] = state[key]
+        if key.endswith("bias"):
+            grown[n:] = state[key].min()  # a new class starts as unlikely as the least likely old one
+        state[key] = grown
+    model.load_state_dict(state)
+    return model
 
 
 @torch.no_grad()
@@ -277,9 +349,15 @@ def ensemble(cfg: TrainConfig, members: list[str]) -> dict:
     images, labels = cache["images"][hold_idx], cache["labels"][hold_idx]
     models = [ResNetForImageClassification.from_pretrained(m) for m in members]
     probs = [predict(m, images) for m in models]
-    accuracy = lambda p: round(float((p.argmax(-1) == labels).float().mean()), 4)  # noqa: E731
+    accuracy = lambda p, y=labels: round(float((p.argmax(-1) == y).float().mean()), 4)  # noqa: E731
     report = {"members": dict(zip(members, map(accuracy, probs))), "n_holdout": len(hold_idx),
               "ensemble": accuracy(sum(p.log() for p in probs))}  # summed log-softmax ranks as summed logits do
+    if cfg.renders:  # reported, not a criterion: the real photos decide
+        renders = build_render_cache(cfg.renders, cfg.image_size, render_cache_path(cfg))
+        r_images, r_labels = renders["images"][renders["holdout"]], renders["labels"][renders["holdout"]]
+        r_probs = [predict(m, r_images) for m in models]
+        report["render_holdout"] = {"members": dict(zip(members, (accuracy(p, r_labels) for p in r_probs))),
+                                    "ensemble": accuracy(sum(p.log() for p in r_probs), r_labels), "n": len(r_labels)}
     report["written"] = report["ensemble"] > max(report["members"].values())
     if report["written"]:
         out = Path(cfg.out)

@@ -14,7 +14,7 @@ from stylist.captioning import CLASSES, DEFAULT, Caption, Captioner, category_fr
 from stylist.colors import PALETTE, garment_colors, garment_mask, garment_pattern, name_color
 from stylist.errors import StylistError
 from stylist.evaluation.captions import evaluate, labelled_photos
-from stylist.train_captioner import TrainConfig, ensemble, train
+from stylist.train_captioner import RENDER_CLASSES, TrainConfig, ensemble, init_model, train
 
 
 def flat_lay(garment: str, surface: str, box=(0.2, 0.15, 0.8, 0.85), size=(120, 160), stripes: str | None = None):
@@ -50,9 +50,29 @@ def test_training_writes_a_from_pretrained_folder(tiny_classifier):
     from transformers import AutoModelForImageClassification
 
     model = AutoModelForImageClassification.from_pretrained(tiny_classifier)
-    assert [model.config.id2label[i] for i in range(10)] == list(CLASSES)
+    assert [model.config.id2label[i] for i in range(len(CLASSES))] == list(CLASSES)
     metrics = json.loads((tiny_classifier / "metrics.json").read_text())
     assert 0 <= metrics["holdout_accuracy"] <= 1 and (tiny_classifier / "train_log.txt").read_text()
+
+
+def test_a_checkpoint_from_before_a_new_class_keeps_its_predictions(tmp_path):
+    """`--init` on a model trained with one class fewer: the old classes' logits are unchanged, the new one
+    starts below all of them, and every class the renders teach is one the captioner knows."""
+    import torch
+    from transformers import ResNetConfig, ResNetForImageClassification
+
+    old_classes = CLASSES[:-1]
+    config = ResNetConfig(embedding_size=8, hidden_sizes=[8, 8, 8, 8], depths=[1, 1, 1, 1], layer_type="basic",
+                          num_labels=len(old_classes), id2label=dict(enumerate(old_classes)))
+    old = ResNetForImageClassification(config).eval()
+    old.save_pretrained(tmp_path / "old")
+    grown = init_model(str(tmp_path / "old")).eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        before, after = old(pixel_values=x).logits, grown(pixel_values=x).logits
+    assert after.shape[1] == len(CLASSES) and grown.config.id2label[len(CLASSES) - 1] == CLASSES[-1]
+    assert torch.allclose(before, after[:, :-1], atol=1e-5) and bool((after[:, -1] < before.max(1).values).all())
+    assert set(RENDER_CLASSES.values()) <= set(CLASSES)
 
 
 def test_ensemble_of_runs_is_chosen_on_the_holdout_and_loaded_by_the_captioner(tiny_classifier, tmp_path):
