@@ -1,5 +1,5 @@
-"""Two checks on the RentTheRunway protocol's targets: is "the liked one is the later one" taste or structure,
-and is the size-gap signal of session 4 a stand-in for time?
+"""Checks on the RentTheRunway protocol's targets: is "the liked one is the later one" taste or structure, is the
+size-gap signal of session 4 a stand-in for time, and how many targets could item-to-item signal reach at all?
 
     python bench/preference_protocol.py            # the non-test users with both labels (641 on the shared file)
 
@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stylist.ratings import Episode, Rating, episodes, load_ratings, split_users  # noqa: E402
+from stylist.ratings import Episode, Rating, by_user, episodes, load_ratings, split_users  # noqa: E402
 
 
 def later(a: Rating, b: Rating) -> float:
@@ -46,6 +46,16 @@ def shuffled_later(rows: list[Rating], rng: random.Random) -> float:
 def size_distance(target: Rating, history: list[Rating]) -> float | None:
     sizes = [float(r.size) for r in history if r.size.isdigit()]
     return abs(float(target.size) - statistics.median(sizes)) if sizes and target.size.isdigit() else None
+
+
+def co_rented(eps: list[Episode], ratings: list[Rating]) -> int:
+    """Targets whose item another user rented together with one of this user's history items."""
+    items_of = {u: {r.item_id for r in rows} for u, rows in by_user(ratings).items()}
+    renters: dict[str, set[str]] = {}
+    for r in ratings:
+        renters.setdefault(r.item_id, set()).add(r.user)
+    return sum(any({h.item_id for h in e.history} & items_of[o] for o in renters[t.item_id] - {e.user})
+               for e in eps for t in (e.liked, e.disliked))
 
 
 def main() -> None:
@@ -75,6 +85,8 @@ def main() -> None:
     p_later = float(np.mean(decided))
     print(f"  of those with different dates ({len(timed)}): the farther target is the later one in {same:.4f};"
           f" through time alone it would win {same * p_later + (1 - same) * (1 - p_later):.4f}")
+    print(f"targets sharing a renter with a history item: {co_rented(eps, ratings)} of {2 * len(eps)}"
+          f" ({sum(1 for e in eps if e.history)} users have any history)")
 
 
 if __name__ == "__main__":
