@@ -41,6 +41,9 @@ RECIPES: dict[str, tuple[dict, dict]] = {  # name -> (TrainConfig changes, Prefe
     "shipped": ({}, {}),
     "small": ({}, {"dim": 16, "hidden": 32, "dropout": 0.3}),
     "no-taste": ({"taste_users": 0}, {}),
+    "words1": ({"taste_words": 1}, {}),  # the recipe before session 6: a taste is one word on each side
+    "words3": ({"taste_words": 3}, {}),  # "shipped" is up to 2 words since session 6
+    "words3-300": ({"taste_words": 3, "taste_users": 300}, {}),
 }
 
 

@@ -56,6 +56,8 @@ class TrainConfig:
     batch_size: int = 128
     pairs_per_user: int = 8
     taste_users: int = 600  # synthetic users over Polyvore training titles; 0 = ratings only
+    taste_words: int = 2  # a taste user likes titles with one of up to this many words (and dislikes as many others);
+    # chosen by bench/preference_text_tastes.py (held-out Polyvore titles) and bench/preference_cv.py, never the app bench
     select: str = "best"  # "best": each stage keeps its epoch with the lowest validation pairwise loss; "last": its last
     feedback: str | None = None  # a FeedbackStore (folder or .sqlite) whose users also train, as text-only users
     seed: int = 0
@@ -85,17 +87,20 @@ def user_examples(rows: list[T], liked: list[bool], make: Callable[[T, list[T]],
     return points, pairs
 
 
-def taste_users(texts: list[str], n_users: int, rng: random.Random) -> list[list[tuple[str, bool]]]:
-    """Synthetic app-like users over garment titles: each likes the items whose title has one random word
-    and dislikes those with another. They teach the history path to read text when nothing else is known."""
+def taste_users(texts: list[str], n_users: int, rng: random.Random, words: int = 1) -> list[list[tuple[str, bool]]]:
+    """Synthetic app-like users over garment titles: each likes the items whose title has one of 1..`words`
+    random words and dislikes those with one of as many others. They teach the history path to read text
+    when nothing else is known."""
     tokens = [set(re.findall(r"[a-z]{3,}", t.lower())) for t in texts]
     counts = Counter(w for ws in tokens for w in ws)
     vocab = sorted(w for w, c in counts.items() if 20 <= c <= len(texts) // 10)
     users = []
     while len(users) < n_users:
-        a, b = rng.sample(vocab, 2)
-        liked = [t for t, ws in zip(texts, tokens) if a in ws and b not in ws]
-        disliked = [t for t, ws in zip(texts, tokens) if b in ws and a not in ws]
+        k = rng.randint(1, words)
+        picked = rng.sample(vocab, 2 * k)
+        a, b = set(picked[:k]), set(picked[k:])
+        liked = [t for t, ws in zip(texts, tokens) if ws & a and not ws & b]
+        disliked = [t for t, ws in zip(texts, tokens) if ws & b and not ws & a]
         rows = [(t, True) for t in rng.sample(liked, min(len(liked), rng.randint(3, 12)))]
         rows += [(t, False) for t in rng.sample(disliked, min(len(disliked), rng.randint(3, 12)))]
         rng.shuffle(rows)
@@ -196,7 +201,7 @@ def train(cfg: TrainConfig, config: PreferenceConfig | None = None, embedder=Non
     stats = ItemStats.fit([r for rows in train_users.values() for r in rows], (config or PreferenceConfig()).smoothing)
     model = PreferenceModel(replace(config or PreferenceConfig(), use_tokens=cfg.tokens), stats, embedder)
     model.seen_users = parts["train"] | parts["valid"]
-    tastes = taste_users(polyvore_titles(), cfg.taste_users, rng) if cfg.taste_users else []
+    tastes = taste_users(polyvore_titles(), cfg.taste_users, rng, cfg.taste_words) if cfg.taste_users else []
     app = feedback_users(cfg.feedback) if cfg.feedback else []
     points, labels, pairs = training_data(stats, train_users, tastes + app, cfg.pairs_per_user, rng)
     valid = episodes(ratings, parts["valid"])

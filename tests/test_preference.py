@@ -138,6 +138,20 @@ def test_taste_users_like_one_word_and_dislike_another():
         assert any(not any(b in l for l in liked) for b in set.intersection(*disliked))
 
 
+def test_taste_users_with_several_words_per_side():
+    """`words=3`: every liked title has a word no disliked title has (and the reverse), and some users like
+    titles that share no such word, so the taste is over several words."""
+    colours, garments = "black red blue green pink grey white navy beige brown".split(), "gown hoodie top skirt jeans coat tee boots bag hat".split()
+    texts = [f"{c} {g} {i}" for i in range(4) for c in colours for g in garments]
+    several = 0
+    for rows in taste_users(texts, 20, random.Random(0), words=3):
+        liked = [set(t.split()) for t, y in rows if y]
+        disliked = [set(t.split()) for t, y in rows if not y]
+        assert all(ws - set.union(*disliked) for ws in liked) and all(ws - set.union(*liked) for ws in disliked)
+        several += not (set.intersection(*liked) - set.union(*disliked))
+    assert several > 0
+
+
 def test_feedback_users_are_the_stores_active_clicks_newest_first(tmp_path):
     store = FeedbackStore(tmp_path)
     for text, label in [("black gown", "like"), ("floral top", "dislike"), ("red gown", "like")]:
