@@ -10,7 +10,9 @@ Photos are decoded once into a uint8 cache under runs/, so an epoch is pure tens
 `--select last`, the latest) is saved with `save_pretrained` as it comes, so a usable model exists while training
 runs. The shared
 validation folder is never looked at here. With `--minutes` the cosine LR schedule runs on wall-clock time,
-so a run on a machine shared with other jobs still anneals fully and ends when planned.
+so a run on a machine shared with other jobs still anneals fully and ends when planned. `--renders N` adds N
+floor-photo renders of each demo-catalog item (the look of the app's example photos, and the only source of
+the "bag" class) to training; 20% of the items are never rendered for training and are reported separately.
 """
 
 from __future__ import annotations
@@ -291,8 +293,8 @@ def train(cfg: TrainConfig) -> dict:
         print(line, file=log, flush=True)
         tqdm.write(line)
         if cfg.select == "last" or hold_acc > best["holdout_accuracy"]:
-            best = {"holdout_accuracy": hold_acc, "render_holdout_accuracy": render_acc, "epoch": epoch + 1, "epochs": cfg.epochs, "n_train": len(train_idx),
-                    "n_holdout": len(hold_idx), "parameters": n_params, "minutes": round((time.time() - start) / 60, 1),
+            best = {"holdout_accuracy": hold_acc, "render_holdout_accuracy": render_acc, "epoch": epoch + 1,
+                    "epochs": cfg.epochs, "n_train": len(train_idx), "n_holdout": len(hold_idx), "parameters": n_params, "minutes": round((time.time() - start) / 60, 1),
                     "config": asdict(cfg)}
             save(ema, cfg, out, best)
         if progress((epoch + 1) * steps_per_epoch) >= 1.0:
@@ -307,7 +309,7 @@ def render_cache_path(cfg: TrainConfig) -> Path:
 
 def init_model(path: str):
     """A trained checkpoint to continue from; one trained before a class was added gets the new output rows
-    (zero, so its predictions start unchanged) and keeps everything else."""
+    (zero weights, the lowest old bias: the old classes' logits are unchanged) and keeps everything else."""
     from transformers import ResNetConfig, ResNetForImageClassification
 
     old = ResNetForImageClassification.from_pretrained(path)
