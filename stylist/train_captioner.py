@@ -216,6 +216,11 @@ def predict(model, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     return torch.cat(probs)
 
 
+def accuracy(probs: torch.Tensor, labels: torch.Tensor) -> float:
+    """Share of rows whose most probable class is the label."""
+    return float((probs.argmax(-1) == labels).float().mean())
+
+
 def save(model, cfg: TrainConfig, out: Path, metrics: dict) -> None:
     """A folder that `from_pretrained` and `Captioner.load` both read; preprocessing is stated in it. Weights are
     stored in fp16 (half the size; the config says float32, so they load as float32, accuracy unchanged)."""
@@ -285,8 +290,8 @@ def train(cfg: TrainConfig) -> dict:
             scheduler.step()
             update_ema(ema, model, cfg.ema_decay)
             losses.append(loss.item())
-        hold_acc = float((predict(ema, images[hold_idx]).argmax(-1) == labels[hold_idx]).float().mean())
-        render_acc = float((predict(ema, images[render_idx]).argmax(-1) == labels[render_idx]).float().mean()) if renders else None
+        hold_acc = accuracy(predict(ema, images[hold_idx]), labels[hold_idx])
+        render_acc = accuracy(predict(ema, images[render_idx]), labels[render_idx]) if renders else None
         line = (f"epoch {epoch + 1}/{cfg.epochs} loss {np.mean(losses):.4f} holdout_acc {hold_acc:.4f} "
                 + (f"render_holdout_acc {render_acc:.4f} " if renders else "")
                 + f"lr {scheduler.get_last_lr()[0]:.2e} minutes {(time.time() - start) / 60:.1f}")
@@ -351,15 +356,14 @@ def ensemble(cfg: TrainConfig, members: list[str]) -> dict:
     images, labels = cache["images"][hold_idx], cache["labels"][hold_idx]
     models = [ResNetForImageClassification.from_pretrained(m) for m in members]
     probs = [predict(m, images) for m in models]
-    accuracy = lambda p, y=labels: round(float((p.argmax(-1) == y).float().mean()), 4)  # noqa: E731
-    report = {"members": dict(zip(members, map(accuracy, probs))), "n_holdout": len(hold_idx),
-              "ensemble": accuracy(sum(p.log() for p in probs))}  # summed log-softmax ranks as summed logits do
+    report = {"members": {m: round(accuracy(p, labels), 4) for m, p in zip(members, probs)}, "n_holdout": len(hold_idx),
+              "ensemble": round(accuracy(sum(p.log() for p in probs), labels), 4)}  # summed log-softmax ranks as summed logits do
     if cfg.renders:  # reported, not a criterion: the real photos decide
         renders = build_render_cache(cfg.renders, cfg.image_size, render_cache_path(cfg))
         r_images, r_labels = renders["images"][renders["holdout"]], renders["labels"][renders["holdout"]]
         r_probs = [predict(m, r_images) for m in models]
-        report["render_holdout"] = {"members": dict(zip(members, (accuracy(p, r_labels) for p in r_probs))),
-                                    "ensemble": accuracy(sum(p.log() for p in r_probs), r_labels), "n": len(r_labels)}
+        report["render_holdout"] = {"members": {m: round(accuracy(p, r_labels), 4) for m, p in zip(members, r_probs)},
+                                    "ensemble": round(accuracy(sum(p.log() for p in r_probs), r_labels), 4), "n": len(r_labels)}
     report["written"] = report["ensemble"] > max(report["members"].values())
     if report["written"]:
         out = Path(cfg.out)
