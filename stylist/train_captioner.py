@@ -348,13 +348,11 @@ def ensemble(cfg: TrainConfig, members: list[str]) -> dict:
     """Holdout accuracy of each trained folder alone and of all of them together (logits summed, as the
     captioner does). The ensemble is written to `cfg.out` only if it beats every member alone: the first
     member's folder with the others in sub-folders, named in its preprocessor_config.json."""
-    from transformers import ResNetForImageClassification
-
     torch.set_num_threads(cfg.threads)
     cache = build_cache(Path(cfg.data), cfg.image_size, Path(cfg.cache.format(size=cfg.image_size)))
     _, hold_idx = stratified_split(cache["labels"], cfg.holdout, cfg.holdout_seed)
     images, labels = cache["images"][hold_idx], cache["labels"][hold_idx]
-    models = [ResNetForImageClassification.from_pretrained(m) for m in members]
+    models = [init_model(m) for m in members]  # a member trained before a class was added is grown (same predictions)
     probs = [predict(m, images) for m in models]
     report = {"members": {m: round(accuracy(p, labels), 4) for m, p in zip(members, probs)}, "n_holdout": len(hold_idx),
               "ensemble": round(accuracy(sum(p.log() for p in probs), labels), 4)}  # summed log-softmax ranks as summed logits do

@@ -282,7 +282,7 @@ def _refine_tab(app: Stylist, password, style: dict, tab) -> None:
         stop = gr.Button("Stop", variant="stop", elem_id="refine-stop")
     progress = gr.HTML(_progress_html({}), elem_id="refine-progress")
     loss = gr.LinePlot(x="step", y="loss", title="DPO loss", height=220, elem_id="loss-plot")
-    metrics = gr.Dataframe(headers=["metric", "before", "after"], interactive=False, label="Before / after",
+    metrics = gr.Dataframe(headers=["metric", "before", "after", "measured on"], interactive=False, label="Before / after",
                            elem_id="refine-metrics")
     gr.Markdown("*preference_accuracy*: share of held-out pairs (outfits not trained on) where the liked item is "
                 "more likely than the other one; *reward_accuracy*: the same for DPO's implicit reward; *fitb*: "
@@ -313,7 +313,7 @@ def _refine_tab(app: Stylist, password, style: dict, tab) -> None:
         running = status.get("state") in RUNNING
         result = status.get("result") or {}
         return (_progress_html(status), _loss_frame(losses), gr.Button(interactive=not running),
-                gr.Button(interactive=running), _metric_rows(result.get("before", {}), result.get("after", {})), key)
+                gr.Button(interactive=running), _metric_rows(result), key)
 
     timer.tick(tick, inputs=seen, outputs=[progress, loss, start, stop, metrics, seen], show_progress="hidden")
 
@@ -351,7 +351,7 @@ def _versions_table(versions: list) -> dict:
                      "SFT adapter" if v.number == 0 else f"refined from v{v.parent}",
                      time.strftime("%Y-%m-%d %H:%M", time.localtime(v.created)) if v.created else "",
                      v.pairs, ", ".join(f"{k} {val:.3f}" for k, val in after.items() if isinstance(val, float))])
-    return {"headers": ["version", "origin", "created", "pairs", "metrics after"], "data": rows}
+    return {"headers": ["version", "origin", "created", "trained on (pairs)", "metrics after"], "data": rows}
 
 
 def _gallery(groups: dict[str, list[Card]]) -> list[tuple[str, str]]:
@@ -362,8 +362,12 @@ def _loss_frame(losses: list[float]) -> pd.DataFrame:
     return pd.DataFrame({"step": range(1, len(losses) + 1), "loss": losses})
 
 
-def _metric_rows(before: dict, after: dict) -> list[list]:
-    return [[k, _fmt(before.get(k)), _fmt(after.get(k))] for k in sorted(set(before) | set(after))]
+def _metric_rows(result: dict) -> list[list]:
+    """Before / after of each metric, with what it was measured on: a figure on two held-out pairs is no result."""
+    before, after, n = result.get("before", {}), result.get("after", {}), result.get("heldout_pairs", 0)
+    pairs = f"{n} held-out pairs" + (" (too few to read)" if 0 < n < 20 else "")
+    on = {"fitb": "held-out Polyvore outfits", "preference_accuracy": pairs, "reward_accuracy": pairs}
+    return [[k, _fmt(before.get(k)), _fmt(after.get(k)), on.get(k, "")] for k in sorted(set(before) | set(after))]
 
 
 def _fmt(value) -> str:

@@ -209,6 +209,7 @@ def test_refine_while_another_user_clicks(alice, browser, url, shots):
     expect(state).to_have_attribute("data-state", "done", timeout=300_000)
     expect(alice.locator("#versions")).to_contain_text("v1 (active)")
     expect(alice.locator("#refine-metrics")).to_contain_text("preference_accuracy")
+    expect(alice.locator("#refine-metrics")).to_contain_text(re.compile(r"\d+ held-out pairs \(too few to read\)"))
     tab(alice, "Style")
     outfit(alice)
     after = complete(alice)

@@ -94,6 +94,24 @@ def test_ensemble_of_runs_is_chosen_on_the_holdout_and_loaded_by_the_captioner(t
     assert double.caption_image(photo).category == single.caption_image(photo).category
 
 
+def test_ensemble_grows_a_member_from_before_a_new_class(tiny_classifier, tmp_path):
+    """A member trained with one class fewer (the shipped captioner before "bag") joins an ensemble of the new
+    classes: it is grown as `--init` grows it, so the holdout report and the written folder work."""
+    from transformers import ResNetConfig, ResNetForImageClassification
+
+    new = ResNetForImageClassification.from_pretrained(tiny_classifier)
+    n = len(CLASSES) - 1
+    config = ResNetConfig(**{**new.config.to_dict(), "num_labels": n, "id2label": dict(enumerate(CLASSES[:n])),
+                             "label2id": {c: i for i, c in enumerate(CLASSES[:n])}})
+    old = ResNetForImageClassification(config)
+    old.load_state_dict({k: v[:n] if k.startswith("classifier.1.") else v for k, v in new.state_dict().items()})
+    old.save_pretrained(tmp_path / "old")
+    cfg = json.loads((tiny_classifier / "metrics.json").read_text())["config"]
+    cfg = TrainConfig(**{**cfg, "widths": tuple(cfg["widths"]), "depths": tuple(cfg["depths"]), "out": str(tmp_path / "e")})
+    report = ensemble(cfg, [str(tmp_path / "old"), str(tiny_classifier)])
+    assert report["n_holdout"] == 3 and set(report["members"]) == {str(tmp_path / "old"), str(tiny_classifier)}
+
+
 def test_caption_from_classifier(tiny_classifier):
     caption = Captioner.load(tiny_classifier).caption_image(flat_lay("red", "beige"), path="red.jpg")
     assert isinstance(caption, Caption) and not caption.error
