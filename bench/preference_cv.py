@@ -44,6 +44,7 @@ RECIPES: dict[str, tuple[dict, dict]] = {  # name -> (TrainConfig changes, Prefe
     "words1": ({"taste_words": 1}, {}),  # the recipe before session 6: a taste is one word on each side
     "words3": ({"taste_words": 3}, {}),  # "shipped" is up to 2 words since session 6
     "words3-300": ({"taste_words": 3, "taste_users": 300}, {}),
+    "smooth10": ({}, {"smoothing": 10.0}),  # item like rates shrunk harder (the probe's better baseline, session 7)
 }
 
 

@@ -107,7 +107,8 @@ def pair_features(rows: list[Rating], featurize, leave_out: bool, all_pairs: boo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoothing", type=float, default=3.0, help="pseudo-rows of the item like rate (model default 3)")
+    parser.add_argument("--smoothing", type=float, default=3.0,
+                        help="pseudo-rows of the item like rate (the model's until session 6; 10 since session 7)")
     args = parser.parse_args()
     ratings = load_ratings()
     with open(shared_data() / "rtr" / "ratings.csv", newline="") as f:

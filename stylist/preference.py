@@ -50,7 +50,7 @@ class PreferenceConfig:
     n_tokens: int = 10
     use_tokens: bool = True  # False = the stage (a) model alone (ablation "without preference tokens")
     dropout: float = 0.1
-    smoothing: float = 3.0  # pseudo-counts pulling an item's like rate toward its category/occasion rate
+    smoothing: float = 10.0  # pseudo-counts pulling an item's like rate toward its category/occasion rate (10, not 3: CV, session 7)
 
 
 def _logit(p: float) -> float:
@@ -68,10 +68,10 @@ class ItemStats:
     groups: dict[str, list[int]] = field(default_factory=dict)  # "category|rented_for" -> [likes, rows]
     profile_mean: dict[str, float] = field(default_factory=dict)
     profile_std: dict[str, float] = field(default_factory=dict)
-    smoothing: float = 3.0
+    smoothing: float = PreferenceConfig.smoothing
 
     @classmethod
-    def fit(cls, ratings: list[Rating], smoothing: float = 3.0) -> ItemStats:
+    def fit(cls, ratings: list[Rating], smoothing: float = PreferenceConfig.smoothing) -> ItemStats:
         stats = cls(smoothing=smoothing)
         for r in ratings:
             stats.likes += r.liked
