@@ -69,7 +69,7 @@ def reason_for(item: Item, partner: str, occasion: str | None) -> str:
     elif colours and all(c in NEUTRALS for c in colours):
         why = ["neutral colours"]
     elif colours:
-        why = [f"a {colours[0]} accent"]
+        why = [f"{'an' if colours[0][0] in 'aeiou' else 'a'} {colours[0]} accent"]
     else:
         why = []
     why += [s for s in (item.style[:1] or ([occasion] if occasion else []))]

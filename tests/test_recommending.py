@@ -48,6 +48,8 @@ def test_missing_slots_skip_what_the_outfit_has():
 def test_reason_names_a_user_item_and_colours():
     reason = reason_for(Item("x", "black leather boots", "Boots", ["black"], style=["casual"]), "black tee", None)
     assert reason == "goes with your black tee: matching black, casual"
+    accent = reason_for(Item("y", "orange wool beanie", "Beanie", ["orange"]), "light blue jacket", None)
+    assert accent == "goes with your light blue jacket: an orange accent"
 
 
 def test_recommend_fills_missing_slots_from_the_catalog(tiny):
