@@ -85,10 +85,7 @@ def build_cache(data: Path, size: int, path: Path) -> dict:
         images.append(torch.from_numpy(model_pixels(image, size)).permute(2, 0, 1))
         labels.append(label)
         paths.append(str(file))
-    cache = {"images": torch.stack(images), "labels": torch.tensor(labels), "paths": paths}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(cache, path)
-    return cache
+    return _save_cache({"images": torch.stack(images), "labels": torch.tensor(labels), "paths": paths}, path)
 
 
 # demo-catalog category -> captioner class; scarves, belts and sunglasses have no class and are not rendered
@@ -125,7 +122,11 @@ def build_render_cache(seeds: int, size: int, path: Path) -> dict:
             images.append(torch.from_numpy(model_pixels(photo.convert("RGB"), size)).permute(2, 0, 1))
             labels.append(CLASSES.index(RENDER_CLASSES[item.category]))
             holdout.append(render_holdout(item.id))
-    cache = {"images": torch.stack(images), "labels": torch.tensor(labels), "holdout": torch.tensor(holdout)}
+    return _save_cache({"images": torch.stack(images), "labels": torch.tensor(labels), "holdout": torch.tensor(holdout)}, path)
+
+
+def _save_cache(cache: dict, path: Path) -> dict:
+    """Write a decoded-photo cache (real photos or renders) where the next run loads it in a second."""
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(cache, path)
     return cache
