@@ -4,7 +4,8 @@
 
 Per seed it trains twice with `train_preference.train` (contrastive weight 1 and 0), each with stage (b).
 Stage (b) changes nothing but the tokens, so switching the tokens off gives the stage (a) model exactly:
-four variants from two runs. All are measured the same way as `python -m stylist eval preference` (the
+four variants from two runs. With several seeds, each variant is also scored as a seed ensemble (P(like)
+averaged over the seeds, as the shipped checkpoint is: `TrainConfig.members`). All are measured the same way as `python -m stylist eval preference` (the
 test users, which no variant trained or selected on), with a paired bootstrap 95% interval of the
 difference to the better baseline, and on the simulated app users when the demo catalog exists.
 """
@@ -67,6 +68,7 @@ def main() -> int:
     except StylistError:
         items = []
     rows: dict[str, list[dict]] = {name: [] for name in VARIANTS}
+    scores: dict[str, list[tuple[list[float], list[float]]]] = {name: [] for name in VARIANTS}
     for seed in args.seeds:
         for weight in (1.0, 0.0):
             model = train(TrainConfig(contrastive=weight, seed=seed, out=f"{args.out}/c{weight:g}-s{seed}"))
@@ -76,23 +78,26 @@ def main() -> int:
                     continue
                 model.net.use_tokens = tokens
                 pos, neg = model_scores(model, test)
+                scores[name].append((pos, neg))
                 row = {"seed": seed, **metrics(pos, neg), "gap_ci": bootstrap_gap(pair_wins(pos, neg), pair_wins(*base[best]))}
                 if items:
                     row["app_users"] = app_users(model, items)["pairwise_accuracy"]
                 rows[name].append(row)
     base = {name: metrics(*scores) for name, scores in base.items()}
     print(f"test users: {len(test)}")
-    print(f"| variant | pairwise accuracy | AUC | gap to {best} (95% CI, seed {args.seeds[0]}) | app users |")
-    print("|---|---|---|---|---|")
+    ensembles = {name: metrics(*(list(np.mean(s, 0)) for s in zip(*runs))) for name, runs in scores.items()}
+    print(f"| variant | pairwise accuracy | AUC | gap to {best} (95% CI, seed {args.seeds[0]}) | app users | seed ensemble |")
+    print("|---|---|---|---|---|---|")
     for name, rs in rows.items():
         acc, auc = [r["pairwise_accuracy"] for r in rs], [r["auc"] for r in rs]
         app = [r["app_users"] for r in rs if "app_users" in r]
         ci = rs[0]["gap_ci"]
-        print(f"| {name} | {spread(acc)} | {spread(auc)} | [{ci[0]:+.3f}, {ci[1]:+.3f}] | {spread(app) if app else 'n/a'} |")
+        print(f"| {name} | {spread(acc)} | {spread(auc)} | [{ci[0]:+.3f}, {ci[1]:+.3f}] | {spread(app) if app else 'n/a'} "
+              f"| {ensembles[name]['pairwise_accuracy']:.4f} |")
     for name, m in base.items():
-        print(f"| baseline: {name} | {m['pairwise_accuracy']:.4f} | {m['auc']:.4f} | | |")
+        print(f"| baseline: {name} | {m['pairwise_accuracy']:.4f} | {m['auc']:.4f} | | | |")
     if args.json:
-        print(json.dumps({"baselines": base, "variants": rows}))
+        print(json.dumps({"baselines": base, "variants": rows, "seed_ensembles": ensembles}))
     return 0
 
 

@@ -10,7 +10,8 @@ changes being compared. The pool is every non-test user with a liked and a not-l
 file), cut into 5 folds by sha1 of the user id. For fold k: fold k is evaluated, fold k+1 selects the epochs,
 every other non-test user trains (item statistics included). Each recipe is trained once per (fold, seed);
 a recipe with preference tokens is also scored with them switched off (its stage (a) model, written
-as RECIPE-stage-a). The report gives the pooled pairwise accuracy of single models (mean over seeds), of the seed ensemble
+as RECIPE-stage-a), and every model is also scored on its fold as a file with only the required columns
+would show it (no occasion, size or profile: `ratings.bare`), written as RECIPE-bare. The report gives the pooled pairwise accuracy of single models (mean over seeds), of the seed ensemble
 (P(like) averaged over seeds) and of the user_agnostic baseline on the same users, with a paired bootstrap
 95% interval of each recipe's gap to the baseline.
 """
@@ -32,7 +33,7 @@ from preference_ablation import bootstrap_gap  # noqa: E402
 
 from stylist.evaluation.preference import baseline_scores, model_scores, pair_wins  # noqa: E402
 from stylist.preference import PreferenceConfig  # noqa: E402
-from stylist.ratings import by_user, episodes, has_both, load_ratings, split_users  # noqa: E402
+from stylist.ratings import bare, by_user, episodes, has_both, load_ratings, split_users  # noqa: E402
 from stylist.splits import bucket  # noqa: E402
 from stylist.train_preference import TrainConfig, train  # noqa: E402
 
@@ -45,6 +46,8 @@ RECIPES: dict[str, tuple[dict, dict]] = {  # name -> (TrainConfig changes, Prefe
     "words3": ({"taste_words": 3}, {}),  # "shipped" is up to 2 words since session 6
     "words3-300": ({"taste_words": 3, "taste_users": 300}, {}),
     "smooth10": ({}, {"smoothing": 10.0}),  # item like rates shrunk harder (the probe's better baseline, session 7)
+    "hier": ({}, {"shrink_to_category": True}),  # category/occasion rates shrunk toward their category (session 8)
+    "bare20": ({"bare": 0.2}, {}),  # a fifth of the training users without occasion, size and profile (session 8)
 }
 
 
@@ -70,6 +73,7 @@ def run(recipe: str, fold_ids: list[int], seeds: list[int], out: Path, curve: bo
         evaluated, select = cuts[k], cuts[(k + 1) % N_FOLDS]
         parts = {"train": set(users) - test - evaluated - select, "valid": evaluated if curve else select, "test": test | evaluated}
         eps = episodes(ratings, evaluated)
+        bare_eps = episodes([bare(r) for r in ratings], evaluated)
         rows: dict[str, dict] = {}
         curves: dict[str, list] = {}
         for seed in seeds:
@@ -81,9 +85,10 @@ def run(recipe: str, fold_ids: list[int], seeds: list[int], out: Path, curve: bo
             variants = [(recipe, True), (f"{recipe}-stage-a", False)] if model.net.use_tokens else [(recipe, False)]
             for name, tokens in variants:
                 model.net.use_tokens = tokens
-                row = rows.setdefault(name, {"users": [e.user for e in eps], "seeds": {}})
-                row["seeds"][str(seed)] = model_scores(model, eps)
-                row["user_agnostic"] = baseline_scores(model.stats, eps)["user_agnostic"]
+                for suffix, evaluated_eps in (("", eps), ("-bare", bare_eps)):
+                    row = rows.setdefault(name + suffix, {"users": [e.user for e in evaluated_eps], "seeds": {}})
+                    row["seeds"][str(seed)] = model_scores(model, evaluated_eps)
+                    row["user_agnostic"] = baseline_scores(model.stats, evaluated_eps)["user_agnostic"]
         if curve:
             base = float(pair_wins(*baseline_scores(model.stats, eps)["user_agnostic"]).mean())
             rows[f"{recipe}-curve"] = {"users": len(eps), "curves": curves, "user_agnostic": base}

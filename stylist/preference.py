@@ -51,11 +51,18 @@ class PreferenceConfig:
     use_tokens: bool = True  # False = the stage (a) model alone (ablation "without preference tokens")
     dropout: float = 0.1
     smoothing: float = 10.0  # pseudo-counts pulling an item's like rate toward its category/occasion rate (10, not 3: CV, session 7)
+    shrink_to_category: bool = False  # pull a category/occasion rate toward its category's rate, not the global one
 
 
 def _logit(p: float) -> float:
     p = min(max(p, 1e-4), 1 - 1e-4)
     return math.log(p / (1 - p))
+
+
+def count_keys(r: Rating) -> tuple[str, str, str]:
+    """The keys of the three levels a row counts in: its item, its category/occasion, its category.
+    They never collide, so one dict of a user's own counts can hold all three (`train_preference.own_counts`)."""
+    return r.item_id, f"{r.category}|{r.rented_for}", f"category:{r.category}"
 
 
 @dataclass
@@ -66,17 +73,20 @@ class ItemStats:
     total: int = 0
     items: dict[str, list[int]] = field(default_factory=dict)  # item id -> [likes, rows]
     groups: dict[str, list[int]] = field(default_factory=dict)  # "category|rented_for" -> [likes, rows]
+    categories: dict[str, list[int]] = field(default_factory=dict)  # category -> [likes, rows]
     profile_mean: dict[str, float] = field(default_factory=dict)
     profile_std: dict[str, float] = field(default_factory=dict)
     smoothing: float = PreferenceConfig.smoothing
+    shrink_to_category: bool = PreferenceConfig.shrink_to_category
 
     @classmethod
-    def fit(cls, ratings: list[Rating], smoothing: float = PreferenceConfig.smoothing) -> ItemStats:
-        stats = cls(smoothing=smoothing)
+    def fit(cls, ratings: list[Rating], smoothing: float = PreferenceConfig.smoothing,
+            shrink_to_category: bool = PreferenceConfig.shrink_to_category) -> ItemStats:
+        stats = cls(smoothing=smoothing, shrink_to_category=shrink_to_category)
         for r in ratings:
             stats.likes += r.liked
             stats.total += 1
-            for table, key in ((stats.items, r.item_id), (stats.groups, f"{r.category}|{r.rented_for}")):
+            for table, key in zip((stats.items, stats.groups, stats.categories), count_keys(r)):
                 counts = table.setdefault(key, [0, 0])
                 counts[0] += r.liked
                 counts[1] += 1
@@ -95,11 +105,13 @@ class ItemStats:
 
         `minus` removes a user's own rows (leave-user-out), so training features look like test features."""
         minus = minus or {}
-        item = np.subtract(self.items.get(r.item_id, [0, 0]), minus.get(r.item_id, [0, 0]))
-        key = f"{r.category}|{r.rented_for}"
-        group = np.subtract(self.groups.get(key, [0, 0]), minus.get(key, [0, 0]))
+        item, group, category = (np.subtract(table.get(key, [0, 0]), minus.get(key, [0, 0]))
+                                 for table, key in zip((self.items, self.groups, self.categories), count_keys(r)))
         m = self.smoothing
-        group_rate = (group[0] + 10 * m * self.prior) / (group[1] + 10 * m)
+        category_rate = (category[0] + 10 * m * self.prior) / (category[1] + 10 * m)
+        # a never-seen category/occasion (a file without rented_for, a new occasion) still has its category
+        group_prior = category_rate if self.shrink_to_category or group[1] == 0 else self.prior
+        group_rate = (group[0] + 10 * m * group_prior) / (group[1] + 10 * m)
         return float((item[0] + m * group_rate) / (item[1] + m)), int(item[1])
 
     def features(self, target: Rating, history: list[Rating], minus: dict[str, list[int]] | None = None) -> list[float]:
@@ -196,6 +208,7 @@ class PreferenceModel:
         self.embedder = embedder if embedder is not None else load_embedder(_resolve(config.embedder))
         self.net = PreferenceNet(config, self.embedder.get_embedding_dimension())
         self.net.eval()
+        self.members: list[PreferenceNet] = []  # more nets (other seeds) whose P(like) is averaged with `net`'s
         self._cache: dict[str, torch.Tensor] = {}
         self.metrics: dict = {}
         self.seen_users: set[str] = set()  # users whose rows trained or selected the model; eval skips them
@@ -230,11 +243,13 @@ class PreferenceModel:
     # ---- scoring
     @torch.no_grad()
     def like_probability(self, examples: list[Example], batch_size: int = 512) -> list[float]:
-        self.net.eval()
+        """P(like) of each example, averaged over `net` and the ensemble's other members."""
+        nets = [self.net, *self.members]
         out = []
         for i in range(0, len(examples), batch_size):
-            logits = self.net(*self.batch(examples[i : i + batch_size]))
-            out += torch.softmax(logits, -1)[:, 0].tolist()
+            inputs = self.batch(examples[i : i + batch_size])
+            probs = [torch.softmax(net.eval()(*inputs), -1)[:, 0] for net in nets]
+            out += torch.stack(probs).mean(0).tolist()
         return out
 
     def score(self, history_liked: list[str], history_disliked: list[str], targets: list[str]) -> list[float]:
@@ -245,7 +260,8 @@ class PreferenceModel:
     @torch.no_grad()
     def user_vector(self, history_liked: list[str], history_disliked: list[str]) -> np.ndarray:
         """A unit vector of a user's taste: the liked-minus-disliked direction of their items in embedding
-        space, joined with which preference tokens their history activates. Zero for an empty history."""
+        space, joined with which preference tokens (of `net`, the first member) their history activates.
+        Zero for an empty history."""
         parts = []
         for texts in (history_liked, history_disliked):
             parts.append(F.normalize(self.embed(texts).mean(0), dim=0) if texts else torch.zeros(self.embedder.get_embedding_dimension()))
@@ -274,7 +290,10 @@ class PreferenceModel:
         path = Path(path)
         self.metrics["embedder_probe"] = self.probe()
         path.mkdir(parents=True, exist_ok=True)
-        save_file({k: v.contiguous() for k, v in self.net.state_dict().items()}, str(path / "model.safetensors"))
+        for old in path.glob("member*.safetensors"):  # a folder that held a larger ensemble keeps no stale member
+            old.unlink()
+        for name, net in [("model", self.net), *((f"member{i}", m) for i, m in enumerate(self.members, 1))]:
+            save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path / f"{name}.safetensors"))
         (path / "config.json").write_text(json.dumps(asdict(self.config), indent=2) + "\n")
         (path / "item_stats.json").write_text(json.dumps(self.stats.to_json()) + "\n")
         (path / "metrics.json").write_text(json.dumps(self.metrics, indent=2) + "\n")
@@ -289,8 +308,11 @@ class PreferenceModel:
         config = PreferenceConfig(**json.loads((path / "config.json").read_text()))
         stats = ItemStats(**json.loads((path / "item_stats.json").read_text()))
         model = cls(config, stats, embedder)
+        members = sorted((f for f in path.glob("member*.safetensors") if f.stem[6:].isdigit()), key=lambda f: int(f.stem[6:]))
+        model.members = [PreferenceNet(config, model.embedder.get_embedding_dimension()) for _ in members]
         try:
-            model.net.load_state_dict(load_file(str(path / "model.safetensors")))
+            for net, file in zip([model.net, *model.members], [path / "model.safetensors", *members]):
+                net.load_state_dict(load_file(str(file)))
         except RuntimeError as exc:
             detail = str(exc).splitlines()[-1].strip()
             raise StylistError(f"{path} does not fit this version of the preference model ({detail}); retrain it") from exc

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import StylistError
@@ -89,6 +89,11 @@ def _read_rows(path: Path, reader: csv.DictReader) -> list[Rating]:
             row=i, profile=profile,
         ))
     return ratings
+
+
+def bare(r: Rating) -> Rating:
+    """The row as a file with only the required columns shows it: no occasion, size or profile."""
+    return replace(r, rented_for="", size="", profile={**{k: math.nan for k in PROFILE_NUMBERS}, "body_type": ""})
 
 
 def by_user(ratings: list[Rating]) -> dict[str, list[Rating]]:

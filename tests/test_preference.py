@@ -17,9 +17,10 @@ from stylist.evaluation import preference as evaluation
 from stylist.preference import (ItemStats, PreferenceConfig, PreferenceModel, base_losses, interleave, pair_losses,
                                 rating_example)
 from stylist.errors import StylistError
-from stylist.ratings import episodes, load_ratings, split_users
+from stylist.ratings import bare, episodes, load_ratings, split_users
 from stylist.feedback import Context, FeedbackStore, Option
-from stylist.train_preference import TrainConfig, feedback_users, taste_users, train
+from stylist.train_preference import (TrainConfig, feedback_users, own_counts, taste_users, train, train_ensemble,
+                                      training_data)
 
 WORDS = "gown dress sheath jumpsuit top for wedding party work formal affair date size 2 4 8 12 16 black red floral striped sneakers heels blazer hoodie".split()
 COLUMNS = "fit,user_id,item_id,weight_lbs,rating,rented_for,body_type,category,size,age,review_date,bust_size_num,bust_size_letter,height_in,recommend"
@@ -104,19 +105,46 @@ def test_target_features_ignore_the_target_rows_own_label_fit_and_rating(tmp_pat
     assert stats.features(target, history) == stats.features(flipped, history)
 
 
-def test_leave_user_out_rates_equal_rates_fit_without_that_user(tmp_path):
+@pytest.mark.parametrize("shrink_to_category", [False, True])
+def test_leave_user_out_rates_equal_rates_fit_without_that_user(tmp_path, shrink_to_category):
     ratings = load_ratings(write_ratings(tmp_path / "r.csv", 40))
     user = ratings[0].user
     own = [r for r in ratings if r.user == user]
-    minus = {}
-    for r in own:
-        for key in (r.item_id, f"{r.category}|{r.rented_for}"):
-            minus.setdefault(key, [0, 0])
-            minus[key][0] += r.liked
-            minus[key][1] += 1
-    full, without = ItemStats.fit(ratings), ItemStats.fit([r for r in ratings if r.user != user])
+    full = ItemStats.fit(ratings, shrink_to_category=shrink_to_category)
+    without = ItemStats.fit([r for r in ratings if r.user != user], shrink_to_category=shrink_to_category)
     full.likes, full.total = without.likes, without.total  # the prior is global; only the counts are left out
-    assert full.like_rate(own[0], minus) == pytest.approx(without.like_rate(own[0]))
+    for r in own:
+        assert full.like_rate(r, own_counts(own)) == pytest.approx(without.like_rate(r))
+
+
+def test_a_never_seen_occasion_falls_back_to_its_categorys_like_rate(tmp_path):
+    """A file without `rented_for` (or a new occasion) must not lose what is known of the category."""
+    ratings = load_ratings(write_ratings(tmp_path / "r.csv", 40))
+    stats = ItemStats.fit(ratings)
+    gown, sheath = (next(r for r in ratings if r.category == c) for c in ("gown", "sheath"))
+    new = [type(r)(**{**r.__dict__, "item_id": "never-seen", "rented_for": ""}) for r in (gown, sheath)]
+    assert stats.like_rate(new[0])[0] > stats.prior > stats.like_rate(new[1])[0]
+    seen = stats.like_rate(gown)  # a seen category/occasion is shrunk toward the global prior unless asked otherwise
+    assert seen == ItemStats(**{**stats.to_json(), "categories": {}}).like_rate(gown)
+    assert ItemStats(**{**stats.to_json(), "shrink_to_category": True}).like_rate(gown)[0] > seen[0]
+
+
+def test_bare_users_train_as_a_file_with_only_the_required_columns_reads(tmp_path):
+    """`TrainConfig.bare`: some training users lose occasion, size and profile, exactly as load_ratings reads
+    a five-column file, so the model has seen such rows before it meets one."""
+    path = write_ratings(tmp_path / "r.csv", 30)
+    required = ["user_id", "item_id", "category", "recommend", "review_date"]
+    with open(path) as f, open(tmp_path / "five.csv", "w", newline="") as g:
+        writer = csv.DictWriter(g, required, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(csv.DictReader(f))
+    ratings, five = load_ratings(path), load_ratings(tmp_path / "five.csv")
+    assert [(r.text, str(r.profile)) for r in map(bare, ratings)] == [(r.text, str(r.profile)) for r in five]
+    stats, users = ItemStats.fit(ratings), {u: [r for r in ratings if r.user == u] for u in {r.user for r in ratings}}
+    points, _, _ = training_data(stats, users, [], 2, random.Random(0), bare_share=1.0)
+    assert {p.target for p in points} == {"gown", "sheath"} and all(p.features[4:9] == [0.0] * 5 for p in points)
+    points, _, _ = training_data(stats, users, [], 2, random.Random(0))
+    assert all("wedding" in p.target for p in points)
 
 
 def test_split_is_disjoint_and_users_with_one_label_always_train(tmp_path):
@@ -197,6 +225,28 @@ def test_training_learns_the_users_taste_and_eval_cli_prints_json(tmp_path, embe
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert set(result) == {"pairwise_accuracy", "auc", "n_users", "baselines"} and set(result["baselines"]) == {"popularity", "user_agnostic"}
     assert result["n_users"] == len(split_users(ratings)["test"]) and result["pairwise_accuracy"] > 0.9
+
+
+def test_a_seed_ensemble_averages_its_members_and_survives_save_and_load(tmp_path, embedder):
+    path = write_ratings(tmp_path / "r.csv", 60)
+    cfg = TrainConfig(ratings=path, epochs=1, token_epochs=1, taste_users=0, members=2)
+    model = train_ensemble(cfg, PreferenceConfig(embedder=embedder, dim=8, heads=2, hidden=16, n_tokens=2))
+    assert len(model.members) == 1 and [m["seed"] for m in model.metrics["members"]] == [0, 1]
+    args = (["gown for wedding"], ["sheath for wedding"], ["gown for party", "sheath for work", "never seen words"])
+    both = model.score(*args)
+    nets, singles = [model.net, *model.members], []
+    for net in nets:
+        model.net, model.members = net, []
+        singles.append(model.score(*args))
+    assert singles[0] != pytest.approx(singles[1]) and both == pytest.approx([(a + b) / 2 for a, b in zip(*singles)])
+    model.net, model.members = nets[0], nets[1:]
+    model.save(tmp_path / "m")
+    loaded = PreferenceModel.load(tmp_path / "m")
+    assert len(loaded.members) == 1 and loaded.score(*args) == pytest.approx(both)
+    model.members = []  # a single net saved over the ensemble's folder leaves no stale member behind
+    model.save(tmp_path / "m")
+    loaded = PreferenceModel.load(tmp_path / "m")
+    assert loaded.members == [] and loaded.score(*args) == pytest.approx(singles[0])
 
 
 def test_custom_user_split_and_select_last_keep_the_final_epoch(tmp_path, embedder):
