@@ -46,8 +46,6 @@ RECIPES: dict[str, tuple[dict, dict]] = {  # name -> (TrainConfig changes, Prefe
     "words3": ({"taste_words": 3}, {}),  # "shipped" is up to 2 words since session 6
     "words3-300": ({"taste_words": 3, "taste_users": 300}, {}),
     "smooth10": ({}, {"smoothing": 10.0}),  # item like rates shrunk harder (the probe's better baseline, session 7)
-    "hier": ({}, {"shrink_to_category": True}),  # category/occasion rates shrunk toward their category (session 8)
-    "bare20": ({"bare": 0.2}, {}),  # a fifth of the training users without occasion, size and profile (session 8)
 }
 
 

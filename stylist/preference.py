@@ -51,7 +51,6 @@ class PreferenceConfig:
     use_tokens: bool = True  # False = the stage (a) model alone (ablation "without preference tokens")
     dropout: float = 0.1
     smoothing: float = 10.0  # pseudo-counts pulling an item's like rate toward its category/occasion rate (10, not 3: CV, session 7)
-    shrink_to_category: bool = False  # pull a category/occasion rate toward its category's rate, not the global one
 
 
 def _logit(p: float) -> float:
@@ -77,12 +76,10 @@ class ItemStats:
     profile_mean: dict[str, float] = field(default_factory=dict)
     profile_std: dict[str, float] = field(default_factory=dict)
     smoothing: float = PreferenceConfig.smoothing
-    shrink_to_category: bool = PreferenceConfig.shrink_to_category
 
     @classmethod
-    def fit(cls, ratings: list[Rating], smoothing: float = PreferenceConfig.smoothing,
-            shrink_to_category: bool = PreferenceConfig.shrink_to_category) -> ItemStats:
-        stats = cls(smoothing=smoothing, shrink_to_category=shrink_to_category)
+    def fit(cls, ratings: list[Rating], smoothing: float = PreferenceConfig.smoothing) -> ItemStats:
+        stats = cls(smoothing=smoothing)
         for r in ratings:
             stats.likes += r.liked
             stats.total += 1
@@ -109,8 +106,9 @@ class ItemStats:
                                  for table, key in zip((self.items, self.groups, self.categories), count_keys(r)))
         m = self.smoothing
         category_rate = (category[0] + 10 * m * self.prior) / (category[1] + 10 * m)
-        # a never-seen category/occasion (a file without rented_for, a new occasion) still has its category
-        group_prior = category_rate if self.shrink_to_category or group[1] == 0 else self.prior
+        # a never-seen category/occasion (a file without rented_for, a new occasion) still has its category;
+        # a seen one is shrunk toward the global rate (toward its category instead: worse in CV, session 8)
+        group_prior = category_rate if group[1] == 0 else self.prior
         group_rate = (group[0] + 10 * m * group_prior) / (group[1] + 10 * m)
         return float((item[0] + m * group_rate) / (item[1] + m)), int(item[1])
 
@@ -305,8 +303,11 @@ class PreferenceModel:
         path = Path(path or DEFAULT_PATH)
         if not (path / "model.safetensors").is_file():
             raise StylistError(f"no preference model at {path}: run `python -m stylist train-preference`")
-        config = PreferenceConfig(**json.loads((path / "config.json").read_text()))
-        stats = ItemStats(**json.loads((path / "item_stats.json").read_text()))
+        try:
+            config = PreferenceConfig(**json.loads((path / "config.json").read_text()))
+            stats = ItemStats(**json.loads((path / "item_stats.json").read_text()))
+        except (OSError, ValueError, TypeError) as exc:  # missing file, malformed JSON, a field this version lacks
+            raise StylistError(f"{path} does not fit this version of the preference model ({exc}); retrain it") from exc
         model = cls(config, stats, embedder)
         members = sorted((f for f in path.glob("member*.safetensors") if f.stem[6:].isdigit()), key=lambda f: int(f.stem[6:]))
         model.members = [PreferenceNet(config, model.embedder.get_embedding_dimension()) for _ in members]

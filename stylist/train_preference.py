@@ -36,7 +36,7 @@ from .evaluation.preference import metrics, model_scores
 from .feedback import FeedbackStore
 from .preference import (DEFAULT_PATH, Example, ItemStats, PreferenceConfig, PreferenceModel, base_losses,
                          count_keys, pair_losses, rating_example)
-from .ratings import Rating, bare, by_user, episodes, load_ratings, split_users
+from .ratings import Rating, by_user, episodes, load_ratings, split_users
 from .splits import polyvore_catalog, polyvore_split
 
 T = TypeVar("T")
@@ -60,7 +60,6 @@ class TrainConfig:
     # chosen by bench/preference_text_tastes.py (held-out Polyvore titles) and bench/preference_cv.py, never the app bench
     select: str = "best"  # "best": each stage keeps its epoch with the lowest validation pairwise loss; "last": its last
     feedback: str | None = None  # a FeedbackStore (folder or .sqlite) whose users also train, as text-only users
-    bare: float = 0.0  # share of training ratings users shown without occasion, size and profile (a minimal file)
     seed: int = 0
     members: int = 3  # an ensemble of this many seeds (seed, seed + 1, ...), P(like) averaged (+1.1 points in CV, session 8)
 
@@ -124,14 +123,11 @@ def polyvore_titles() -> list[str]:
 
 
 def training_data(stats: ItemStats, users: dict[str, list[Rating]], text_users: list[list[tuple[str, bool]]],
-                  pairs_per_user: int, rng: random.Random, bare_share: float = 0.0,
-                  ) -> tuple[list[Example], list[bool], list[tuple[Example, Example]]]:
+                  pairs_per_user: int, rng: random.Random) -> tuple[list[Example], list[bool], list[tuple[Example, Example]]]:
     """Examples and labels of every ratings row (leave-user-out item rates) and of every text-only user
-    (synthetic taste users, the app's feedback users): those have no item statistics and no profile.
-    A `bare_share` of the ratings users is shown as a file with only the required columns would show them."""
+    (synthetic taste users, the app's feedback users): those have no item statistics and no profile."""
     points, labels, pairs = [], [], []
     for rows in users.values():
-        rows = [bare(r) for r in rows] if bare_share and rng.random() < bare_share else rows
         minus = own_counts(rows)
         p, q = user_examples(rows, [r.liked for r in rows], lambda t, h: rating_example(stats, t, h, minus), pairs_per_user, rng)
         points, labels, pairs = points + p, labels + [r.liked for r in rows], pairs + q
@@ -204,12 +200,12 @@ def train(cfg: TrainConfig, config: PreferenceConfig | None = None, embedder=Non
     users = by_user(ratings)
     train_users = {u: users[u] for u in sorted(parts["train"])}
     config = config or PreferenceConfig()
-    stats = ItemStats.fit([r for rows in train_users.values() for r in rows], config.smoothing, config.shrink_to_category)
+    stats = ItemStats.fit([r for rows in train_users.values() for r in rows], config.smoothing)
     model = PreferenceModel(replace(config, use_tokens=cfg.tokens), stats, embedder)
     model.seen_users = parts["train"] | parts["valid"]
     tastes = taste_users(polyvore_titles(), cfg.taste_users, rng, cfg.taste_words) if cfg.taste_users else []
     app = feedback_users(cfg.feedback) if cfg.feedback else []
-    points, labels, pairs = training_data(stats, train_users, tastes + app, cfg.pairs_per_user, rng, cfg.bare)
+    points, labels, pairs = training_data(stats, train_users, tastes + app, cfg.pairs_per_user, rng)
     valid = episodes(ratings, parts["valid"])
     if not valid:
         raise StylistError(f"{cfg.ratings or 'ratings.csv'}: no validation users to select epochs on (too few users with both labels)")

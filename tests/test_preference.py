@@ -19,8 +19,7 @@ from stylist.preference import (ItemStats, PreferenceConfig, PreferenceModel, ba
 from stylist.errors import StylistError
 from stylist.ratings import bare, episodes, load_ratings, split_users
 from stylist.feedback import Context, FeedbackStore, Option
-from stylist.train_preference import (TrainConfig, feedback_users, own_counts, taste_users, train, train_ensemble,
-                                      training_data)
+from stylist.train_preference import TrainConfig, feedback_users, own_counts, taste_users, train, train_ensemble
 
 WORDS = "gown dress sheath jumpsuit top for wedding party work formal affair date size 2 4 8 12 16 black red floral striped sneakers heels blazer hoodie".split()
 COLUMNS = "fit,user_id,item_id,weight_lbs,rating,rented_for,body_type,category,size,age,review_date,bust_size_num,bust_size_letter,height_in,recommend"
@@ -105,13 +104,11 @@ def test_target_features_ignore_the_target_rows_own_label_fit_and_rating(tmp_pat
     assert stats.features(target, history) == stats.features(flipped, history)
 
 
-@pytest.mark.parametrize("shrink_to_category", [False, True])
-def test_leave_user_out_rates_equal_rates_fit_without_that_user(tmp_path, shrink_to_category):
+def test_leave_user_out_rates_equal_rates_fit_without_that_user(tmp_path):
     ratings = load_ratings(write_ratings(tmp_path / "r.csv", 40))
     user = ratings[0].user
     own = [r for r in ratings if r.user == user]
-    full = ItemStats.fit(ratings, shrink_to_category=shrink_to_category)
-    without = ItemStats.fit([r for r in ratings if r.user != user], shrink_to_category=shrink_to_category)
+    full, without = ItemStats.fit(ratings), ItemStats.fit([r for r in ratings if r.user != user])
     full.likes, full.total = without.likes, without.total  # the prior is global; only the counts are left out
     for r in own:
         assert full.like_rate(r, own_counts(own)) == pytest.approx(without.like_rate(r))
@@ -124,14 +121,11 @@ def test_a_never_seen_occasion_falls_back_to_its_categorys_like_rate(tmp_path):
     gown, sheath = (next(r for r in ratings if r.category == c) for c in ("gown", "sheath"))
     new = [type(r)(**{**r.__dict__, "item_id": "never-seen", "rented_for": ""}) for r in (gown, sheath)]
     assert stats.like_rate(new[0])[0] > stats.prior > stats.like_rate(new[1])[0]
-    seen = stats.like_rate(gown)  # a seen category/occasion is shrunk toward the global prior unless asked otherwise
-    assert seen == ItemStats(**{**stats.to_json(), "categories": {}}).like_rate(gown)
-    assert ItemStats(**{**stats.to_json(), "shrink_to_category": True}).like_rate(gown)[0] > seen[0]
+    assert stats.like_rate(gown) == ItemStats(**{**stats.to_json(), "categories": {}}).like_rate(gown)  # seen: as before
 
 
-def test_bare_users_train_as_a_file_with_only_the_required_columns_reads(tmp_path):
-    """`TrainConfig.bare`: some training users lose occasion, size and profile, exactly as load_ratings reads
-    a five-column file, so the model has seen such rows before it meets one."""
+def test_bare_rows_are_what_a_file_with_only_the_required_columns_reads(tmp_path):
+    """`ratings.bare` (the CV bench's five-column scores) strips exactly what such a file lacks."""
     path = write_ratings(tmp_path / "r.csv", 30)
     required = ["user_id", "item_id", "category", "recommend", "review_date"]
     with open(path) as f, open(tmp_path / "five.csv", "w", newline="") as g:
@@ -140,11 +134,7 @@ def test_bare_users_train_as_a_file_with_only_the_required_columns_reads(tmp_pat
         writer.writerows(csv.DictReader(f))
     ratings, five = load_ratings(path), load_ratings(tmp_path / "five.csv")
     assert [(r.text, str(r.profile)) for r in map(bare, ratings)] == [(r.text, str(r.profile)) for r in five]
-    stats, users = ItemStats.fit(ratings), {u: [r for r in ratings if r.user == u] for u in {r.user for r in ratings}}
-    points, _, _ = training_data(stats, users, [], 2, random.Random(0), bare_share=1.0)
-    assert {p.target for p in points} == {"gown", "sheath"} and all(p.features[4:9] == [0.0] * 5 for p in points)
-    points, _, _ = training_data(stats, users, [], 2, random.Random(0))
-    assert all("wedding" in p.target for p in points)
+    assert {r.text for r in five} == {"gown", "sheath"} and {r.text for r in ratings} > {"gown for wedding, size 4"}
 
 
 def test_split_is_disjoint_and_users_with_one_label_always_train(tmp_path):
@@ -247,6 +237,12 @@ def test_a_seed_ensemble_averages_its_members_and_survives_save_and_load(tmp_pat
     model.save(tmp_path / "m")
     loaded = PreferenceModel.load(tmp_path / "m")
     assert loaded.members == [] and loaded.score(*args) == pytest.approx(singles[0])
+    (tmp_path / "m" / "config.json").write_text('{"dim": 8, "a_field_of_another_version": 1}')  # one clear message
+    with pytest.raises(StylistError, match="does not fit this version.*a_field_of_another_version"):
+        PreferenceModel.load(tmp_path / "m")
+    (tmp_path / "m" / "config.json").write_text("{not json")
+    with pytest.raises(StylistError, match="does not fit this version"):
+        PreferenceModel.load(tmp_path / "m")
 
 
 def test_custom_user_split_and_select_last_keep_the_final_epoch(tmp_path, embedder):
