@@ -53,6 +53,15 @@ def write_ratings(path, n_users: int = 120, seed: int = 0) -> str:
     return str(path)
 
 
+def write_five_columns(path: str, out) -> str:
+    """A copy of a ratings file with only the columns `load_ratings` requires."""
+    with open(path) as f, open(out, "w", newline="") as g:
+        writer = csv.DictWriter(g, ["user_id", "item_id", "category", "recommend", "review_date"], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(csv.DictReader(f))
+    return str(out)
+
+
 @pytest.mark.parametrize("content, message", [
     (b"", "empty file"),
     (b"user_id,item_id\n1,2\n", "missing columns category, recommend, review_date"),
@@ -127,12 +136,7 @@ def test_a_never_seen_occasion_falls_back_to_its_categorys_like_rate(tmp_path):
 def test_bare_rows_are_what_a_file_with_only_the_required_columns_reads(tmp_path):
     """`ratings.bare` (the CV bench's five-column scores) strips exactly what such a file lacks."""
     path = write_ratings(tmp_path / "r.csv", 30)
-    required = ["user_id", "item_id", "category", "recommend", "review_date"]
-    with open(path) as f, open(tmp_path / "five.csv", "w", newline="") as g:
-        writer = csv.DictWriter(g, required, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(csv.DictReader(f))
-    ratings, five = load_ratings(path), load_ratings(tmp_path / "five.csv")
+    ratings, five = load_ratings(path), load_ratings(write_five_columns(path, tmp_path / "five.csv"))
     assert [(r.text, str(r.profile)) for r in map(bare, ratings)] == [(r.text, str(r.profile)) for r in five]
     assert {r.text for r in five} == {"gown", "sheath"} and {r.text for r in ratings} > {"gown for wedding, size 4"}
 
@@ -215,6 +219,10 @@ def test_training_learns_the_users_taste_and_eval_cli_prints_json(tmp_path, embe
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert set(result) == {"pairwise_accuracy", "auc", "n_users", "baselines"} and set(result["baselines"]) == {"popularity", "user_agnostic"}
     assert result["n_users"] == len(split_users(ratings)["test"]) and result["pairwise_accuracy"] > 0.9
+    assert "warning" not in capsys.readouterr().err
+    five = write_five_columns(path, tmp_path / "five.csv")
+    assert evaluation.main(["preference", "--ratings", five, "--model", cfg.out]) == 0
+    assert "warning: no row has rented_for or size" in capsys.readouterr().err
 
 
 def test_a_seed_ensemble_averages_its_members_and_survives_save_and_load(tmp_path, embedder):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -81,6 +82,9 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     ratings = load_ratings(args.ratings)
     result = evaluate(PreferenceModel.load(args.model), ratings, args.all_users)
+    if not any(r.rented_for or r.size for r in ratings):
+        print("warning: no row has rented_for or size: the model was trained with them, and on files without them it "
+              "ranks below user_agnostic (docs/results.md, issue 7, Session 8)", file=sys.stderr)
     print(f"users {result['n_users']}")
     for name, m in [("preference model", result), *result["baselines"].items()]:
         print(f"{name:18s} pairwise accuracy {m['pairwise_accuracy']:.4f}   AUC {m['auc']:.4f}")
