@@ -5,9 +5,10 @@
 Per seed it trains twice with `train_preference.train` (contrastive weight 1 and 0), each with stage (b).
 Stage (b) changes nothing but the tokens, so switching the tokens off gives the stage (a) model exactly:
 four variants from two runs. With several seeds, each variant is also scored as a seed ensemble (P(like)
-averaged over the seeds, as the shipped checkpoint is: `TrainConfig.members`). All are measured the same way as `python -m stylist eval preference` (the
-test users, which no variant trained or selected on), with a paired bootstrap 95% interval of the
-difference to the better baseline, and on the simulated app users when the demo catalog exists.
+averaged over the seeds, as the shipped checkpoint is: `TrainConfig.members`). All are measured the same
+way as `python -m stylist eval preference` (the test users, which no variant trained or selected on), with
+a paired bootstrap 95% interval of the difference to the better baseline, and on the simulated app users
+when the demo catalog exists.
 """
 
 from __future__ import annotations

@@ -11,8 +11,9 @@ file), cut into 5 folds by sha1 of the user id. For fold k: fold k is evaluated,
 every other non-test user trains (item statistics included). Each recipe is trained once per (fold, seed);
 a recipe with preference tokens is also scored with them switched off (its stage (a) model, written
 as RECIPE-stage-a), and every model is also scored on its fold as a file with only the required columns
-would show it (no occasion, size or profile: `ratings.bare`), written as RECIPE-bare. The report gives the pooled pairwise accuracy of single models (mean over seeds), of the seed ensemble
-(P(like) averaged over seeds) and of the user_agnostic baseline on the same users, with a paired bootstrap
+would show it (no occasion, size or profile: `ratings.bare`), written as RECIPE-bare. The report gives the
+pooled pairwise accuracy of single models (mean over seeds), of the seed ensemble (P(like) averaged over
+seeds, as the checkpoint is) and of the user_agnostic baseline on the same users, with a paired bootstrap
 95% interval of each recipe's gap to the baseline.
 """
 

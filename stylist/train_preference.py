@@ -1,6 +1,6 @@
 """Train the per-user preference model on a user split of the RentTheRunway ratings, in two stages.
 
-    python -m stylist train-preference                       # -> checkpoints/preference/ (a few minutes, 1 CPU thread)
+    python -m stylist train-preference                       # -> checkpoints/preference/ (3 seeds, ~75 s, 1 CPU thread)
     python -m stylist train-preference --contrastive 0 --out runs/pref-nocontrast   # ablations
     python -m stylist train-preference --feedback data/ --out runs/pref-app          # + the app's recorded users
 
@@ -12,6 +12,7 @@ the epoch with the best pairwise loss on the validation users (`ratings.split_us
 never read here. Item like rates use only training users' rows, leave-user-out for a user's own targets.
 Synthetic "taste users" (like titles with one word, dislike titles with another, over Polyvore training
 titles) are mixed in, so that with no item statistics or profile (the app's case) the history path reads text.
+The saved model is `--members` (default 3) such models of consecutive seeds; its P(like) is their average.
 """
 
 from __future__ import annotations
