@@ -2,7 +2,7 @@
 
     python bench/preference_cv.py --recipe shipped --folds 0 1 2 3 4 --seeds 0 1 2   # 35-70 s per training, 1 thread
     python bench/preference_cv.py --curve --recipe shipped     # no epoch selection: accuracy after every epoch
-    python bench/preference_cv.py --report                     # the tables of every recipe and curve run
+    python bench/preference_cv.py --report [--members 5]       # the tables of every recipe and curve run
 
 Model choices for issue 7 are made here, never on the test users: with 171 validation users one standard
 error of a pairwise accuracy is about 3.8 points, and seeds of the same recipe differ by more than the
@@ -98,13 +98,14 @@ def run(recipe: str, fold_ids: list[int], seeds: list[int], out: Path, curve: bo
             print(f"wrote {path}", flush=True)
 
 
-def report(out: Path) -> None:
-    """Pooled over the folds each recipe has: single-model mean ± std over seeds, the seed ensemble, the baseline."""
+def report(out: Path, members: int | None = None) -> None:
+    """Pooled over the folds each recipe has: single-model mean ± std over seeds, the seed ensemble, the baseline.
+    `members`: only the first that many seeds of each recipe (ensembles of several sizes from one run)."""
     print("| recipe | users | single model (mean ± std over seeds) | seed ensemble | user_agnostic | ensemble - baseline, 95% CI |")
     print("|---|---|---|---|---|---|")
     for folder in sorted(p for p in out.iterdir() if p.is_dir() and not p.name.endswith("-curve")):
         rows = [json.loads(p.read_text()) for p in sorted(folder.glob("fold*.json"))]
-        seeds = sorted(set.intersection(*(set(r["seeds"]) for r in rows)))
+        seeds = sorted(set.intersection(*(set(r["seeds"]) for r in rows)), key=int)[:members]
         single = [np.concatenate([pair_wins(*r["seeds"][s]) for r in rows]).mean() for s in seeds]
         pos = np.concatenate([np.mean([r["seeds"][s][0] for s in seeds], 0) for r in rows])
         neg = np.concatenate([np.mean([r["seeds"][s][1] for s in seeds], 0) for r in rows])
@@ -136,6 +137,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("runs/preference-cv"))
     parser.add_argument("--curve", action="store_true", help="per-epoch accuracy on the evaluated folds, no selection")
     parser.add_argument("--report", action="store_true")
+    parser.add_argument("--members", type=int, default=None, help="report: ensembles of the first N seeds only")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.recipe:
@@ -143,7 +145,7 @@ def main() -> int:
     if (args.report or not args.recipe) and not args.out.is_dir():
         print(f"nothing to report in {args.out}: run a --recipe first")
     elif args.report or not args.recipe:
-        report(args.out)
+        report(args.out, args.members)
         report_curves(args.out)
     return 0
 
