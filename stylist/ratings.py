@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -69,25 +70,37 @@ def load_ratings(path: str | Path | None = None) -> list[Rating]:
         raise StylistError(f"{path}: not a readable CSV file ({exc.__class__.__name__}: {exc})") from exc
 
 
+LIKED, NOT_LIKED = {"1", "1.0", "true", "yes", "y"}, {"0", "0.0", "false", "no", "n"}  # `recommend`, lower-cased
+
+
 def _read_rows(path: Path, reader: csv.DictReader) -> list[Rating]:
-    """Rows as `Rating`s; a row without a user or an item id says nothing and is skipped (`row` keeps file order)."""
+    """Rows as `Rating`s; a row without a user, an item id or a readable `recommend` says nothing and is
+    skipped, with a warning that counts them (`row` keeps file order). A missing label is not a dislike."""
     if not reader.fieldnames:
         raise StylistError(f"{path}: empty file (expected a header with user_id, item_id, category, recommend, review_date)")
     missing = {"user_id", "item_id", "category", "recommend", "review_date"} - set(reader.fieldnames)
     if missing:
         raise StylistError(f"{path}: missing columns {', '.join(sorted(missing))}")
-    ratings = []
+    ratings, unlabelled = [], 0
     for i, row in enumerate(reader):
         if not (row["user_id"] or "").strip() or not (row["item_id"] or "").strip():
+            continue
+        label = (row["recommend"] or "").strip().lower()
+        if label not in LIKED | NOT_LIKED:
+            unlabelled += 1
             continue
         profile: dict[str, float | str] = {k: _number(row.get(k) or "") for k in PROFILE_NUMBERS}
         profile["body_type"] = (row.get("body_type") or "").strip()
         ratings.append(Rating(
             user=row["user_id"].strip(), item_id=row["item_id"].strip(), category=(row["category"] or "").strip(),
             rented_for=(row.get("rented_for") or "").strip(), size=(row.get("size") or "").strip(),
-            liked=(row["recommend"] or "").strip() in ("1", "1.0", "True", "true"), date=(row["review_date"] or "").strip(),
+            liked=label in LIKED, date=(row["review_date"] or "").strip(),
             row=i, profile=profile,
         ))
+    if unlabelled and not ratings:
+        raise StylistError(f"{path}: no row has a recommend value of 1/0 (or yes/no, true/false)")
+    if unlabelled:
+        warnings.warn(f"{path}: {unlabelled} rows without a 1/0 recommend value were skipped", stacklevel=3)
     return ratings
 
 

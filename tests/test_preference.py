@@ -79,10 +79,14 @@ def test_bad_ratings_files_get_one_clear_error(tmp_path, content, message):
 def test_ratings_with_a_bom_short_rows_and_no_user_are_read(tmp_path):
     path = tmp_path / "r.csv"
     lines = ["user_id,item_id,category,review_date,recommend,size", "1,a,dress,2016-01-01,1,8", "1,b,gown,2016-01-02",
-             ",c,dress,2016-01-03,0,8"]
+             ",c,dress,2016-01-03,0,8", "2,d,gown,2016-01-04,Yes", "2,e,gown,2016-01-05,no,4", "2,f,gown,2016-01-06,maybe,4"]
     path.write_bytes("\ufeff".encode() + "\n".join(lines).encode())
-    ratings = load_ratings(path)
-    assert [(r.user, r.item_id, r.liked, r.size) for r in ratings] == [("1", "a", True, "8"), ("1", "b", False, "")]
+    with pytest.warns(UserWarning, match="2 rows without a 1/0 recommend value were skipped"):  # b and f: no label is no dislike
+        ratings = load_ratings(path)
+    assert [(r.user, r.item_id, r.liked, r.size) for r in ratings] == [("1", "a", True, "8"), ("2", "d", True, ""), ("2", "e", False, "4")]
+    path.write_text("user_id,item_id,category,review_date,recommend\n1,a,dress,2016-01-01,5\n")
+    with pytest.raises(StylistError, match="no row has a recommend value of 1/0"):
+        load_ratings(path)
 
 
 def test_pair_loss_prefers_liked_like_logit_and_disliked_dislike_logit():
