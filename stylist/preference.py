@@ -64,6 +64,14 @@ def count_keys(r: Rating) -> tuple[str, str, str]:
     return r.item_id, f"{r.category}|{r.rented_for}", f"category:{r.category}"
 
 
+def tally(tables: tuple[dict[str, list[int]], ...], r: Rating) -> None:
+    """Add one row to [likes, rows] of its key in each table (one table per level of `count_keys`)."""
+    for table, key in zip(tables, count_keys(r)):
+        counts = table.setdefault(key, [0, 0])
+        counts[0] += r.liked
+        counts[1] += 1
+
+
 @dataclass
 class ItemStats:
     """Like counts of items and of category/occasion groups among training users only, and profile scales."""
@@ -83,10 +91,7 @@ class ItemStats:
         for r in ratings:
             stats.likes += r.liked
             stats.total += 1
-            for table, key in zip((stats.items, stats.groups, stats.categories), count_keys(r)):
-                counts = table.setdefault(key, [0, 0])
-                counts[0] += r.liked
-                counts[1] += 1
+            tally((stats.items, stats.groups, stats.categories), r)
         for k in PROFILE_NUMBERS:
             values = [float(r.profile[k]) for r in ratings if not math.isnan(float(r.profile.get(k, math.nan)))]
             stats.profile_mean[k] = statistics.fmean(values) if values else 0.0

@@ -36,7 +36,7 @@ from .errors import StylistError
 from .evaluation.preference import metrics, model_scores
 from .feedback import FeedbackStore
 from .preference import (DEFAULT_PATH, Example, ItemStats, PreferenceConfig, PreferenceModel, base_losses,
-                         count_keys, pair_losses, rating_example)
+                         pair_losses, rating_example, tally)
 from .ratings import Rating, by_user, episodes, load_ratings, split_users
 from .splits import polyvore_catalog, polyvore_split
 
@@ -69,10 +69,7 @@ def own_counts(rows: list[Rating]) -> dict[str, list[int]]:
     """A user's own like counts per item, category/occasion and category, to leave them out of their targets."""
     counts: dict[str, list[int]] = {}
     for r in rows:
-        for key in count_keys(r):
-            c = counts.setdefault(key, [0, 0])
-            c[0] += r.liked
-            c[1] += 1
+        tally((counts, counts, counts), r)  # the three levels' keys never collide
     return counts
 
 
