@@ -2,8 +2,8 @@
 
     python bench/caption_colors.py [--n N] [--seeds 2] [--json]
 
-Each demo-catalog item (`stylist.demo_catalog`, colours from `stylist.colors.PALETTE`) is drawn by
-`stylist.render.floor_photo` (300x400) as a phone photo of the garment lying on wood, a bed sheet or tiles, with
+Each demo-catalog item (`stylist.data.demo_catalog`, colours from `stylist.core.colors.PALETTE`) is drawn by
+`stylist.data.render.floor_photo` (300x400) as a phone photo of the garment lying on wood, a bed sheet or tiles, with
 uneven light, noise and blur. A solid garment is right when the captioner's first colour is its colour;
 a patterned one (stripes, checks, dots, flowers in two colours) when it is one of its colours, since which
 of two colours dominates a striped shirt is not well defined. The strict figure is printed as well.
@@ -14,17 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections import Counter
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tqdm import tqdm
 
-from tqdm import tqdm  # noqa: E402
-
-from stylist.captioning import Captioner  # noqa: E402
-from stylist.catalog import load_catalog  # noqa: E402
-from stylist.render import floor_photo, seed_of  # noqa: E402
+from stylist.core.catalog import load_catalog
+from stylist.data.render import floor_photo, seed_of
+from stylist.models.captioner import Captioner
 
 
 def main() -> None:

@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tqdm import tqdm
 
-from tqdm import tqdm  # noqa: E402
-
-from stylist.captioning import Captioner  # noqa: E402
-from stylist.paths import shared_data  # noqa: E402
+from stylist.core.paths import shared_data
+from stylist.models.captioner import Captioner
 
 LABELS = Path(__file__).resolve().parent / "data" / "real_colors.json"
 

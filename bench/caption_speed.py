@@ -11,17 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import torch
 
-import torch  # noqa: E402
-
-from stylist.captioning import Captioner  # noqa: E402
-from stylist.catalog import IMAGE_SUFFIXES  # noqa: E402
-from stylist.paths import DEMO_CATALOG, shared_data  # noqa: E402
+from stylist.core.catalog import IMAGE_SUFFIXES
+from stylist.core.paths import DEMO_CATALOG, shared_data
+from stylist.models.captioner import Captioner
 
 
 def main() -> None:

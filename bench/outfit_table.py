@@ -14,14 +14,11 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from stylist.evaluation.outfits import (build_compat_pairs, build_fitb_questions, compat_auc, fitb_accuracy,  # noqa: E402
-                                        load_scorer)
-from stylist.splits import polyvore_catalog, split_outfits  # noqa: E402
+from stylist.data.splits import polyvore_catalog, split_outfits
+from stylist.evaluation.outfits import build_compat_pairs, build_fitb_questions, compat_auc, fitb_accuracy, load_scorer
 
 ROWS = {  # label -> (scorer, adapter)
     "chance": ("chance", None),

@@ -21,17 +21,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from preference_app_users import run as app_users  # noqa: E402
+from preference_app_users import run as app_users
 
-from stylist.catalog import load_catalog  # noqa: E402
-from stylist.errors import StylistError  # noqa: E402
-from stylist.evaluation.preference import baseline_scores, metrics, model_scores, pair_wins  # noqa: E402
-from stylist.preference import ItemStats  # noqa: E402
-from stylist.ratings import episodes, load_ratings, split_users  # noqa: E402
-from stylist.train_preference import TrainConfig, train  # noqa: E402
+from stylist.core.catalog import load_catalog
+from stylist.core.errors import StylistError
+from stylist.data.rtr import episodes, load_ratings, split_users
+from stylist.evaluation.preference import baseline_scores, metrics, model_scores, pair_wins
+from stylist.models.preference import ItemStats
+from stylist.train.preference import TrainConfig, train
 
 VARIANTS = {  # name -> (contrastive weight, preference tokens on)
     "base loss only": (0.0, False),

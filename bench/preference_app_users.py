@@ -24,12 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from stylist.catalog import Item, load_catalog  # noqa: E402
-from stylist.evaluation.preference import pair_wins  # noqa: E402
-from stylist.feedback import Context, FeedbackStore, Option  # noqa: E402
-from stylist.preference import PreferenceModel  # noqa: E402
+from stylist.core.catalog import Item, load_catalog
+from stylist.core.feedback import Context, FeedbackStore, Option
+from stylist.evaluation.preference import pair_wins
+from stylist.models.preference import PreferenceModel
 
 DARK = {"black", "grey", "charcoal", "navy", "white"}
 BRIGHT = {"red", "yellow", "pink", "orange", "green", "purple", "light blue", "blue"}

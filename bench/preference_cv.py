@@ -27,16 +27,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from preference_ablation import bootstrap_gap  # noqa: E402
+from preference_ablation import bootstrap_gap
 
-from stylist.evaluation.preference import baseline_scores, model_scores, pair_wins  # noqa: E402
-from stylist.preference import PreferenceConfig  # noqa: E402
-from stylist.ratings import bare, by_user, episodes, has_both, load_ratings, split_users  # noqa: E402
-from stylist.splits import bucket  # noqa: E402
-from stylist.train_preference import TrainConfig, train  # noqa: E402
+from stylist.data.rtr import bare, by_user, episodes, has_both, load_ratings, split_users
+from stylist.data.splits import bucket
+from stylist.evaluation.preference import baseline_scores, model_scores, pair_wins
+from stylist.models.preference import PreferenceConfig
+from stylist.train.preference import TrainConfig, train
 
 N_FOLDS = 5
 RECIPES: dict[str, tuple[dict, dict]] = {  # name -> (TrainConfig changes, PreferenceConfig changes)

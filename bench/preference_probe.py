@@ -31,16 +31,16 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from preference_cv import N_FOLDS, folds  # noqa: E402
+from preference_cv import N_FOLDS, folds
 
-from stylist.evaluation.preference import pair_wins  # noqa: E402
-from stylist.paths import shared_data  # noqa: E402
-from stylist.preference import ItemStats, _logit  # noqa: E402
-from stylist.ratings import Rating, by_user, has_both, load_ratings, split_users  # noqa: E402
-from stylist.train_preference import own_counts  # noqa: E402
+from stylist.core.paths import shared_data
+from stylist.core.records import Rating
+from stylist.data.rtr import by_user, has_both, load_ratings, split_users
+from stylist.evaluation.preference import pair_wins
+from stylist.models.preference import ItemStats, _logit
+from stylist.train.preference import own_counts
 
 FIT = {"fit": 0, "small": 1, "large": -1}  # a renter's report: the item ran small (+1) or large (-1)
 NAMES = ["rate", "|gap|", "gap*small", "|fitgap|", "stars", "history cat", "history occ", "body"]

@@ -11,7 +11,7 @@ This prints, on the users models may be chosen on (never the test users):
     their own rows (dates and like counts kept; mean and spread over `--shuffles`);
   - the size-gap feature (the target farther from the history's median size wins), how often "farther"
     is "later", and the share it would get if it worked only through time.
-Target dates are never a feature (`stylist.ratings`); this script reads them to check the protocol.
+Target dates are never a feature (`stylist.data.rtr`); this script reads them to check the protocol.
 """
 
 from __future__ import annotations
@@ -19,14 +19,11 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from stylist.ratings import Episode, Rating, by_user, episodes, load_ratings, split_users  # noqa: E402
+from stylist.core.records import Rating
+from stylist.data.rtr import Episode, by_user, episodes, load_ratings, split_users
 
 
 def later(a: Rating, b: Rating) -> float:

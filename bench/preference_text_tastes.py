@@ -18,16 +18,13 @@ import json
 import random
 import re
 import sys
-from pathlib import Path
 
 import numpy as np
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from stylist.evaluation.preference import pair_wins  # noqa: E402
-from stylist.preference import PreferenceModel  # noqa: E402
-from stylist.splits import polyvore_catalog, polyvore_split  # noqa: E402
+from stylist.data.splits import polyvore_catalog, polyvore_split
+from stylist.evaluation.preference import pair_wins
+from stylist.models.preference import PreferenceModel
 
 # name -> (words of what the user likes, words of what they dislike), over item titles
 TASTES: dict[str, tuple[set[str], set[str]]] = {

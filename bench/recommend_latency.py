@@ -13,14 +13,11 @@ import json
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import torch
 
-import torch  # noqa: E402
-
-from stylist.catalog import load_catalog  # noqa: E402
-from stylist.recommending import Recommender  # noqa: E402
+from stylist.app.recommender import Recommender
+from stylist.core.catalog import load_catalog
 
 TOPS = ["navy cotton t-shirt", "white linen shirt", "grey wool sweater", "black silk blouse", "beige knit top"]
 BOTTOMS = ["blue denim jeans", "black wool trousers", "white cotton shorts", "olive chino trousers", "red pleated skirt"]

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -27,16 +26,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from stylist.adapters import AdapterRegistry  # noqa: E402
-from stylist.catalog import Catalog, Item, Outfit, load_catalog  # noqa: E402
-from stylist.evaluation.outfits import build_fitb_questions, fitb_accuracy  # noqa: E402
-from stylist.feedback import Context, FeedbackStore, Option  # noqa: E402
-from stylist.prompts import item_caption  # noqa: E402
-from stylist.recommending import Recommender  # noqa: E402
-from stylist.refine import RefineConfig, refine  # noqa: E402
-from stylist.splits import bucket, polyvore_catalog, polyvore_split  # noqa: E402
+from stylist.app.recommender import Recommender
+from stylist.core.adapters import AdapterRegistry
+from stylist.core.catalog import Catalog, Item, Outfit, load_catalog
+from stylist.core.feedback import Context, FeedbackStore, Option
+from stylist.core.prompts import item_caption
+from stylist.data.splits import bucket, polyvore_catalog, polyvore_split
+from stylist.evaluation.outfits import build_fitb_questions, fitb_accuracy
+from stylist.train.refine import RefineConfig, refine
 
 USER = "sim-monochrome"
 LIKED_COLOURS = {"black", "white", "grey"}

@@ -9,22 +9,22 @@ from __future__ import annotations
 import importlib
 import sys
 
-from .errors import StylistError
+from stylist.core.errors import StylistError
 
 # command (or "command subcommand") -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "catalog-info": ("stylist.catalog", "item and category counts of a catalog (demo, folder, JSON)"),
-    "make-demo-catalog": ("stylist.demo_catalog", "regenerate the built-in demo catalog in assets/demo"),
-    "caption": ("stylist.captioning", "caption garment photos"),
-    "contact-sheet": ("stylist.contact_sheet", "draw 24 photos with their generated captions"),
-    "train-captioner": ("stylist.train_captioner", "train the embedded captioner on garment photos"),
-    "train-lm": ("stylist.train_lm", "pre-train the base LM, then LoRA-SFT the outfit adapter"),
-    "train-embedder": ("stylist.embedder", "build the embedded sentence embedder"),
-    "recommend": ("stylist.recommending", "complete an outfit from captions"),
-    "export-feedback": ("stylist.feedback", "export preference pairs (trl JSONL)"),
-    "refine": ("stylist.refine", "DPO-refine the active adapter on recorded feedback"),
-    "adapters": ("stylist.adapters", "list, activate or roll back adapter versions"),
-    "train-preference": ("stylist.train_preference", "train the per-user preference model"),
+    "catalog-info": ("stylist.core.catalog", "item and category counts of a catalog (demo, folder, JSON)"),
+    "make-demo-catalog": ("stylist.data.demo_catalog", "regenerate the built-in demo catalog in assets/demo"),
+    "caption": ("stylist.models.captioner", "caption garment photos"),
+    "contact-sheet": ("stylist.data.contact_sheet", "draw 24 photos with their generated captions"),
+    "train-captioner": ("stylist.train.captioner", "train the embedded captioner on garment photos"),
+    "train-lm": ("stylist.train.lm", "pre-train the base LM, then LoRA-SFT the outfit adapter"),
+    "train-embedder": ("stylist.train.embedder", "build the embedded sentence embedder"),
+    "recommend": ("stylist.app.recommender", "complete an outfit from captions"),
+    "export-feedback": ("stylist.core.feedback", "export preference pairs (trl JSONL)"),
+    "refine": ("stylist.train.refine", "DPO-refine the active adapter on recorded feedback"),
+    "adapters": ("stylist.core.adapters", "list, activate or roll back adapter versions"),
+    "train-preference": ("stylist.train.preference", "train the per-user preference model"),
     "eval captions": ("stylist.evaluation.captions", "category accuracy of the captioner"),
     "eval fitb": ("stylist.evaluation.outfits", "fill-in-the-blank accuracy"),
     "eval compat": ("stylist.evaluation.outfits", "compatibility ROC AUC"),

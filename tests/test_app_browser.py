@@ -21,7 +21,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from browser import CHROMIUM, REPO, chromium, running_app
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stylist.captioning import CLASSES, DEFAULT, Caption, Captioner, category_from_text, compose, main
-from stylist.colors import PALETTE, garment_colors, garment_mask, garment_pattern, name_color
-from stylist.errors import StylistError
+from stylist.core.colors import PALETTE, garment_colors, garment_mask, garment_pattern, name_color
+from stylist.core.errors import StylistError
 from stylist.evaluation.captions import evaluate, labelled_photos
-from stylist.train_captioner import RENDER_CLASSES, TrainConfig, ensemble, init_model, train
+from stylist.models.captioner import CLASSES, DEFAULT, Caption, Captioner, category_from_text, compose, main
+from stylist.train.captioner import RENDER_CLASSES, TrainConfig, ensemble, init_model, train
 
 
 def flat_lay(garment: str, surface: str, box=(0.2, 0.15, 0.8, 0.85), size=(120, 160), stripes: str | None = None):
@@ -161,8 +161,13 @@ def test_caption_text_helpers():
 def test_hugging_face_image_to_text_model_goes_through_the_same_interface(tmp_path):
     """A tiny random ViT+GPT2 VisionEncoderDecoder with a locally built tokenizer stands in for any HF id."""
     from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import (GPT2Config, PreTrainedTokenizerFast, VisionEncoderDecoderConfig,
-                              VisionEncoderDecoderModel, ViTConfig)
+    from transformers import (
+        GPT2Config,
+        PreTrainedTokenizerFast,
+        VisionEncoderDecoderConfig,
+        VisionEncoderDecoderModel,
+        ViTConfig,
+    )
     from transformers.models.vit.image_processing_pil_vit import ViTImageProcessorPil
 
     words = ["<pad>", "<s>", "</s>", "<unk>", "navy", "red", "striped", "cotton", "t-shirt", "dress", "shoes"]

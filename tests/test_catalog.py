@@ -7,9 +7,9 @@ import sys
 import pytest
 from PIL import Image
 
-from stylist.catalog import Item, load_catalog, load_folder, load_polyvore, read_categories
-from stylist.errors import StylistError
-from stylist.paths import REPO, shared_data
+from stylist.core.catalog import Item, load_catalog, load_folder, load_polyvore, read_categories
+from stylist.core.errors import StylistError
+from stylist.core.paths import REPO, shared_data
 
 
 def _photo(path):

@@ -9,13 +9,22 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stylist.catalog import Item, load_catalog
-from stylist.categories import slot_of
-from stylist.colors import PALETTE, name_color
-from stylist.demo_catalog import (FORMALITY, HARMONY, NEUTRALS, RANGE, SEASONS, build_catalog, check_outfit,
-                                   item_image, main)
-from stylist.paths import DEMO_CATALOG, EXAMPLES, REPO
-from stylist.render import BACKGROUND, DRAWERS
+from stylist.core.catalog import Item, load_catalog
+from stylist.core.colors import PALETTE, name_color
+from stylist.core.paths import DEMO_CATALOG, EXAMPLES, REPO
+from stylist.core.vocabulary import slot_of
+from stylist.data.demo_catalog import (
+    FORMALITY,
+    HARMONY,
+    NEUTRALS,
+    RANGE,
+    SEASONS,
+    build_catalog,
+    check_outfit,
+    item_image,
+    main,
+)
+from stylist.data.render import BACKGROUND, DRAWERS
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from stylist.catalog import Catalog, Item, Outfit
+from stylist.core.catalog import Catalog, Item, Outfit
 from stylist.evaluation import outfits as ev
 
 CATEGORIES = ["Boots", "T-Shirts", "Jeans", "Earrings"]

@@ -8,9 +8,9 @@ import sqlite3
 
 import pytest
 
-from stylist.errors import StylistError
-from stylist.feedback import Context, FeedbackStore, Option, build_pairs, main
-from stylist.prompts import completion
+from stylist.core.errors import StylistError
+from stylist.core.feedback import Context, FeedbackStore, Option, build_pairs, main
+from stylist.core.prompts import completion
 
 CTX = Context(("white linen shirt", "blue jeans"), slot="shoes", occasion="office")
 SHOWN = [Option("s1", "black leather boots"), Option("s2", "red sneakers"), Option("s3", "grey loafers"),

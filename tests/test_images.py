@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stylist.errors import StylistError
-from stylist.images import MAX_PIXELS, MAX_SIDE, load_image
+from stylist.core.errors import StylistError
+from stylist.core.images import MAX_PIXELS, MAX_SIDE, load_image
 
 
 def _bytes(image: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:

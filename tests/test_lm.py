@@ -7,14 +7,21 @@ import numpy as np
 import pytest
 import torch
 
-from stylist.catalog import Item, Outfit
-from stylist.counts import CountConfig, CountModel
-from stylist.errors import StylistError
-from stylist.lm import (PMIScorer, ScoringConfig, completion_logprobs, encode_pair, generate, is_unconditional,
-                        load_lm)
-from stylist.prompts import completion, item_caption, outfit_prompt
-from stylist.splits import bucket, part_of, split_outfits
-from stylist.train_lm import TrainConfig, make_tokenizer, new_llama
+from stylist.core.catalog import Item, Outfit
+from stylist.core.errors import StylistError
+from stylist.core.prompts import completion, item_caption, outfit_prompt
+from stylist.data.splits import bucket, part_of, split_outfits
+from stylist.models.counts import CountConfig, CountModel
+from stylist.models.outfit import (
+    PMIScorer,
+    ScoringConfig,
+    completion_logprobs,
+    encode_pair,
+    generate,
+    is_unconditional,
+    load_lm,
+)
+from stylist.train.lm import TrainConfig, make_tokenizer, new_llama
 
 TEXTS = ["black leather ankle boots", "white cotton t-shirt", "blue denim jeans", "gold hoop earrings",
          "red lipstick", "navy wool coat", "brown leather tote bag", "grey knit beanie"] * 4

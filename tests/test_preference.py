@@ -13,13 +13,20 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import StaticEmbedding
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 
+from stylist.core.errors import StylistError
+from stylist.core.feedback import Context, FeedbackStore, Option
+from stylist.data.rtr import bare, episodes, load_ratings, split_users
 from stylist.evaluation import preference as evaluation
-from stylist.preference import (ItemStats, PreferenceConfig, PreferenceModel, base_losses, interleave, pair_losses,
-                                rating_example)
-from stylist.errors import StylistError
-from stylist.ratings import bare, episodes, load_ratings, split_users
-from stylist.feedback import Context, FeedbackStore, Option
-from stylist.train_preference import TrainConfig, feedback_users, own_counts, taste_users, train, train_ensemble
+from stylist.models.preference import (
+    ItemStats,
+    PreferenceConfig,
+    PreferenceModel,
+    base_losses,
+    interleave,
+    pair_losses,
+    rating_example,
+)
+from stylist.train.preference import TrainConfig, feedback_users, own_counts, taste_users, train, train_ensemble
 
 WORDS = "gown dress sheath jumpsuit top for wedding party work formal affair date size 2 4 8 12 16 black red floral striped sneakers heels blazer hoodie".split()
 COLUMNS = "fit,user_id,item_id,weight_lbs,rating,rented_for,body_type,category,size,age,review_date,bust_size_num,bust_size_letter,height_in,recommend"

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from stylist.catalog import Catalog, Item
-from stylist.embedder import load_embedder
-from stylist.errors import StylistError
-from stylist.lm import BASE_LM, PMIScorer, SFT_ADAPTER, load_lm
-from stylist.prompts import completion, outfit_prompt
-from stylist.recommending import Recommender, Suggestion, missing_slots, reason_for
 from test_lm import TEXTS, save_tiny_adapter, save_tiny_lm
+
+from stylist.app.recommender import Recommender, Suggestion, missing_slots, reason_for
+from stylist.core.catalog import Catalog, Item
+from stylist.core.errors import StylistError
+from stylist.core.prompts import completion, outfit_prompt
+from stylist.models.embedder import load_embedder
+from stylist.models.outfit import BASE_LM, SFT_ADAPTER, PMIScorer, load_lm
 
 ITEMS = [("black leather ankle boots", "Ankle Boots", ["black"]), ("white canvas sneakers", "Sneakers", ["white"]),
          ("brown leather tote bag", "Tote Bags", ["brown"]), ("red clutch bag", "Clutches", ["red"]),
@@ -26,7 +26,7 @@ def tiny(tmp_path_factory):
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import StaticEmbedding
 
-    from stylist.corpus import train_word_tokenizer
+    from stylist.data.corpus import train_word_tokenizer
 
     base, adapter, other, embedder = (tmp_path_factory.mktemp(n) for n in ("base", "sft", "v2", "embedder"))
     save_tiny_lm(base)

@@ -9,12 +9,12 @@ import time
 
 import pytest
 
-from stylist.adapters import META, AdapterRegistry
-from stylist.adapters import main as adapters_main
-from stylist.errors import StylistError
-from stylist.feedback import Context, FeedbackStore, Option
-from stylist.jobs import RefineJob
-from stylist.refine import RefineConfig, preference_logps, refine
+from stylist.app.runner import RefineJob
+from stylist.core.adapters import META, AdapterRegistry
+from stylist.core.adapters import main as adapters_main
+from stylist.core.errors import StylistError
+from stylist.core.feedback import Context, FeedbackStore, Option
+from stylist.train.refine import RefineConfig, preference_logps, refine
 
 COLOURS = ["black", "white", "grey", "red", "floral", "navy"]
 GARMENTS = ["boots", "sneakers", "loafers", "sandals", "bag", "tote"]
@@ -71,7 +71,7 @@ def run(data, tiny_lm, config=FAST, **kw):
 
 
 def test_refine_makes_an_active_version_that_prefers_the_liked_items(data, tiny_lm):
-    from stylist.lm import load_lm
+    from stylist.models.outfit import load_lm
 
     calls = []
     result = run(data, tiny_lm, RefineConfig(**{**FAST.__dict__, "steps": 20}),
@@ -187,9 +187,9 @@ def test_killing_a_refine_mid_training_loses_nothing_and_stop_ends_a_run_cleanly
 
 
 def test_negative_pairs_come_from_training_outfits_only():
-    from stylist.corpus import negative_pairs
-    from stylist.prompts import completion, item_caption
-    from stylist.splits import polyvore_catalog, split_outfits
+    from stylist.core.prompts import completion, item_caption
+    from stylist.data.corpus import negative_pairs
+    from stylist.data.splits import polyvore_catalog, split_outfits
 
     catalog = polyvore_catalog()
     parts = split_outfits(catalog.outfits)

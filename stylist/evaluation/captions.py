@@ -15,8 +15,8 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from ..catalog import IMAGE_SUFFIXES
-from ..errors import StylistError
+from stylist.core.catalog import IMAGE_SUFFIXES
+from stylist.core.errors import StylistError
 
 
 def labelled_photos(root: Path) -> list[tuple[Path, str]]:
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--captioner", default=None, help="checkpoint folder or Hugging Face model id (default: embedded)")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of all metrics")
     args = parser.parse_args(argv)
-    from ..captioning import Captioner
+    from stylist.models.captioner import Captioner
 
     photos = labelled_photos(Path(args.images))
     result = evaluate(Captioner.load(args.captioner), photos)

@@ -28,10 +28,10 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 from tqdm import tqdm
 
-from ..catalog import Catalog, Item, Outfit, load_polyvore
-from ..errors import StylistError
-from ..paths import shared_data
-from ..splits import split_outfits
+from stylist.core.catalog import Catalog, Item, Outfit, load_polyvore
+from stylist.core.errors import StylistError
+from stylist.core.paths import shared_data
+from stylist.data.splits import split_outfits
 
 
 class OutfitScorer(Protocol):
@@ -184,7 +184,7 @@ def load_scorer(name: str, llm: str | None = None, adapter: str | None = None) -
     The bare embedded base LM (adapter 'none') is scored with the weights tuned for it, when there are some."""
     if name == "chance":
         return ChanceScorer()
-    from ..lm import SCORER_DIR, load_outfit_scorer  # torch only when an LM is asked for
+    from stylist.models.outfit import SCORER_DIR, load_outfit_scorer  # torch only when an LM is asked for
 
     base = SCORER_DIR / "scoring_base.json"
     own = base if llm is None and adapter == "none" and base.exists() else SCORER_DIR / "scoring.json"

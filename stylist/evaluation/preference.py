@@ -19,9 +19,10 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from ..errors import StylistError
-from ..preference import ItemStats, PreferenceModel, rating_example
-from ..ratings import Episode, Rating, episodes, load_ratings
+from stylist.core.errors import StylistError
+from stylist.core.records import Rating
+from stylist.data.rtr import Episode, episodes, load_ratings
+from stylist.models.preference import ItemStats, PreferenceModel, rating_example
 
 
 def pair_wins(pos: list[float], neg: list[float]) -> np.ndarray:

@@ -1,0 +1,173 @@
+"""Adapter versions: the committed SFT adapter is version 0, each refine adds a numbered folder, one is active.
+
+    python -m stylist adapters list [--data-dir D]
+    python -m stylist adapters activate N
+    python -m stylist adapters rollback          # back to the version the active one was refined from
+
+Layout of `<data folder>/adapters/`: `1/`, `2/`, ... (a PEFT adapter folder plus `version.json` with its
+parent, pair count and before/after metrics) and `active.json` (the pointer). A refine writes into a
+hidden `.tmp-*` folder and renames it to the next number only when complete, so a crash or kill never
+leaves a version that `list` would show; leftovers are removed by the next refine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stylist.core.errors import StylistError
+from stylist.core.paths import CHECKPOINTS, data_dir
+
+SFT_ADAPTER = CHECKPOINTS / "adapters" / "sft"
+META = "version.json"
+POINTER = "active.json"
+TMP_PREFIX = ".tmp-"
+
+
+@dataclass
+class AdapterVersion:
+    number: int
+    path: Path
+    parent: int | None = None
+    created: float | None = None
+    pairs: int = 0
+    user: str | None = None
+    metrics: dict = field(default_factory=dict)  # {"before": {...}, "after": {...}} for refined versions
+    active: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"v{self.number}"
+
+
+class AdapterRegistry:
+    """The versions under `root` (default `<data folder>/adapters`); version 0 is `initial` (the SFT adapter)."""
+
+    def __init__(self, root: str | Path | None = None, initial: str | Path | None = None):
+        self.root = Path(root) if root is not None else data_dir() / "adapters"
+        self.initial = Path(initial) if initial is not None else SFT_ADAPTER
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, number: int) -> Path:
+        return self.initial if number == 0 else self.root / str(number)
+
+    def numbers(self) -> list[int]:
+        """Complete versions only: numbered folders (temporary folders never have a number for a name)."""
+        return [0] + sorted(int(p.name) for p in self.root.iterdir() if p.is_dir() and p.name.isdigit())
+
+    def get(self, number: int | str) -> AdapterVersion:
+        number = _number(number)
+        if number not in self.numbers():
+            raise StylistError(f"no adapter version {number} (have {', '.join(map(str, self.numbers()))})")
+        meta = _read_json(self.path(number) / META) if number else {}
+        return AdapterVersion(number, self.path(number), meta.get("parent"), meta.get("created"),
+                              meta.get("pairs", 0), meta.get("user"), meta.get("metrics", {}),
+                              number == self.active_number())
+
+    def list(self) -> list[AdapterVersion]:
+        return [self.get(n) for n in self.numbers()]
+
+    def active_number(self) -> int:
+        """The pointer's version, or 0 when there is none or it points at a version that is gone."""
+        number = _read_json(self.root / POINTER).get("version", 0)
+        return number if number in self.numbers() else 0
+
+    def active(self) -> AdapterVersion:
+        return self.get(self.active_number())
+
+    def active_path(self) -> Path:
+        return self.path(self.active_number())
+
+    def activate(self, number: int | str) -> AdapterVersion:
+        version = self.get(number)
+        _write_json(self.root / POINTER, {"version": version.number, "time": time.time()})
+        version.active = True
+        return version
+
+    def rollback(self) -> AdapterVersion:
+        """Activate the version the active one was refined from."""
+        active = self.active()
+        if active.number == 0:
+            raise StylistError("version 0 (the SFT adapter) is active: there is nothing to roll back to")
+        return self.activate(active.parent or 0)
+
+    def new_tmp(self) -> Path:
+        """A fresh hidden folder to write a version into; `commit` turns it into the next number."""
+        return Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=self.root))
+
+    def commit(self, tmp: Path, meta: dict) -> AdapterVersion:
+        """Write the metadata, then rename the complete folder to the next free number (atomic)."""
+        _write_json(tmp / META, {**meta, "created": time.time()})
+        number = self.numbers()[-1] + 1
+        while True:
+            try:
+                os.rename(tmp, self.root / str(number))  # fails if the number was taken meanwhile
+                return self.get(number)
+            except OSError:
+                if not (self.root / str(number)).exists():
+                    raise
+                number += 1
+
+    def clean(self) -> None:
+        """Remove temporary folders left by a refine that crashed or was killed (call under the refine lock)."""
+        for path in self.root.glob(TMP_PREFIX + "*"):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _number(number: int | str) -> int:
+    text = str(number).strip().lstrip("v")
+    if not text.isdigit():
+        raise StylistError(f"adapter version must be a number like 2 or v2, got {number!r}")
+    return int(text)
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, json.JSONDecodeError) as exc:
+        raise StylistError(f"{path}: unreadable ({exc})") from exc
+
+
+def _write_json(path: Path, data: dict) -> None:
+    """Write-then-rename, so a reader sees the old file or the new one, never half of one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
+
+
+def format_version(v: AdapterVersion) -> str:
+    after = v.metrics.get("after", {})
+    shown = ", ".join(f"{k} {val:.3f}" for k, val in after.items() if isinstance(val, float))
+    origin = "SFT adapter" if v.number == 0 else f"from v{v.parent}, {v.pairs} pairs" + (f", user {v.user}" if v.user else "")
+    return f"{'*' if v.active else ' '} {v.name:4s} {origin}" + (f"; {shown}" if shown else "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stylist adapters", description=__doc__.split("\n")[0])
+    parser.add_argument("action", choices=["list", "activate", "rollback"])
+    parser.add_argument("version", nargs="?", help="version number to activate (e.g. 2 or v2)")
+    parser.add_argument("--data-dir", default=None, help="data folder (default: $STYLIST_DATA_DIR or ./data)")
+    parser.add_argument("--sft-adapter", default=None, help=f"version 0 (default: {SFT_ADAPTER})")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    args = parser.parse_args(argv)
+    registry = AdapterRegistry(data_dir(args.data_dir) / "adapters", args.sft_adapter)
+    if args.action == "activate":
+        if args.version is None:
+            raise StylistError("say which version to activate, e.g. `adapters activate 2`")
+        registry.activate(args.version)
+    elif args.action == "rollback":
+        registry.rollback()
+    versions = registry.list()
+    if args.json:
+        print(json.dumps([{**v.__dict__, "path": str(v.path)} for v in versions]))
+    else:
+        print("\n".join(format_version(v) for v in versions))
+    return 0

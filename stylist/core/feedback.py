@@ -1,0 +1,277 @@
+"""Likes and dislikes: a SQLite store of click events and the DPO preference pairs built from them.
+
+    python -m stylist export-feedback --format trl [--user U] [--out pairs.jsonl] [--data-dir D]
+
+The store lives in the data folder (`--data-dir`, `$STYLIST_DATA_DIR`), never in `checkpoints/`. Every
+click is committed in its own transaction (WAL journal, so readers such as a running refine never block
+the app's writes); undoing a click marks it undone instead of deleting it, so nothing recorded is lost.
+
+Pair rule (what `pairs()` turns events into; the prompt is `prompts.outfit_prompt(context)`):
+  1. Within one user's context (same captions, occasion, season and missing slot), only the latest
+     not-undone click per item counts.
+  2. liked vs disliked: every liked item is `chosen` against every disliked item of that context.
+  3. liked vs shown but not picked: every liked item is also `chosen` against the candidates that were
+     shown in that context and got no click at all (the method's negative examples: what the model
+     offered and the user passed over), at most `max_unpicked` of them per liked item, best-ranked first.
+  A context with no like gives no pair: a dislike alone says what is wrong, not what is right.
+  Identical (prompt, chosen, rejected) triples are kept once per user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sqlite3
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from stylist.core.errors import StylistError
+from stylist.core.paths import data_dir
+from stylist.core.prompts import completion, outfit_prompt
+
+LABELS = ("like", "dislike")
+DB_NAME = "feedback.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user TEXT NOT NULL,
+    time REAL NOT NULL,
+    context_key TEXT NOT NULL,
+    context TEXT NOT NULL,
+    options TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    item_text TEXT NOT NULL,
+    adapter_version INTEGER,
+    label TEXT NOT NULL CHECK (label IN ('like', 'dislike')),
+    undone_at REAL
+);
+CREATE INDEX IF NOT EXISTS events_user ON events (user, time);
+"""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the model was asked: the captions present, the wanted slot and optional occasion/season."""
+
+    captions: tuple[str, ...]
+    slot: str | None = None
+    occasion: str | None = None
+    season: str | None = None
+
+    @property
+    def prompt(self) -> str:
+        return outfit_prompt(self.captions, self.slot, self.occasion, self.season)
+
+    @property
+    def key(self) -> str:
+        """Two clicks share a context when the model saw the same prompt."""
+        return hashlib.sha1(self.prompt.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One candidate the model offered (and the page showed) for a context."""
+
+    id: str
+    text: str
+
+
+@dataclass
+class Event:
+    id: int
+    user: str
+    time: float
+    context: Context
+    options: list[Option]
+    item_id: str
+    item_text: str
+    adapter_version: int | None
+    label: str
+    undone_at: float | None = None
+
+
+@dataclass
+class Pair:
+    """One DPO example; `user` and `context_key` let refine hold out whole contexts for evaluation."""
+
+    prompt: str
+    chosen: str
+    rejected: str
+    user: str = ""
+    context_key: str = ""
+
+    def trl(self) -> dict[str, str]:
+        """The row trl's DPOTrainer and `datasets` read as they are (standard, non-conversational format)."""
+        return {"prompt": self.prompt, "chosen": self.chosen, "rejected": self.rejected}
+
+
+class FeedbackStore:
+    """Click events in `<data folder>/feedback.sqlite`. Safe to open from several processes at once."""
+
+    def __init__(self, path: str | Path | None = None):
+        path = Path(path) if path is not None else data_dir() / DB_NAME
+        self.path = path if path.suffix else path / DB_NAME
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with self._connect() as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:  # left as it is: it may hold someone's votes
+            raise StylistError(f"{self.path}: not a stylist feedback database ({exc}); move it aside or pass another --data-dir") from exc
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """One connection per call: no state shared between the app's threads, commit or roll back on exit."""
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.execute("PRAGMA synchronous=FULL")  # a click the page shows as recorded survives a power cut
+        try:
+            yield db
+        finally:
+            db.close()
+
+    @contextmanager
+    def _transaction(self, immediate: bool = False) -> Iterator[sqlite3.Connection]:
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def record(self, user: str, context: Context, item: Option, label: str, options: Sequence[Option] = (),
+               adapter_version: int | None = None) -> Event:
+        """Store one click; when this returns, the event is committed to disk."""
+        user = user.strip()
+        if not user:
+            raise StylistError("feedback needs a user name")
+        if label not in LABELS:
+            raise StylistError(f"label must be one of {', '.join(LABELS)}, got {label!r}")
+        options = list(options) or [item]
+        now = time.time()
+        with self._transaction(immediate=True) as db:
+            cursor = db.execute(
+                "INSERT INTO events (user, time, context_key, context, options, item_id, item_text, adapter_version,"
+                " label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (user, now, context.key, json.dumps(asdict(context)), json.dumps([asdict(o) for o in options]),
+                 item.id, item.text, adapter_version, label))
+        return Event(cursor.lastrowid, user, now, context, options, item.id, item.text, adapter_version, label)
+
+    def undo(self, event_id: int, user: str | None = None) -> bool:
+        """Retract a click (kept in the table, marked undone). False if there was nothing to undo."""
+        query, args = "UPDATE events SET undone_at = ? WHERE id = ? AND undone_at IS NULL", [time.time(), event_id]
+        if user is not None:
+            query, args = query + " AND user = ?", args + [user]
+        with self._transaction(immediate=True) as db:
+            return db.execute(query, args).rowcount > 0
+
+    def events(self, user: str | None = None, include_undone: bool = False, limit: int | None = None) -> list[Event]:
+        """Events, newest first; all users when `user` is None."""
+        where, args = [], []
+        if user is not None:
+            where.append("user = ?")
+            args.append(user)
+        if not include_undone:
+            where.append("undone_at IS NULL")
+        query = "SELECT * FROM events" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC"
+        if limit is not None:
+            query += f" LIMIT {int(limit)}"
+        with self._transaction() as db:  # one read transaction: a consistent snapshot
+            rows = db.execute(query, args).fetchall()
+        return [_event(row) for row in rows]
+
+    def counts(self, user: str | None = None) -> dict[str, int]:
+        """Active likes and dislikes, and undone clicks, for one user or everyone."""
+        where, args = ("WHERE user = ?", [user]) if user is not None else ("", [])
+        with self._transaction() as db:
+            rows = db.execute(f"SELECT label, undone_at IS NOT NULL, COUNT(*) FROM events {where} "
+                              "GROUP BY label, undone_at IS NOT NULL", args).fetchall()
+        counts = {"like": 0, "dislike": 0, "undone": 0}
+        for label, undone, n in rows:
+            counts["undone" if undone else label] += n
+        return counts
+
+    def users(self) -> list[str]:
+        with self._transaction() as db:
+            return [row[0] for row in db.execute("SELECT DISTINCT user FROM events ORDER BY user")]
+
+    def history_texts(self, user: str) -> tuple[list[str], list[str]]:
+        """The texts of the items a user currently likes and dislikes, newest first."""
+        events = self.events(user)
+        return ([e.item_text for e in events if e.label == "like"], [e.item_text for e in events if e.label == "dislike"])
+
+    def pairs(self, user: str | None = None, max_unpicked: int = 4) -> list[Pair]:
+        """DPO pairs from the active events by the rule in this module's docstring."""
+        return build_pairs(self.events(user), max_unpicked)
+
+    def export_trl(self, path: str | Path, user: str | None = None) -> int:
+        """Write the pairs as trl JSONL (atomically); returns how many."""
+        path, pairs = Path(path), self.pairs(user)
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            write_jsonl(pairs, f)
+        tmp.replace(path)
+        return len(pairs)
+
+
+def build_pairs(events: Sequence[Event], max_unpicked: int = 4) -> list[Pair]:
+    """The pair rule (module docstring) applied to a snapshot of events."""
+    latest: dict[tuple[str, str], dict[str, Event]] = {}
+    for event in sorted(events, key=lambda e: e.id):  # later clicks on the same item win
+        latest.setdefault((event.user, event.context.key), {})[event.item_id] = event
+    pairs, seen = [], set()
+    for (user, key), clicks in latest.items():
+        liked = [e for e in clicks.values() if e.label == "like"]
+        disliked = [e for e in clicks.values() if e.label == "dislike"]
+        shown = {o.id: o for e in clicks.values() for o in e.options}  # in the recommender's rank order
+        unpicked = [o for o in shown.values() if o.id not in clicks][:max_unpicked]
+        for like in liked:
+            for text in [e.item_text for e in disliked] + [o.text for o in unpicked]:
+                pair = Pair(like.context.prompt, completion(like.item_text), completion(text), user, key)
+                triple = (user, pair.prompt, pair.chosen, pair.rejected)
+                if pair.chosen != pair.rejected and triple not in seen:
+                    seen.add(triple)
+                    pairs.append(pair)
+    return pairs
+
+
+def _event(row: tuple) -> Event:
+    id_, user, time_, _key, context, options, item_id, item_text, version, label, undone_at = row
+    ctx = json.loads(context)
+    return Event(id_, user, time_, Context(tuple(ctx["captions"]), ctx.get("slot"), ctx.get("occasion"),
+                                           ctx.get("season")),
+                 [Option(**o) for o in json.loads(options)], item_id, item_text, version, label, undone_at)
+
+
+def write_jsonl(pairs: Sequence[Pair], out) -> None:
+    for pair in pairs:
+        out.write(json.dumps(pair.trl(), ensure_ascii=False) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stylist export-feedback", description=__doc__.split("\n")[0])
+    parser.add_argument("--format", choices=["trl"], default="trl", help="prompt/chosen/rejected JSONL")
+    parser.add_argument("--user", default=None, help="only this user's pairs (default: every user)")
+    parser.add_argument("--out", default=None, help="output file (default: standard output)")
+    parser.add_argument("--data-dir", default=None, help="data folder (default: $STYLIST_DATA_DIR or ./data)")
+    args = parser.parse_args(argv)
+    path = data_dir(args.data_dir, create=False) / DB_NAME
+    if not path.is_file():
+        raise StylistError(f"no feedback recorded yet: {path} does not exist (run the app, or pass --data-dir)")
+    store = FeedbackStore(path)
+    if args.user is not None and args.user not in store.users():
+        raise StylistError(f"unknown user {args.user!r}: no votes in {path} (users: {', '.join(store.users()) or 'none'})")
+    if args.out is None:
+        pairs = store.pairs(args.user)
+        write_jsonl(pairs, sys.stdout)
+        print(f"{len(pairs)} pairs from {path}", file=sys.stderr)
+    else:
+        print(f"wrote {store.export_trl(args.out, args.user)} pairs to {args.out}", file=sys.stderr)
+    return 0

@@ -1,0 +1,98 @@
+"""Build the embedded sentence embedder (`checkpoints/embedder`) from garment text.
+
+    python -m stylist train-embedder            # builds checkpoints/embedder/ (a few seconds)
+
+The embedded model is a sentence-transformers `StaticEmbedding` (an embedding bag) over a WordPiece
+vocabulary of garment text, trained with in-batch negatives (MultipleNegativesRankingLoss) on pairs
+that say "these two texts describe the same kind of item": a caption and its category name, and a
+caption and a copy with words dropped (what a short generated description looks like).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+from sentence_transformers.sentence_transformer.modules import StaticEmbedding
+from tqdm import tqdm
+
+from stylist.core.catalog import Item
+from stylist.core.prompts import item_caption
+from stylist.data.corpus import garment_texts, train_word_tokenizer, training_items
+from stylist.models.embedder import DEFAULT_EMBEDDER
+
+
+@dataclass
+class EmbedderConfig:
+    out: str = str(DEFAULT_EMBEDDER)
+    vocab_size: int = 4000
+    dim: int = 96
+    epochs: int = 8
+    batch_size: int = 128
+    lr: float = 0.05
+    drop: float = 0.5  # share of words dropped from a caption to make its short "description" view
+    seed: int = 0
+
+
+def dropped(caption: str, rng: random.Random, drop: float) -> str:
+    """A shorter view of a caption: each word kept with probability 1 - drop, at least one word."""
+    words = caption.replace(",", " ").split()
+    kept = [w for w in words if rng.random() > drop]
+    return " ".join(kept or [rng.choice(words)])
+
+
+def training_pairs(items: list[Item], rng: random.Random, drop: float) -> list[tuple[str, str]]:
+    pairs = []
+    for item in items:
+        caption = item_caption(item)
+        if not caption:
+            continue
+        if item.category:
+            pairs.append((item.category.lower(), caption))
+        pairs.append((dropped(caption, rng, drop), caption))
+    return pairs
+
+
+def build_embedder(config: EmbedderConfig) -> SentenceTransformer:
+    """Train the static embedder on garment text pairs (training part of the split only)."""
+    torch.manual_seed(config.seed)
+    rng = random.Random(config.seed)
+    items = training_items()
+    tokenizer = train_word_tokenizer(garment_texts(items), config.vocab_size)
+    model = SentenceTransformer(modules=[StaticEmbedding(tokenizer, embedding_dim=config.dim)], device="cpu")
+    loss_fn = MultipleNegativesRankingLoss(model)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    for epoch in range(config.epochs):
+        pairs = training_pairs(items, rng, config.drop)  # fresh word drops every epoch
+        rng.shuffle(pairs)
+        batches = [pairs[i:i + config.batch_size] for i in range(0, len(pairs), config.batch_size)]
+        for batch in (bar := tqdm(batches, desc=f"embedder epoch {epoch + 1}/{config.epochs}", leave=False)):
+            anchors, positives = zip(*batch)
+            features = [model.preprocess(list(anchors)), model.preprocess(list(positives))]
+            loss = loss_fn(features, None)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+    return model
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stylist train-embedder", description=__doc__.split("\n")[0])
+    for name, value in asdict(EmbedderConfig()).items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
+    config = EmbedderConfig(**vars(parser.parse_args(argv)))
+    torch.set_num_threads(1)
+    model = build_embedder(config)
+    out = Path(config.out)
+    model.save(str(out))
+    (out / "train_config.json").write_text(json.dumps(asdict(config), indent=1))
+    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    print(f"saved embedder to {out} ({size / 1e6:.1f} MB)")
+    return 0

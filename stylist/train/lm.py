@@ -1,0 +1,322 @@
+"""Train the outfit LM (base, LoRA SFT, optional DPO), plus the counting model and the scorer's weights.
+
+    python -m stylist train-lm --step base     # tokenizer + small Llama pre-trained on single garment texts
+    python -m stylist train-lm --step sft      # LoRA SFT on outfits: present captions -> missing caption
+    python -m stylist train-lm --step dpo --dpo-dir runs/sft-dpo   # optional: DPO on Polyvore negatives
+    python -m stylist train-lm --step counts   # co-occurrence counts (checkpoints/scorer/counts.npz)
+    python -m stylist train-lm --step tune     # scoring weights on the validation part (scoring.json)
+    python -m stylist train-lm                 # base, sft, counts, tune, in that order
+
+Polyvore outfits: the 'train' part of `splits` (70%) plus the demo outfits train; 'valid' (10%) picks
+the counts config and the scoring weights; 'test' (20%) is never read here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import os
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+from tokenizers.processors import TemplateProcessing
+from tqdm import tqdm
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+from stylist.core.paths import REPO
+from stylist.core.prompts import completion, outfit_prompt
+from stylist.data.corpus import TrainingOutfit, garment_texts, train_lm_tokenizer, training_outfits
+from stylist.models.counts import DEFAULT_COUNTS, CountConfig, CountModel
+from stylist.models.outfit import (
+    BASE_LM,
+    SCORER_DIR,
+    SFT_ADAPTER,
+    PMIScorer,
+    ScoringConfig,
+    encode_pair,
+    load_lm,
+    save_scoring_config,
+)
+
+
+@dataclass
+class TrainConfig:
+    step: str = "all"
+    base_dir: str = str(BASE_LM)
+    adapter_dir: str = str(SFT_ADAPTER)
+    vocab_size: int = 2500
+    hidden: int = 128
+    layers: int = 3
+    heads: int = 4
+    intermediate: int = 384
+    base_epochs: int = 8
+    base_lr: float = 3e-3
+    sft_epochs: int = 8
+    sft_lr: float = 2e-3
+    lora_r: int = 16
+    lora_alpha: int = 32
+    dpo_dir: str = str(SFT_ADAPTER.with_name("sft-dpo"))
+    dpo_pairs: int = 4000
+    dpo_epochs: float = 1.0
+    dpo_lr: float = 5e-4
+    dpo_beta: float = 0.5
+    dpo_same_category: float = 0.5
+    batch_size: int = 32
+    seed: int = 0
+
+
+def make_tokenizer(texts: list[str], vocab_size: int) -> PreTrainedTokenizerFast:
+    """The BPE tokenizer as a transformers fast tokenizer that prepends <s> and knows pad/eos."""
+    raw = train_lm_tokenizer(texts, vocab_size)
+    raw.post_processor = TemplateProcessing(single="<s> $A", special_tokens=[("<s>", raw.token_to_id("<s>"))])
+    return PreTrainedTokenizerFast(tokenizer_object=raw, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
+                                   unk_token="<unk>", model_max_length=256)
+
+
+def batches(sequences: list[tuple[list[int], int]], batch_size: int, pad_id: int, rng: random.Random):
+    """Shuffled (input_ids, attention_mask, labels) batches; labels mask everything before `start`."""
+    order = list(range(len(sequences)))
+    rng.shuffle(order)
+    for begin in range(0, len(order), batch_size):
+        chunk = [sequences[i] for i in order[begin:begin + batch_size]]
+        width = max(len(ids) for ids, _ in chunk)
+        ids = torch.full((len(chunk), width), pad_id)
+        labels = torch.full((len(chunk), width), -100)
+        for row, (seq, start) in enumerate(chunk):
+            ids[row, :len(seq)] = torch.tensor(seq)
+            labels[row, start:len(seq)] = torch.tensor(seq[start:])
+        yield ids, ids != pad_id, labels
+
+
+def train_loop(model, sequences, config: TrainConfig, epochs: int, lr: float, pad_id: int, desc: str,
+               valid: list[tuple[list[int], int]] | None = None) -> list[dict]:
+    """AdamW with linear warm-up and cosine decay; returns one log row per epoch."""
+    rng = random.Random(config.seed)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    total = epochs * math.ceil(len(sequences(0)) / config.batch_size)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min(1.0, (s + 1) / 50) * 0.5 * (1 + math.cos(math.pi * min(s / total, 1.0))))
+    log = []
+    for epoch in range(epochs):
+        model.train()
+        losses = []
+        data = sequences(epoch)
+        bar = tqdm(batches(data, config.batch_size, pad_id, rng), total=math.ceil(len(data) / config.batch_size),
+                   desc=f"{desc} epoch {epoch + 1}/{epochs}")
+        for ids, mask, labels in bar:
+            loss = model(input_ids=ids, attention_mask=mask.long(), labels=labels).loss
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            schedule.step()
+            losses.append(loss.item())
+            bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
+        row = {"epoch": epoch + 1, "train_loss": float(np.mean(losses))}
+        if valid:
+            row["valid_loss"] = evaluate_loss(model, valid, config.batch_size, pad_id)
+        print(json.dumps(row), flush=True)
+        log.append(row)
+    return log
+
+
+@torch.no_grad()
+def evaluate_loss(model, sequences, batch_size: int, pad_id: int) -> float:
+    model.eval()
+    total, count = 0.0, 0
+    for ids, mask, labels in batches(sequences, batch_size, pad_id, random.Random(0)):
+        n = int((labels[:, 1:] != -100).sum())
+        total += model(input_ids=ids, attention_mask=mask.long(), labels=labels).loss.item() * n
+        count += n
+    return total / max(count, 1)
+
+
+def new_llama(tokenizer: PreTrainedTokenizerFast, config: TrainConfig) -> LlamaForCausalLM:
+    """A randomly initialised Llama of the configured size for this tokenizer."""
+    return LlamaForCausalLM(LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=config.hidden, intermediate_size=config.intermediate,
+        num_hidden_layers=config.layers, num_attention_heads=config.heads, num_key_value_heads=config.heads,
+        max_position_embeddings=256, tie_word_embeddings=True, bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id))
+
+
+def pretrain_base(config: TrainConfig) -> None:
+    """Step 1: the 'general-purpose' LM, which has read garment texts one at a time, never outfits."""
+    texts = garment_texts()
+    tokenizer = make_tokenizer(texts, config.vocab_size)
+    model = new_llama(tokenizer, config)
+    sequences = [(tokenizer(t)["input_ids"] + [tokenizer.eos_token_id], 1) for t in texts]
+    print(f"base LM: {model.num_parameters() / 1e6:.2f}M parameters, {len(sequences)} texts")
+    log = train_loop(model, lambda epoch: sequences, config, config.base_epochs, config.base_lr,
+                     tokenizer.pad_token_id, "base")
+    out = Path(config.base_dir)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    (out / "train_log.json").write_text(json.dumps({"config": asdict(config), "log": log}, indent=1))
+
+
+def sft_examples(outfits: list[TrainingOutfit], rng: random.Random) -> list[tuple[str, str]]:
+    """(prompt, completion) pairs: every item of every outfit is once the missing one. Half the prompts
+    show all the other items, half a random subset (down to none), which the PMI scorer's conditional
+    and unconditional terms need; the slot and the outfit's tags appear half of the time."""
+    examples = []
+    for outfit in outfits:
+        captions = outfit.captions
+        for k, item in enumerate(outfit.items):
+            others = captions[:k] + captions[k + 1:]
+            rng.shuffle(others)
+            if rng.random() < 0.5:
+                others = others[:rng.randint(0, len(others))]
+            tags = {key: outfit.tags.get(key) if rng.random() < 0.5 else None for key in ("occasion", "season")}
+            slot = item.slot if rng.random() < 0.5 else None
+            examples.append((outfit_prompt(others, slot, **tags), completion(captions[k])))
+    return examples
+
+
+def train_sft(config: TrainConfig) -> None:
+    """Step 2: LoRA on the attention and MLP projections teaches the base LM which items go together."""
+    from peft import LoraConfig, get_peft_model
+
+    model, tokenizer = load_lm(config.base_dir, "none")
+    lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=0.05, task_type="CAUSAL_LM",
+                      target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
+    model = get_peft_model(model, lora)
+    model.print_trainable_parameters()
+    train, valid = training_outfits("train"), training_outfits("valid", with_demo=False)
+    encode = lambda examples: [encode_pair(tokenizer, p, c) for p, c in examples]  # noqa: E731
+    valid_seqs = encode(sft_examples(valid, random.Random(1)))
+    rng = random.Random(config.seed)
+    log = train_loop(model, lambda epoch: encode(sft_examples(train, rng)), config, config.sft_epochs,
+                     config.sft_lr, tokenizer.pad_token_id, "sft", valid=valid_seqs)
+    out = Path(config.adapter_dir)
+    model.peft_config["default"].base_model_name_or_path = os.path.relpath(config.base_dir, REPO)  # portable
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)  # so trl/peft users find pad and eos beside the adapter
+    (out / "train_log.json").write_text(json.dumps({"config": asdict(config), "log": log,
+                                                    "train_outfits": len(train)}, indent=1))
+
+
+def train_dpo(config: TrainConfig) -> None:
+    """Optional step: DPO with the method's negative examples (an outfit's real missing item over another
+    outfit's item, of the same category for `dpo_same_category` of the pairs), starting from, and referenced
+    to, the SFT adapter. Not part of `all`: on the valid part it did not beat the SFT adapter (docs/results.md)."""
+    from peft import PeftModel
+
+    from stylist.data.corpus import negative_pairs
+    from stylist.train.refine import dpo_trainer, progress_callback
+
+    base, tokenizer = load_lm(config.base_dir, "none")
+    model = PeftModel.from_pretrained(base, config.adapter_dir, is_trainable=True)
+    rows = negative_pairs(config.dpo_pairs, config.seed, config.dpo_same_category)
+    out = Path(config.dpo_dir)
+    losses: list[float] = []
+    with tqdm(desc="dpo", unit="step") as bar:
+        def progress(step: int, total: int, loss: float | None) -> None:
+            bar.total = total
+            bar.update(step - bar.n)
+            bar.set_postfix(loss=f"{loss:.4f}")
+
+        trainer = dpo_trainer(model, tokenizer, rows, out / "scratch", beta=config.dpo_beta,
+                              learning_rate=config.dpo_lr, batch_size=config.batch_size, epochs=config.dpo_epochs,
+                              steps=None, max_length=256, seed=config.seed,
+                              callbacks=[progress_callback(progress, None, losses)])
+        trainer.train()
+    shutil.rmtree(out / "scratch", ignore_errors=True)
+    model.set_adapter("default")
+    model.save_pretrained(out, selected_adapters=["default"])
+    tokenizer.save_pretrained(out)
+    (out / "train_log.json").write_text(json.dumps({"config": asdict(config), "pairs": len(rows), "losses": losses}))
+
+
+def validation_tasks(seeds: tuple[int, ...] = (0, 1, 2)) -> tuple:
+    """The Polyvore validation part as (catalog, {seed: (fitb, hard, compat)}): what counts and weights are
+    chosen on. Its ~100 outfits are few, so three draws of blanks and negatives are averaged."""
+    from stylist.data.splits import polyvore_catalog, split_outfits
+    from stylist.evaluation.outfits import build_compat_pairs, build_fitb_questions
+
+    catalog = polyvore_catalog()
+    outfits = split_outfits(catalog.outfits)["valid"]
+    return catalog, {seed: (build_fitb_questions(catalog, outfits, seed=seed),
+                            build_fitb_questions(catalog, outfits, hard=True, seed=seed),
+                            build_compat_pairs(catalog, outfits, seed=seed)) for seed in seeds}
+
+
+def validation_metrics(scorer, catalog, tasks: dict) -> dict:
+    """Mean FITB, hard FITB and compatibility AUC over the seeds of `validation_tasks`."""
+    from stylist.evaluation.outfits import compat_auc, fitb_accuracy
+
+    runs = [(fitb_accuracy(scorer, catalog, fitb, seed=seed, progress=False),
+             fitb_accuracy(scorer, catalog, hard, seed=seed, progress=False),
+             compat_auc(scorer, catalog, compat, progress=False)) for seed, (fitb, hard, compat) in tasks.items()]
+    return dict(zip(("fitb", "hard", "compat"), np.mean(runs, 0).round(4).tolist()))
+
+
+def fit_counts() -> CountModel:
+    """The counting model of the training part, its smoothing, word and price weights chosen by mean(FITB, hard
+    FITB, AUC) on the validation part (rare words and the price band carry much of what tells same-category
+    items apart)."""
+    catalog, tasks = validation_tasks()
+    outfits = [o.items for o in training_outfits("train")]
+    grid = [CountConfig(min_count=m, alpha=a, word_weight=w, price_weight=p)
+            for m, a, w, p in itertools.product((1, 2), (1.0, 3.0, 10.0), (1.0, 2.0), (0.0, 0.5, 1.0))]
+    results = []
+    for config in tqdm(grid, desc="counts"):
+        counts = CountModel.fit(outfits, config)
+        results.append((counts, validation_metrics(PMIScorer(None, None, ScoringConfig(0, 0, 1, 1), counts), catalog, tasks)))
+    counts, metrics = max(results, key=lambda r: np.mean(list(r[1].values())))
+    counts.save(DEFAULT_COUNTS)
+    report = {"best": asdict(counts.config), "valid": metrics, "grid": [{**asdict(c.config), **m} for c, m in results]}
+    DEFAULT_COUNTS.with_name("counts_tuning.json").write_text(json.dumps(report, indent=1))
+    print(json.dumps({k: report[k] for k in ("best", "valid")}))
+    return counts
+
+
+def tune_scoring(config: TrainConfig) -> ScoringConfig:
+    """Pick the scoring weights that maximise mean(FITB, hard FITB, AUC) on the validation part. With
+    `--adapter-dir none` the bare base LM's own weights go to scoring_base.json, for a fair results table."""
+    catalog, tasks = validation_tasks()
+    model, tokenizer = load_lm(config.base_dir, config.adapter_dir)
+    scorer = PMIScorer(model, tokenizer, counts=CountModel.load(DEFAULT_COUNTS))
+
+    def measure(scoring: ScoringConfig) -> dict:
+        scorer.config = scoring
+        return validation_metrics(scorer, catalog, tasks)
+
+    # forward PMI always counts: it is the direction DPO refines (log p(item | outfit)), so without it a
+    # refined adapter would hardly change what the recommender ranks first
+    grid = [ScoringConfig(1.0, b, c, p) for b, c, p in itertools.product((0.0, 0.5, 1.0), (0.0, 0.5, 1.0, 2.0),
+                                                                         (0.0, 0.5, 1.0))]
+    measure(grid[0])  # fills the likelihood cache; the grid then only re-weights
+    results = [(scoring, measure(scoring)) for scoring in tqdm(grid, desc="tune scoring")]
+    best, metrics = max(results, key=lambda r: np.mean(list(r[1].values())))
+    lm_only = max((r for r in results if r[0].counts == 0), key=lambda r: np.mean(list(r[1].values())))
+    name = "_base" if config.adapter_dir == "none" else ""
+    save_scoring_config(best, lm_only[0], SCORER_DIR / f"scoring{name}.json")
+    report = {"best": asdict(best), "valid": metrics, "lm_only": asdict(lm_only[0]), "lm_only_valid": lm_only[1],
+              "grid": [{**asdict(s), **m} for s, m in results]}
+    (SCORER_DIR / f"tuning{name}.json").write_text(json.dumps(report, indent=1))
+    print(json.dumps({k: report[k] for k in ("best", "valid", "lm_only", "lm_only_valid")}))
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stylist train-lm", description=__doc__.split("\n")[0])
+    for f in fields(TrainConfig):
+        parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
+    config = TrainConfig(**vars(parser.parse_args(argv)))
+    torch.set_num_threads(1)
+    torch.manual_seed(config.seed)
+    steps = ["base", "sft", "counts", "tune"] if config.step == "all" else [config.step]
+    for step in steps:
+        start = time.time()
+        {"base": pretrain_base, "sft": train_sft, "dpo": train_dpo, "counts": lambda c: fit_counts(), "tune": tune_scoring}[step](config)
+        print(f"step {step} done in {time.time() - start:.0f} s", flush=True)
+    return 0

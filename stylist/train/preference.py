@@ -1,0 +1,270 @@
+"""Train the per-user preference model on a user split of the RentTheRunway ratings, in two stages.
+
+    python -m stylist train-preference                       # -> checkpoints/preference/ (3 seeds, ~75 s, 1 CPU thread)
+    python -m stylist train-preference --contrastive 0 --out runs/pref-nocontrast   # ablations
+    python -m stylist train-preference --feedback data/ --out runs/pref-app          # + the app's recorded users
+
+Stage (a): everything but the preference tokens, on the base loss (cross-entropy of [l+, l-] against the
+label, every row of every training user as a target, the user's other rows as history) plus the
+contrastive preference loss on (liked, disliked) target pairs of the same user with the same history.
+Stage (b): the K preference tokens join the attention and are the only thing trained. Each stage keeps
+the epoch with the best pairwise loss on the validation users (`ratings.split_users`); test users are
+never read here. Item like rates use only training users' rows, leave-user-out for a user's own targets.
+Synthetic "taste users" (like titles with one word, dislike titles with another, over Polyvore training
+titles) are mixed in, so that with no item statistics or profile (the app's case) the history path reads text.
+The saved model is `--members` (default 3) such models of consecutive seeds; its P(like) is their average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import random
+import re
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from typing import TypeVar
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from stylist.core.errors import StylistError
+from stylist.core.feedback import FeedbackStore
+from stylist.core.records import Rating
+from stylist.data.rtr import by_user, episodes, load_ratings, split_users
+from stylist.data.splits import polyvore_catalog, polyvore_split
+from stylist.evaluation.preference import metrics, model_scores
+from stylist.models.preference import (
+    DEFAULT_PATH,
+    Example,
+    ItemStats,
+    PreferenceConfig,
+    PreferenceModel,
+    base_losses,
+    pair_losses,
+    rating_example,
+    tally,
+)
+
+T = TypeVar("T")
+
+
+@dataclass
+class TrainConfig:
+    ratings: str | None = None  # default: the shared rtr/ratings.csv
+    out: str = str(DEFAULT_PATH)
+    contrastive: float = 1.0  # weight of the contrastive preference loss; 0 = ablation without it
+    tokens: bool = True  # run stage (b); False = ablation without preference tokens
+    epochs: int = 12  # stage (a)
+    token_epochs: int = 8  # stage (b)
+    lr: float = 1e-3  # chosen over 3e-3 by the validation users' pairwise loss
+    token_lr: float = 1e-2
+    weight_decay: float = 0.01
+    batch_size: int = 128
+    pairs_per_user: int = 8
+    taste_users: int = 600  # synthetic users over Polyvore training titles; 0 = ratings only
+    taste_words: int = 2  # a taste user likes titles with one of up to this many words (and dislikes as many others);
+    # chosen by bench/preference_text_tastes.py (held-out Polyvore titles) and bench/preference_cv.py, never the app bench
+    select: str = "best"  # "best": each stage keeps its epoch with the lowest validation pairwise loss; "last": its last
+    feedback: str | None = None  # a FeedbackStore (folder or .sqlite) whose users also train, as text-only users
+    seed: int = 0
+    members: int = 3  # an ensemble of this many seeds (seed, seed + 1, ...), P(like) averaged (+1.1 points in CV, session 8)
+
+
+def own_counts(rows: list[Rating]) -> dict[str, list[int]]:
+    """A user's own like counts per item, category/occasion and category, to leave them out of their targets."""
+    counts: dict[str, list[int]] = {}
+    for r in rows:
+        tally((counts, counts, counts), r)  # the three levels' keys never collide
+    return counts
+
+
+def user_examples(rows: list[T], liked: list[bool], make: Callable[[T, list[T]], Example], pairs_per_user: int,
+                  rng: random.Random) -> tuple[list[Example], list[tuple[Example, Example]]]:
+    """One user's pointwise examples (each row, the other rows as history) and up to `pairs_per_user`
+    (liked, disliked) example pairs sharing one history (the user's rows minus both targets)."""
+    points = [make(r, rows[:i] + rows[i + 1 :]) for i, r in enumerate(rows)]
+    combos = [(i, j) for i in range(len(rows)) for j in range(len(rows)) if liked[i] and not liked[j]]
+    pairs = []
+    for i, j in rng.sample(combos, min(pairs_per_user, len(combos))):
+        history = [r for k, r in enumerate(rows) if k not in (i, j)]
+        pairs.append((make(rows[i], history), make(rows[j], history)))
+    return points, pairs
+
+
+def taste_users(texts: list[str], n_users: int, rng: random.Random, words: int = 1) -> list[list[tuple[str, bool]]]:
+    """Synthetic app-like users over garment titles: each likes the items whose title has one of 1..`words`
+    random words and dislikes those with one of as many others. They teach the history path to read text
+    when nothing else is known."""
+    tokens = [set(re.findall(r"[a-z]{3,}", t.lower())) for t in texts]
+    counts = Counter(w for ws in tokens for w in ws)
+    vocab = sorted(w for w, c in counts.items() if 20 <= c <= len(texts) // 10)
+    users = []
+    while len(users) < n_users:
+        k = rng.randint(1, words)
+        picked = rng.sample(vocab, 2 * k)
+        a, b = set(picked[:k]), set(picked[k:])
+        liked = [t for t, ws in zip(texts, tokens) if ws & a and not ws & b]
+        disliked = [t for t, ws in zip(texts, tokens) if ws & b and not ws & a]
+        rows = [(t, True) for t in rng.sample(liked, min(len(liked), rng.randint(3, 12)))]
+        rows += [(t, False) for t in rng.sample(disliked, min(len(disliked), rng.randint(3, 12)))]
+        rng.shuffle(rows)
+        users.append(rows)
+    return users
+
+
+def feedback_users(path: str) -> list[list[tuple[str, bool]]]:
+    """The app's recorded users as (item text, liked) histories, newest first; undone clicks are left out."""
+    store = FeedbackStore(path)
+    users = [[(e.item_text, e.label == "like") for e in store.events(user)] for user in store.users()]
+    return [rows for rows in users if len(rows) >= 2]
+
+
+def polyvore_titles() -> list[str]:
+    """Item titles of the Polyvore outfits outside the test part (never the demo catalog the bench uses)."""
+    catalog = polyvore_catalog()
+    return sorted({i.text for o in polyvore_split(catalog)["fit"] for i in catalog.outfit_items(o) if i.text})
+
+
+def training_data(stats: ItemStats, users: dict[str, list[Rating]], text_users: list[list[tuple[str, bool]]],
+                  pairs_per_user: int, rng: random.Random) -> tuple[list[Example], list[bool], list[tuple[Example, Example]]]:
+    """Examples and labels of every ratings row (leave-user-out item rates) and of every text-only user
+    (synthetic taste users, the app's feedback users): those have no item statistics and no profile."""
+    points, labels, pairs = [], [], []
+    for rows in users.values():
+        minus = own_counts(rows)
+        p, q = user_examples(rows, [r.liked for r in rows], lambda t, h: rating_example(stats, t, h, minus), pairs_per_user, rng)
+        points, labels, pairs = points + p, labels + [r.liked for r in rows], pairs + q
+    for rows in text_users:
+        p, q = user_examples(rows, [liked for _, liked in rows], lambda t, h: Example(t[0], h), pairs_per_user, rng)
+        points, labels, pairs = points + p, labels + [liked for _, liked in rows], pairs + q
+    return points, labels, pairs
+
+
+def pairwise_loss(pos: list[float], neg: list[float]) -> float:
+    """Mean -log sigmoid(logit p+ - logit p-): a smooth stand-in for pairwise accuracy to select epochs on."""
+    p, n = torch.tensor(pos).clamp(1e-6, 1 - 1e-6), torch.tensor(neg).clamp(1e-6, 1 - 1e-6)
+    return float(-F.logsigmoid(torch.logit(p) - torch.logit(n)).mean())
+
+
+def train_epoch(model: PreferenceModel, opt: torch.optim.Optimizer, cfg: TrainConfig, data: tuple, gen: torch.Generator,
+                desc: str) -> float:
+    """One pass over the pointwise rows, with a slice of the (liked, disliked) pairs in every step; the mean loss."""
+    (point_t, point_y), (pos_t, neg_t) = data
+    n_points, n_pairs = len(point_y), len(pos_t[0])
+    steps = (n_points + cfg.batch_size - 1) // cfg.batch_size
+    pair_batch = max(1, n_pairs // steps)
+    order, pair_order = torch.randperm(n_points, generator=gen), torch.randperm(n_pairs, generator=gen)
+    model.net.train()
+    total = 0.0
+    for step in tqdm(range(steps), desc=desc, leave=False):
+        idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+        loss = base_losses(model.net(*(t[idx] for t in point_t)), point_y[idx]).mean()
+        if cfg.contrastive > 0:
+            j = pair_order[step * pair_batch : (step + 1) * pair_batch]
+            loss = loss + cfg.contrastive * pair_losses(model.net(*(t[j] for t in pos_t)), model.net(*(t[j] for t in neg_t))).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        total += loss.item()
+    return total / steps
+
+
+def run_stage(model: PreferenceModel, params: list[torch.nn.Parameter], cfg: TrainConfig, lr: float, epochs: int,
+              data: tuple, valid: list, name: str) -> list[dict]:
+    """Train `params` for `epochs`, keep the weights of the epoch with the lowest validation pairwise loss or,
+    with `select="last"`, the last weights."""
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    best, history = (float("inf"), None), []
+    for epoch in range(1, epochs + 1):
+        loss = train_epoch(model, opt, cfg, data, gen, f"{name} epoch {epoch}")
+        pos, neg = model_scores(model, valid)
+        row = {"stage": name, "epoch": epoch, "train_loss": round(loss, 4),
+               "valid_pairwise_loss": round(pairwise_loss(pos, neg), 4), **{f"valid_{k}": v for k, v in metrics(pos, neg).items()}}
+        history.append(row)
+        print(json.dumps(row), flush=True)
+        if cfg.select == "best" and row["valid_pairwise_loss"] < best[0]:
+            best = (row["valid_pairwise_loss"], copy.deepcopy(model.net.state_dict()))
+    if best[1] is not None:  # "last" and zero epochs leave the weights as they are
+        model.net.load_state_dict(best[1])
+    return history
+
+
+def train(cfg: TrainConfig, config: PreferenceConfig | None = None, embedder=None,
+          parts: dict[str, set[str]] | None = None) -> PreferenceModel:
+    """Both stages on the training users of `cfg.ratings`; the returned model carries its metrics and seen users.
+    `parts` replaces the standard user split (`ratings.split_users`), e.g. for cross-validation folds."""
+    if cfg.select not in ("best", "last"):
+        raise StylistError(f"select must be 'best' or 'last', not {cfg.select!r}")
+    torch.manual_seed(cfg.seed)
+    rng = random.Random(cfg.seed)
+    ratings = load_ratings(cfg.ratings)
+    parts = parts or split_users(ratings)
+    users = by_user(ratings)
+    train_users = {u: users[u] for u in sorted(parts["train"])}
+    config = config or PreferenceConfig()
+    stats = ItemStats.fit([r for rows in train_users.values() for r in rows], config.smoothing)
+    model = PreferenceModel(replace(config, use_tokens=cfg.tokens), stats, embedder)
+    model.seen_users = parts["train"] | parts["valid"]
+    tastes = taste_users(polyvore_titles(), cfg.taste_users, rng, cfg.taste_words) if cfg.taste_users else []
+    app = feedback_users(cfg.feedback) if cfg.feedback else []
+    points, labels, pairs = training_data(stats, train_users, tastes + app, cfg.pairs_per_user, rng)
+    valid = episodes(ratings, parts["valid"])
+    if not valid:
+        raise StylistError(f"{cfg.ratings or 'ratings.csv'}: no validation users to select epochs on (too few users with both labels)")
+    print(f"{len(train_users)} ratings users + {len(tastes)} taste users + {len(app)} app users: {len(points)} rows, {len(pairs)} pairs; "
+          f"{len(valid)} validation users")
+    data = ((model.batch(points), torch.tensor(labels)),
+            (model.batch([p for p, _ in pairs]), model.batch([n for _, n in pairs])))
+    start = time.time()
+    model.net.use_tokens = False
+    params = [p for name, p in model.net.named_parameters() if name != "tokens"]
+    history = run_stage(model, params, cfg, cfg.lr, cfg.epochs, data, valid, "a")
+    if cfg.tokens:
+        model.net.use_tokens = True
+        history += run_stage(model, [model.net.tokens], cfg, cfg.token_lr, cfg.token_epochs, data, valid, "b")
+    pos, neg = model_scores(model, valid)
+    model.metrics = {
+        "train_config": asdict(cfg), "train_users": len(train_users), "train_rows": len(points), "train_pairs": len(pairs),
+        "valid_users": len(valid), "valid": metrics(pos, neg), "seconds": round(time.time() - start, 1), "history": history,
+    }
+    return model
+
+
+def train_ensemble(cfg: TrainConfig, config: PreferenceConfig | None = None, embedder=None) -> PreferenceModel:
+    """`cfg.members` models of seeds cfg.seed, cfg.seed + 1, ... on the same user split, as one model whose
+    P(like) is their average (the first keeps the user vectors' tokens); the metrics are the ensemble's."""
+    models = [train(cfg, config, embedder)]
+    for i in range(1, cfg.members):
+        models.append(train(replace(cfg, seed=cfg.seed + i), config, models[0].embedder))
+    model = models[0]
+    if len(models) > 1:
+        model.members = [m.net for m in models[1:]]
+        model.metrics["members"] = [{"seed": cfg.seed + i, "valid": m.metrics["valid"]} for i, m in enumerate(models)]
+        ratings = load_ratings(cfg.ratings)
+        model.metrics["valid"] = metrics(*model_scores(model, episodes(ratings, split_users(ratings)["valid"])))
+    return model
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stylist train-preference", description=__doc__.splitlines()[0])
+    for f, default in asdict(TrainConfig()).items():
+        if isinstance(default, bool):
+            parser.add_argument(f"--no-{f}", dest=f, action="store_false", help=f"skip {f} (ablation)")
+        else:
+            parser.add_argument(f"--{f.replace('_', '-')}", type=type(default) if default is not None else str, default=default)
+    parser.add_argument("--n-tokens", type=int, default=PreferenceConfig.n_tokens)
+    parser.add_argument("--embedder", default=None, help="sentence-transformers folder or id (default checkpoints/embedder)")
+    args = vars(parser.parse_args(argv))
+    config = PreferenceConfig(n_tokens=args.pop("n_tokens"), embedder=args.pop("embedder"))
+    torch.set_num_threads(1)
+    cfg = TrainConfig(**args)
+    model = train_ensemble(cfg, config)
+    model.save(cfg.out)
+    print(f"saved {cfg.out}: validation {model.metrics['valid']}")
+    return 0
