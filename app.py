@@ -1,6 +1,6 @@
 """The stylist web app: `python app.py` serves it on http://127.0.0.1:7860 (`python app.py --help` for options).
 
-Only wiring: the models and stores are `stylist.app.service.Stylist`, the page is `stylist.app.ui.build_ui`.
+Only wiring: the models and stores are `stylist.app.service.Stylist`, the page is `stylist.app.ui.interface.build_ui`.
 
     python app.py --catalog demo --data-dir data
     STYLIST_ADMIN_PASSWORD=... python app.py --host 0.0.0.0   # a public address needs a password
@@ -49,8 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         check_host(args.host, os.environ.get("STYLIST_ADMIN_PASSWORD"), args.insecure)  # refuse before loading
-        from stylist.app.service import AppConfig, Stylist
-        from stylist.app.ui import CSS, THEME, build_ui
+        from stylist.app.config import AppConfig
+        from stylist.app.service import Stylist
+        from stylist.app.ui.interface import CSS, THEME, build_ui
 
         config = AppConfig(catalog=args.catalog, captioner=args.captioner, llm=args.llm, embedder=args.embedder,
                            data_dir=args.data_dir, refine_args=shlex.split(args.refine_args))

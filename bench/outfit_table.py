@@ -42,13 +42,13 @@ def main() -> int:
     test = split_outfits(catalog.outfits)["test"]
     tasks = {seed: (build_fitb_questions(catalog, test, seed=seed), build_fitb_questions(catalog, test, hard=True, seed=seed),
                     build_compat_pairs(catalog, test, seed=seed)) for seed in args.seeds}
-    table, caches = {}, {}
+    table, models = {}, {}
     for label, (name, adapter) in ROWS.items():
         if args.rows and name not in args.rows:
             continue
-        scorer = load_scorer(name, adapter=adapter)
-        if name in ("lm", "model"):  # rows on the same model share its memoised likelihoods
-            scorer.cache = caches.setdefault(adapter, scorer.cache)
+        scorer = load_scorer(name, adapter=adapter, share=models.get(adapter) if name in ("lm", "model") else None)
+        if name in ("lm", "model"):  # rows on the same LM and adapter share its memoised likelihoods
+            models.setdefault(adapter, scorer)
         runs = [(fitb_accuracy(scorer, catalog, fitb, seed=seed), fitb_accuracy(scorer, catalog, hard, seed=seed),
                  compat_auc(scorer, catalog, pairs)) for seed, (fitb, hard, pairs) in tasks.items()]
         table[label] = np.array(runs)

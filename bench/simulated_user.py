@@ -67,13 +67,13 @@ def queries(catalog: Catalog, outfits: list[Outfit]) -> list[Query]:
     return out
 
 
-def top_k(recommender: Recommender, q: Query, k: int) -> list[Item]:
-    found = recommender.recommend(q.captions, q.occasion, q.season, k=k, slots=[q.slot]).get(q.slot, [])
-    return [s.item for s in found]
+def top_k(recommender: Recommender, q: Query, k: int, adapter: Path | None = None) -> list[Item]:
+    found = recommender.recommend(q.captions, q.occasion, q.season, k=k, slots=[q.slot], adapter=adapter)
+    return [s.item for s in found.get(q.slot, [])]
 
 
-def liked_share(recommender: Recommender, qs: list[Query], k: int, desc: str) -> float:
-    shown = [likes(item) for q in tqdm(qs, desc=desc, leave=False) for item in top_k(recommender, q, k)]
+def liked_share(recommender: Recommender, qs: list[Query], k: int, desc: str, adapter: Path | None = None) -> float:
+    shown = [likes(item) for q in tqdm(qs, desc=desc, leave=False) for item in top_k(recommender, q, k, adapter)]
     return sum(shown) / max(len(shown), 1)
 
 
@@ -92,12 +92,13 @@ def click(recommender: Recommender, store: FeedbackStore, qs: list[Query], click
     return done
 
 
-def polyvore_fitb(recommender: Recommender, part: str, seeds: tuple[int, ...]) -> float:
-    """FITB of the recommender's own scorer (LM PMI + counts, current adapter) on a Polyvore part, averaged
+def polyvore_fitb(recommender: Recommender, part: str, seeds: tuple[int, ...], adapter: Path | None = None) -> float:
+    """FITB of the recommender's own scorer (LM PMI + counts, with this adapter) on a Polyvore part, averaged
     over question seeds (other blanks and negatives): one seed's ~200 questions are too noisy for a 0.03 bar."""
     catalog = polyvore_catalog()
     outfits = polyvore_split(catalog)[part]
-    return float(np.mean([fitb_accuracy(recommender.scorer, catalog, build_fitb_questions(catalog, outfits, seed=seed),
+    scorer = recommender.model.scorer(adapter)
+    return float(np.mean([fitb_accuracy(scorer, catalog, build_fitb_questions(catalog, outfits, seed=seed),
                                         seed=seed, progress=False) for seed in seeds]))
 
 
@@ -131,13 +132,13 @@ def run(configs: list[RefineConfig], data: Path, split: str = "test", clicks: in
         started = time.time()
         result = refine(data, USER, config, llm=llm, sft_adapter=sft_adapter)
         seconds = time.time() - started
-        recommender.set_adapter(registry.path(result.version))
-        share = liked_share(recommender, measured, k, f"v{result.version}")
+        adapter = registry.path(result.version)
+        share = liked_share(recommender, measured, k, f"v{result.version}", adapter)
         report["runs"].append({
             "config": asdict(config), "version": result.version, "train_pairs": result.train_pairs,
             "steps": result.steps, "train_seconds": result.train_seconds, "refine_seconds": seconds,
             "liked_share": share, "gain_pp": 100 * (share - base["liked_share"]),
-            "fitb": polyvore_fitb(recommender, fitb_part, fitb_seeds),
+            "fitb": polyvore_fitb(recommender, fitb_part, fitb_seeds, adapter),
             "preference_accuracy": result.after["preference_accuracy"],
             "preference_accuracy_before": result.before["preference_accuracy"]})
         report["runs"][-1]["fitb_drop"] = base["fitb"] - report["runs"][-1]["fitb"]

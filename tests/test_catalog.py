@@ -5,6 +5,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from stylist.core.catalog import Item, load_catalog, load_folder, load_polyvore, read_categories
@@ -133,3 +135,50 @@ def test_cli_reports_counts_and_clean_errors(tmp_path):
     run = subprocess.run([sys.executable, "-m", "stylist", "catalog-info", "--catalog", str(tmp_path / "broken.json")],
                          capture_output=True, text=True, cwd=REPO)
     assert run.returncode == 2 and run.stderr.startswith("error: ") and "Traceback" not in run.stderr
+
+
+FAST = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
+JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                        max_size=4), max_leaves=20)
+FIELDS = ["title", "category", "colors", "pattern", "material", "style", "image", "price", "name", "item_ids", "tags",
+          "categoryid"]
+VALUE = st.text(min_size=1, max_size=8) | st.integers(0, 50) | st.lists(st.text(max_size=6), max_size=3) | JSON
+
+
+def _shaped(key: str):
+    """Objects with the keys the loaders read, holding plausible or random values."""
+    return st.fixed_dictionaries({key: VALUE}, optional={field: VALUE for field in FIELDS if field != key})
+
+
+CATALOGS = (JSON | st.fixed_dictionaries({"items": st.lists(_shaped("id"), max_size=4)},
+                                         optional={"outfits": st.lists(_shaped("item_ids"), max_size=3) | JSON,
+                                                   "name": VALUE})
+            | st.lists(st.fixed_dictionaries({"set_id": VALUE, "items": st.lists(_shaped("index"), max_size=3)},
+                                             optional={"name": VALUE}), max_size=3))
+
+
+def _only_stylist_errors(path) -> None:
+    try:
+        catalog = load_catalog(path)
+    except StylistError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert len(catalog) > 0 and all(isinstance(i.id, str) and isinstance(i.text, str) for i in catalog.items.values())
+    catalog.categories(), catalog.slots(), catalog.search("a b")
+
+
+@FAST
+@given(CATALOGS)
+def test_any_json_loads_or_gives_one_stylist_error(tmp_path, data):
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(data))
+    _only_stylist_errors(path)
+
+
+@FAST
+@given(st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
+def test_any_file_content_loads_or_gives_one_stylist_error(tmp_path, content):
+    path = tmp_path / "catalog.json"
+    path.write_bytes(content)
+    _only_stylist_errors(path)

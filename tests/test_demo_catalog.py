@@ -12,13 +12,11 @@ from PIL import Image
 from stylist.core.catalog import Item, load_catalog
 from stylist.core.colors import PALETTE, name_color
 from stylist.core.paths import DEMO_CATALOG, EXAMPLES, REPO
-from stylist.core.vocabulary import slot_of
+from stylist.core.vocabulary import FORMALITY, SEASONS, slot_of
 from stylist.data.demo_catalog import (
-    FORMALITY,
     HARMONY,
     NEUTRALS,
     RANGE,
-    SEASONS,
     build_catalog,
     check_outfit,
     item_image,

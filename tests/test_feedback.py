@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import multiprocessing
 import sqlite3
+import tempfile
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from stylist.core.errors import StylistError
-from stylist.core.feedback import Context, FeedbackStore, Option, build_pairs, main
+from stylist.core.feedback import LABELS, Context, FeedbackStore, Option, build_pairs, main
 from stylist.core.prompts import completion
 
 CTX = Context(("white linen shirt", "blue jeans"), slot="shoes", occasion="office")
@@ -148,3 +151,32 @@ def test_export_cli_writes_jsonl_that_datasets_and_trl_read(store, tmp_path, cap
     dataset = datasets.load_dataset("json", data_files=str(out), split="train")
     assert dataset.column_names == ["prompt", "chosen", "rejected"] and len(dataset) == 6
     assert not is_conversational(dataset[0])  # trl's standard (plain text) preference format
+
+
+FAST = settings(max_examples=60, deadline=None)
+TEXT = st.text(max_size=30)
+CONTEXTS = st.builds(Context, st.lists(TEXT, max_size=3).map(tuple), st.none() | TEXT, st.none() | TEXT,
+                     st.none() | TEXT)
+OPTIONS = st.builds(Option, TEXT, TEXT)
+
+
+@FAST
+@given(TEXT.filter(str.strip), CONTEXTS, st.lists(OPTIONS, min_size=1, max_size=5), st.sampled_from(LABELS))
+def test_any_unicode_text_round_trips(user, context, shown, label):
+    with tempfile.TemporaryDirectory() as folder:
+        store = FeedbackStore(f"{folder}/feedback.sqlite")
+        event = store.record(user, context, shown[0], label, options=shown, adapter_version=3)
+        assert store.events(user.strip()) == [event] and store.users() == [user.strip()]
+        assert (event.context, event.options, event.item_text) == (context, shown, shown[0].text)
+        for pair in store.pairs(user.strip()):
+            assert (pair.prompt, pair.chosen, pair.user) == (context.prompt, completion(shown[0].text), user.strip())
+            assert pair.rejected in {completion(o.text) for o in shown[1:]}
+        assert store.undo(event.id, user.strip()) and store.events(user.strip()) == []
+
+
+@settings(FAST, suppress_health_check=[HealthCheck.function_scoped_fixture])  # one store: nothing may reach it
+@given(TEXT.filter(lambda label: label not in LABELS))
+def test_any_other_label_is_refused_and_nothing_is_stored(store, label):
+    with pytest.raises(StylistError, match="label must be one of like, dislike"):
+        click(store, SHOWN[0], label)
+    assert store.counts() == {"like": 0, "dislike": 0, "undone": 0}

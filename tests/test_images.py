@@ -6,6 +6,8 @@ import io
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from stylist.core.errors import StylistError
@@ -81,3 +83,33 @@ def test_missing_file_and_bytes_input(tmp_path):
     with pytest.raises(StylistError, match="photo.png: empty"):
         load_image(b"", name="photo.png")
     assert load_image(_bytes(Image.new("RGB", (10, 6), (1, 2, 3)))).size == (10, 6)
+
+
+FAST = settings(max_examples=80, deadline=None)
+FORMATS = ["PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "ICO", "PPM"]
+
+
+def _loads_or_one_error(data: bytes) -> None:
+    try:
+        image = load_image(data, name="upload.bin")
+    except StylistError as exc:
+        assert str(exc).startswith("upload.bin: ") and "\n" not in str(exc)
+        return
+    assert image.mode == "RGB" and max(image.size) <= MAX_SIDE
+
+
+@FAST
+@given(st.binary(max_size=4096))
+def test_random_bytes_load_or_give_one_stylist_error(data):
+    _loads_or_one_error(data)
+
+
+@FAST
+@given(st.sampled_from(FORMATS), st.integers(1, 40), st.integers(1, 40), st.integers(0, 2**32 - 1), st.data())
+def test_truncated_or_corrupted_images_load_or_give_one_stylist_error(fmt, width, height, seed, data):
+    pixels = np.random.default_rng(seed).integers(0, 255, (height, width, 3), dtype=np.uint8)
+    encoded = bytearray(_bytes(Image.fromarray(pixels), fmt))
+    cut = data.draw(st.integers(0, len(encoded)), label="cut")
+    for position in data.draw(st.lists(st.integers(0, len(encoded) - 1), max_size=4), label="flipped bytes"):
+        encoded[position] ^= 0xFF
+    _loads_or_one_error(bytes(encoded[:cut]))

@@ -1,11 +1,15 @@
-"""The outfit LM's plumbing on a tiny random Llama built here: loading any model folder (+ adapter),
-likelihoods tokenised the way trl's DPO does, generation, the PMI scorer; plus splits and counts."""
+"""The outfit LM's plumbing on the tiny random Llama of conftest.py: loading any model folder (+ adapter),
+likelihoods tokenised the way trl's DPO does, generation, the OutfitModel (PMI, adapter versions, threads);
+plus splits and counts."""
 
 from __future__ import annotations
 
+import ast
+import threading
+from pathlib import Path
+
 import numpy as np
 import pytest
-import torch
 
 from stylist.core.catalog import Item, Outfit
 from stylist.core.errors import StylistError
@@ -13,60 +17,32 @@ from stylist.core.prompts import completion, item_caption, outfit_prompt
 from stylist.data.splits import bucket, part_of, split_outfits
 from stylist.models.counts import CountConfig, CountModel
 from stylist.models.outfit import (
-    PMIScorer,
     ScoringConfig,
     completion_logprobs,
     encode_pair,
     generate,
     is_unconditional,
     load_lm,
+    load_outfit_model,
 )
-from stylist.train.lm import TrainConfig, make_tokenizer, new_llama
+from stylist.train.lm import make_tokenizer
 
-TEXTS = ["black leather ankle boots", "white cotton t-shirt", "blue denim jeans", "gold hoop earrings",
-         "red lipstick", "navy wool coat", "brown leather tote bag", "grey knit beanie"] * 4
-TINY = TrainConfig(vocab_size=200, hidden=32, layers=2, heads=2, intermediate=64)
-
-
-def save_tiny_lm(folder) -> None:
-    """A 2-layer Llama with the project's own tokenizer format, as `from_pretrained` reads it."""
-    torch.manual_seed(0)
-    tokenizer = make_tokenizer(TEXTS, TINY.vocab_size)
-    new_llama(tokenizer, TINY).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
+REPO = Path(__file__).resolve().parent.parent
+PER_TOKEN = ScoringConfig(forward=1, backward=1, counts=0, length_power=1)
+CAPTIONS = ["black leather ankle boots", "white cotton t-shirt", "blue denim jeans", "gold hoop earrings",
+            "navy wool coat", "grey knit beanie"]
 
 
-def save_tiny_adapter(base_folder, folder) -> None:
-    """A LoRA adapter on the standard projections, with non-zero B so that it changes the outputs."""
-    from peft import LoraConfig, get_peft_model
-
-    model, _ = load_lm(base_folder, "none")
-    peft = get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "v_proj", "o_proj"], task_type="CAUSAL_LM"))
-    for name, param in peft.named_parameters():
-        if "lora_B" in name:
-            torch.nn.init.normal_(param, std=0.5)
-    peft.save_pretrained(folder)
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    base = tmp_path_factory.mktemp("base")
-    adapter = tmp_path_factory.mktemp("adapter")
-    save_tiny_lm(base)
-    save_tiny_adapter(base, adapter)
-    return base, adapter
-
-
-def test_tokenizer_has_special_tokens_and_bos(tiny):
-    _, tokenizer = load_lm(tiny[0], "none")
+def test_project_tokenizer_has_special_tokens_and_bos():
+    tokenizer = make_tokenizer(["black leather ankle boots", "white cotton t-shirt", "blue denim jeans"] * 4, 200)
     assert tokenizer.pad_token == "<pad>" and tokenizer.eos_token == "</s>"
     ids = tokenizer("outfit: black boots")["input_ids"]
     assert ids[0] == tokenizer.bos_token_id and tokenizer.eos_token_id not in ids
 
 
-def test_completion_is_tokenised_like_trl(tiny):
+def test_completion_is_tokenised_like_trl(tiny_lm):
     """trl tokenises prompt and prompt+completion: the completion must start right after the prompt."""
-    _, tokenizer = load_lm(tiny[0], "none")
+    _, tokenizer = load_lm(tiny_lm.base, "none")
     prompt = outfit_prompt(["white cotton t-shirt", "blue denim jeans"], "shoes")
     ids, start = encode_pair(tokenizer, prompt, completion("black leather ankle boots"))
     assert ids[:start] == tokenizer(prompt)["input_ids"]
@@ -74,8 +50,8 @@ def test_completion_is_tokenised_like_trl(tiny):
     assert ids[-1] == tokenizer.eos_token_id
 
 
-def test_logprobs_do_not_depend_on_batching(tiny):
-    model, tokenizer = load_lm(*tiny)
+def test_logprobs_do_not_depend_on_batching(tiny_lm):
+    model, tokenizer = load_lm(tiny_lm.base, tiny_lm.adapter)
     prompts = [outfit_prompt(["white cotton t-shirt"]), outfit_prompt([]), outfit_prompt(["red lipstick", "navy wool coat"], "bags")]
     texts = [completion(t) for t in ("blue denim jeans", "gold hoop earrings", "brown leather tote bag")]
     together, lengths = completion_logprobs(model, tokenizer, prompts, texts, batch_size=3)
@@ -84,40 +60,106 @@ def test_logprobs_do_not_depend_on_batching(tiny):
     assert (together < 0).all() and (lengths >= 2).all()
 
 
-def test_adapter_changes_the_model_and_none_means_base(tiny):
+def test_adapter_changes_the_model_and_none_means_base(tiny_lm):
     from peft import PeftModel
 
-    base, _ = load_lm(tiny[0], "none")
-    tuned, tokenizer = load_lm(*tiny)
+    base, _ = load_lm(tiny_lm.base, "none")
+    tuned, tokenizer = load_lm(tiny_lm.base, tiny_lm.adapter)
     assert isinstance(tuned, PeftModel) and not isinstance(base, PeftModel)
     args = ([outfit_prompt(["white cotton t-shirt"])], [completion("blue denim jeans")])
     assert not np.allclose(completion_logprobs(base, tokenizer, *args)[0], completion_logprobs(tuned, tokenizer, *args)[0])
 
 
-def test_bad_model_or_adapter_is_one_line_error(tiny, tmp_path):
+def test_bad_model_or_adapter_is_one_line_error(tiny_lm, tmp_path):
     with pytest.raises(StylistError):
         load_lm(tmp_path / "missing")
     with pytest.raises(StylistError, match="adapter_config"):
-        load_lm(tiny[0], tmp_path)
+        load_lm(tiny_lm.base, tmp_path)
+    with pytest.raises(StylistError, match="adapter_config"):
+        load_outfit_model(tiny_lm.base, tiny_lm.adapter, use_counts=False).logprobs([("a", "b")], adapter=tmp_path)
 
 
-def test_generate_returns_one_line_per_prompt(tiny):
-    model, tokenizer = load_lm(*tiny)
+def test_generate_returns_one_line_per_prompt(tiny_lm):
+    model, tokenizer = load_lm(tiny_lm.base, tiny_lm.adapter)
     out = generate(model, tokenizer, [outfit_prompt(["white cotton t-shirt"], "shoes"), outfit_prompt([], "bags")],
                    max_new_tokens=5)
     assert len(out) == 2 and all(isinstance(t, str) and "\n" not in t for t in out)
 
 
-def test_pmi_scorer_is_conditional_minus_unconditional(tiny):
-    model, tokenizer = load_lm(*tiny)
-    scorer = PMIScorer(model, tokenizer, ScoringConfig(forward=1, backward=0, counts=0, length_power=0))
+def test_pmi_score_is_conditional_minus_unconditional(tiny_lm):
+    model, tokenizer = load_lm(tiny_lm.base, tiny_lm.adapter)
+    outfits = load_outfit_model(model=model, tokenizer=tokenizer, use_counts=False,
+                                scoring=ScoringConfig(forward=1, backward=0, counts=0, length_power=0))
     context, candidate = [Item("a", "white cotton t-shirt")], Item("b", "blue denim jeans")
-    got = scorer.candidate_scores(context, [candidate])[0]
+    got = outfits.candidate_scores(context, [candidate])[0]
     lp = completion_logprobs(model, tokenizer, [outfit_prompt(["white cotton t-shirt"]), outfit_prompt([])],
                              [completion("blue denim jeans")] * 2)[0]
     assert got == pytest.approx(lp[0] - lp[1], abs=1e-5)
-    assert len(scorer.cache) > 0 and np.isfinite(scorer.outfit_score([*context, candidate]))
+    assert np.isfinite(outfits.outfit_score([*context, candidate]))
 
+
+@pytest.mark.parametrize("start", ["adapter", "none"])
+def test_another_adapter_scores_the_conditional_terms_and_version_0_the_unconditional_ones(tiny_lm, start):
+    """A refined version is scored as log p_new(item | outfit) - log p_v0(item): DPO's gain must not cancel."""
+    v0 = str(tiny_lm.adapter) if start == "adapter" else "none"
+    outfits = load_outfit_model(tiny_lm.base, v0, use_counts=False, scoring=PER_TOKEN)
+    text = completion("white cotton t-shirt")
+    pairs = [(outfit_prompt([]), text), (outfit_prompt([], "shoes"), text), (outfit_prompt(["blue denim jeans"]), text)]
+    got = np.concatenate([outfits.logprobs(pairs[:2], adapter=tiny_lm.other),
+                          outfits.logprobs(pairs[2:], adapter=tiny_lm.other)])
+    reference, new = (load_outfit_model(tiny_lm.base, a, use_counts=False, scoring=PER_TOKEN).logprobs(pairs)
+                      for a in (v0, tiny_lm.other))
+    assert got[:2] == pytest.approx(reference[:2], abs=1e-5)  # unconditional: version 0's
+    assert not np.allclose(got[:2], new[:2], atol=1e-3)
+    assert got[2] == pytest.approx(new[2], abs=1e-5)  # conditional: the asked-for adapter's
+    assert outfits.logprobs(pairs[2:]) == pytest.approx(reference[2:], abs=1e-5)  # and version 0 is still there
+    if start == "adapter":  # version 0 named by its folder is version 0
+        assert outfits.logprobs(pairs[2:], adapter=tiny_lm.adapter / ".") == pytest.approx(reference[2:], abs=1e-5)
+
+
+def test_threads_with_different_adapters_get_what_sequential_calls_get(tiny_lm):
+    """The app serves visitors on several threads, each with its own adapter version: switching adapter and
+    running the model must never interleave."""
+    adapters = [None, tiny_lm.other]
+    jobs = {a: [([(prompt, completion(h)) for h in CAPTIONS for prompt in (outfit_prompt([g]), outfit_prompt([], "shoes"))],
+                 [outfit_prompt([g], "shoes")]) for g in CAPTIONS] for a in adapters}
+
+    def run(outfits, adapter) -> list:
+        return [(outfits.logprobs(pairs, adapter), outfits.generate(prompts, 4, adapter))
+                for pairs, prompts in jobs[adapter]]
+
+    def fresh():
+        return load_outfit_model(tiny_lm.base, tiny_lm.adapter, use_counts=False, scoring=PER_TOKEN)
+
+    alone = {a: run(fresh(), a) for a in adapters}
+    together, shared = {}, fresh()
+    threads = [threading.Thread(target=lambda a=a: together.__setitem__(a, run(shared, a))) for a in adapters]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for a in adapters:
+        assert [text for _, text in together[a]] == [text for _, text in alone[a]]
+        assert np.concatenate([lp for lp, _ in together[a]]) == pytest.approx(
+            np.concatenate([lp for lp, _ in alone[a]]), abs=1e-5)
+    assert not np.allclose(alone[None][0][0], alone[tiny_lm.other][0][0], atol=1e-3)
+
+
+def test_nothing_outside_the_outfit_model_reaches_into_it():
+    """Its LM, adapter versions and caches are private to stylist/models/outfit.py: no other file uses an
+    underscored attribute it sets or names its private classes."""
+    source = REPO / "stylist" / "models" / "outfit.py"
+    tree = ast.parse(source.read_text())
+    private = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+               and isinstance(node.ctx, ast.Store) and node.attr.startswith("_")}
+    private |= {node.name for node in tree.body if isinstance(node, ast.ClassDef) and node.name.startswith("_")}
+    assert {"_lm", "_counts", "_AdapterVersions"} <= private
+    reaching = [f"{path.relative_to(REPO)}:{node.lineno}"
+                for path in sorted(p for folder in ("stylist", "bench", "tests") for p in (REPO / folder).rglob("*.py"))
+                if path != source for node in ast.walk(ast.parse(path.read_text()))
+                if isinstance(node, (ast.Attribute, ast.Name, ast.alias))
+                and (getattr(node, "attr", None) or getattr(node, "id", None) or getattr(node, "name", None)) in private]
+    assert not reaching, reaching
 
 
 def test_only_the_empty_outfit_prompt_goes_to_the_prior():

@@ -1,19 +1,20 @@
-"""The recommender on tiny models built here (a 2-layer Llama, a StaticEmbedding SentenceTransformer):
-which slots it fills, that suggestions come from the right slot with a score and a reason, that
-adapters swap, and (when the embedded checkpoints exist) the default models on the demo catalog."""
+"""The recommender on tiny models (conftest's 2-layer Llama, a StaticEmbedding SentenceTransformer built
+here): which slots it fills, that suggestions come from the right slot with a score and a reason, that each
+request may use its own adapter version, also from several threads at once, and (when the embedded
+checkpoints exist) the default models on the demo catalog."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
-from test_lm import TEXTS, save_tiny_adapter, save_tiny_lm
 
 from stylist.app.recommender import Recommender, Suggestion, missing_slots, reason_for
 from stylist.core.catalog import Catalog, Item
 from stylist.core.errors import StylistError
-from stylist.core.prompts import completion, outfit_prompt
 from stylist.models.embedder import load_embedder
-from stylist.models.outfit import BASE_LM, SFT_ADAPTER, PMIScorer, load_lm
+from stylist.models.outfit import BASE_LM, SFT_ADAPTER, load_outfit_model
 
 ITEMS = [("black leather ankle boots", "Ankle Boots", ["black"]), ("white canvas sneakers", "Sneakers", ["white"]),
          ("brown leather tote bag", "Tote Bags", ["brown"]), ("red clutch bag", "Clutches", ["red"]),
@@ -22,21 +23,25 @@ ITEMS = [("black leather ankle boots", "Ankle Boots", ["black"]), ("white canvas
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
+def tiny(tmp_path_factory, tiny_lm):
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import StaticEmbedding
 
     from stylist.data.corpus import train_word_tokenizer
 
-    base, adapter, other, embedder = (tmp_path_factory.mktemp(n) for n in ("base", "sft", "v2", "embedder"))
-    save_tiny_lm(base)
-    save_tiny_adapter(base, adapter)
-    save_tiny_adapter(base, other)
-    SentenceTransformer(modules=[StaticEmbedding(train_word_tokenizer(TEXTS, 100), embedding_dim=16)]).save(str(embedder))
+    embedder = tmp_path_factory.mktemp("embedder")
+    texts = [title for title, _, _ in ITEMS] * 4
+    SentenceTransformer(modules=[StaticEmbedding(train_word_tokenizer(texts, 100), embedding_dim=16)]).save(str(embedder))
     catalog = Catalog("tiny")
     for n, (title, category, colours) in enumerate(ITEMS):
         catalog.add(Item(f"i{n}", title, category, colours, style=["casual"]))
-    return {"base": base, "adapter": adapter, "other": other, "embedder": embedder, "catalog": catalog}
+    return {"base": tiny_lm.base, "adapter": tiny_lm.adapter, "other": tiny_lm.other, "embedder": embedder,
+            "catalog": catalog}
+
+
+def load(tiny, adapter: str = "adapter") -> Recommender:
+    version_0 = "none" if adapter == "none" else str(tiny[adapter])
+    return Recommender.load(tiny["catalog"], llm=str(tiny["base"]), adapter=version_0, embedder=str(tiny["embedder"]))
 
 
 def test_missing_slots_skip_what_the_outfit_has():
@@ -53,8 +58,7 @@ def test_reason_names_a_user_item_and_colours():
 
 
 def test_recommend_fills_missing_slots_from_the_catalog(tiny):
-    rec = Recommender.load(tiny["catalog"], llm=str(tiny["base"]), adapter=str(tiny["adapter"]),
-                           embedder=str(tiny["embedder"]))
+    rec = load(tiny)
     result = rec.recommend(["white cotton t-shirt", "blue denim jeans"], occasion="casual", k=1)
     assert set(result) == {"shoes", "bags", "outerwear", "jewelry", "hats"}
     for slot, found in result.items():
@@ -67,31 +71,39 @@ def test_recommend_fills_missing_slots_from_the_catalog(tiny):
         rec.recommend(["white cotton t-shirt"], slots=["socks"])
 
 
-def test_set_adapter_swaps_scores_and_back(tiny):
-    rec = Recommender.load(tiny["catalog"], llm=str(tiny["base"]), adapter=str(tiny["adapter"]),
-                           embedder=str(tiny["embedder"]))
-    scores = lambda: [s.score for s in rec.recommend(["white cotton t-shirt"], k=2, slots=["shoes"])["shoes"]]  # noqa: E731
-    first = scores()
-    rec.set_adapter(tiny["other"])
-    assert scores() != pytest.approx(first)
-    rec.set_adapter(tiny["adapter"])
-    assert scores() == pytest.approx(first)
+def shoes(rec: Recommender, adapter=None, caption: str = "white cotton t-shirt") -> tuple[list[str], list[float]]:
+    found = rec.recommend([caption], k=3, slots=["shoes"], adapter=adapter)["shoes"]
+    return [s.item.id for s in found], [s.score for s in found]
 
 
+def same(a: tuple[list[str], list[float]], b: tuple[list[str], list[float]]) -> bool:
+    return a[0] == b[0] and a[1] == pytest.approx(b[1], abs=1e-5)
 
-@pytest.mark.parametrize("start", ["adapter", "none"])
-def test_after_set_adapter_the_unconditional_terms_stay_with_version_0(tiny, start):
-    """A refined version is scored as log p_new(item | outfit) - log p_v0(item): DPO's gain must not cancel."""
-    v0 = str(tiny["adapter"]) if start == "adapter" else "none"
-    rec = Recommender.load(tiny["catalog"], llm=str(tiny["base"]), adapter=v0, embedder=str(tiny["embedder"]))
-    rec.set_adapter(tiny["other"])
-    text = completion("white cotton t-shirt")  # a user caption: not warmed at load, first scored after the switch
-    pairs = [(outfit_prompt([]), text), (outfit_prompt([], "shoes"), text), (outfit_prompt(["blue denim jeans"]), text)]
-    got = np.concatenate([rec.scorer.logprobs(pairs[:2]), rec.scorer.logprobs(pairs[2:])])
-    reference, new = (PMIScorer(*load_lm(tiny["base"], a)).logprobs(pairs) for a in (v0, str(tiny["other"])))
-    assert got[:2] == pytest.approx(reference[:2], abs=1e-5)  # unconditional: version 0's
-    assert not np.allclose(got[:2], new[:2], atol=1e-3)
-    assert got[2] == pytest.approx(new[2], abs=1e-5)  # conditional, after the prior was scored: the new adapter's
+
+def test_each_request_uses_the_adapter_it_names_and_its_suggestions_say_which(tiny):
+    rec = load(tiny)
+    first = shoes(rec)
+    assert shoes(rec, tiny["other"])[1] != pytest.approx(first[1])
+    assert same(shoes(rec), first) and same(shoes(rec, tiny["adapter"]), first)
+    made = {a: rec.recommend(["white cotton t-shirt"], k=1, slots=["shoes"], adapter=a)["shoes"][0].adapter
+            for a in (None, tiny["other"])}
+    assert made == {None: str(tiny["adapter"].resolve()), tiny["other"]: str(tiny["other"])}
+    assert load(tiny, "none").recommend(["white tee"], k=1, slots=["shoes"])["shoes"][0].adapter is None
+
+
+def test_visitors_on_threads_with_different_adapters_get_what_they_would_alone(tiny):
+    captions = ["white cotton t-shirt", "blue denim jeans", "navy wool coat", "red lipstick", "grey knit beanie"]
+    adapters = [None, tiny["other"]]
+    rec = load(tiny)
+    alone = {a: [shoes(rec, a, c) for c in captions] for a in adapters}
+    rec, together = load(tiny), {}  # a fresh one: nothing cached, every request runs the model
+    threads = [threading.Thread(target=lambda a=a: together.__setitem__(a, [shoes(rec, a, c) for c in captions]))
+               for a in adapters]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(same(x, y) for a in adapters for x, y in zip(together[a], alone[a], strict=True))
 
 
 def test_add_items_makes_them_recommendable(tiny):
@@ -104,7 +116,6 @@ def test_add_items_makes_them_recommendable(tiny):
 
 @pytest.mark.skipif(not (SFT_ADAPTER / "adapter_config.json").exists(), reason="embedded checkpoints not built")
 def test_embedded_models_load_by_default():
-    model, tokenizer = load_lm()
-    assert PMIScorer(model, tokenizer).candidate_scores([Item("a", "white tee")], [Item("b", "black boots")])
+    assert load_outfit_model().candidate_scores([Item("a", "white tee")], [Item("b", "black boots")])
     assert load_embedder().encode(["black boots"]).shape[0] == 1
     assert (BASE_LM / "config.json").exists()

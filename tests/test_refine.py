@@ -1,4 +1,5 @@
-"""DPO refinement on a tiny random Llama + LoRA adapter: versions, the reference adapter, stop, kill, jobs."""
+"""DPO refinement on conftest's tiny random Llama + LoRA adapter: versions, the reference adapter, stop, kill,
+jobs."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from stylist.core.adapters import META, AdapterRegistry
 from stylist.core.adapters import main as adapters_main
 from stylist.core.errors import StylistError
 from stylist.core.feedback import Context, FeedbackStore, Option
+from stylist.core.refine_status import RefineStatus
 from stylist.train.refine import RefineConfig, preference_logps, refine
 
 COLOURS = ["black", "white", "grey", "red", "floral", "navy"]
@@ -21,32 +23,6 @@ GARMENTS = ["boots", "sneakers", "loafers", "sandals", "bag", "tote"]
 TOPS = ["linen shirt", "silk blouse", "wool sweater", "cotton tee", "denim jacket", "blue jeans"]
 FAST = RefineConfig(steps=6, batch_size=4, learning_rate=5e-3, fitb_questions=0, min_pairs=4, heldout_percent=30,
                     anchors=0.0, sft_weight=0.0)  # the user pairs and DPO alone; anchors and the SFT term have tests
-
-
-@pytest.fixture(scope="module")
-def tiny_lm(tmp_path_factory):
-    """(base LM folder, adapter folder): a 2-layer Llama, a word-level tokenizer, a non-zero LoRA adapter."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    root = tmp_path_factory.mktemp("tiny")
-    words = ["<pad>", "</s>", "<unk>", "outfit", "occasion", "season", "missing", "shoes", "bags", ":", ";", ","]
-    words += sorted({w for text in COLOURS + GARMENTS + TOPS for w in text.split()})
-    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="<pad>", eos_token="</s>",
-                                        unk_token="<unk>")
-    tokenizer.save_pretrained(root / "base")
-    torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(words), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=128,
-                         pad_token_id=0, eos_token_id=1, bos_token_id=1)
-    LlamaForCausalLM(config).save_pretrained(root / "base")
-    lora = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
-    get_peft_model(LlamaForCausalLM.from_pretrained(root / "base"), lora).save_pretrained(root / "sft")
-    return root / "base", root / "sft"
 
 
 def record_taste(store: FeedbackStore, contexts: int = 12) -> None:
@@ -67,7 +43,7 @@ def data(tmp_path):
 
 
 def run(data, tiny_lm, config=FAST, **kw):
-    return refine(data, "ann", config, llm=tiny_lm[0], sft_adapter=tiny_lm[1], **kw)
+    return refine(data, "ann", config, llm=tiny_lm.base, sft_adapter=tiny_lm.adapter, **kw)
 
 
 def test_refine_makes_an_active_version_that_prefers_the_liked_items(data, tiny_lm):
@@ -76,7 +52,7 @@ def test_refine_makes_an_active_version_that_prefers_the_liked_items(data, tiny_
     calls = []
     result = run(data, tiny_lm, RefineConfig(**{**FAST.__dict__, "steps": 20}),
                  progress=lambda step, total, loss: calls.append((step, total, loss)))
-    registry = AdapterRegistry(data / "adapters", tiny_lm[1])
+    registry = AdapterRegistry(data / "adapters", tiny_lm.adapter)
     assert result.version == 1 and registry.active_number() == 1 and [v.number for v in registry.list()] == [0, 1]
     assert [c[0] for c in calls] == list(range(1, 21)) and all(c[1] == 20 and c[2] is not None for c in calls)
     assert result.train_pairs + result.heldout_pairs == len(FeedbackStore(data / "feedback.sqlite").pairs())
@@ -93,8 +69,8 @@ def test_refine_makes_an_active_version_that_prefers_the_liked_items(data, tiny_
     # the saved folder is a standard PEFT adapter that loads on the base model; training pairs moved the right way
     pairs = FeedbackStore(data / "feedback.sqlite").pairs()
     margins = []
-    for adapter in (tiny_lm[1], version.path):
-        model, tokenizer = load_lm(str(tiny_lm[0]), adapter)
+    for adapter in (tiny_lm.adapter, version.path):
+        model, tokenizer = load_lm(str(tiny_lm.base), adapter)
         chosen, rejected = preference_logps(model, tokenizer, pairs)
         margins.append(sum(c - r for c, r in zip(chosen, rejected)) / len(pairs))
     assert margins[1] > margins[0] + 0.2 and result.losses[-1] < result.losses[0]
@@ -117,13 +93,13 @@ def test_sft_weight_adds_the_chosen_side_nll_to_the_dpo_loss(data, tiny_lm):
 def test_too_few_pairs_says_how_many_more_are_needed(tmp_path, tiny_lm):
     record_taste(FeedbackStore(tmp_path / "feedback.sqlite"), contexts=1)
     with pytest.raises(StylistError, match=r"need \d+ more preference pairs"):
-        refine(tmp_path, "ann", RefineConfig(min_pairs=50), llm=tiny_lm[0], sft_adapter=tiny_lm[1])
-    assert [v.number for v in AdapterRegistry(tmp_path / "adapters", tiny_lm[1]).list()] == [0]
+        refine(tmp_path, "ann", RefineConfig(min_pairs=50), llm=tiny_lm.base, sft_adapter=tiny_lm.adapter)
+    assert [v.number for v in AdapterRegistry(tmp_path / "adapters", tiny_lm.adapter).list()] == [0]
 
 
 def test_stop_between_steps_keeps_the_active_version(data, tiny_lm):
     result = run(data, tiny_lm, RefineConfig(**{**FAST.__dict__, "steps": 50}), should_stop=lambda: True)
-    registry = AdapterRegistry(data / "adapters", tiny_lm[1])
+    registry = AdapterRegistry(data / "adapters", tiny_lm.adapter)
     assert result.stopped and result.version is None and result.steps == 1
     assert registry.active_number() == 0 and [v.number for v in registry.list()] == [0]
 
@@ -131,19 +107,19 @@ def test_stop_between_steps_keeps_the_active_version(data, tiny_lm):
 def test_rollback_and_activate(data, tiny_lm, capsys):
     run(data, tiny_lm)
     run(data, tiny_lm)
-    registry = AdapterRegistry(data / "adapters", tiny_lm[1])
+    registry = AdapterRegistry(data / "adapters", tiny_lm.adapter)
     assert registry.active_number() == 2 and registry.get(2).parent == 1
-    cli = ["--data-dir", str(data), "--sft-adapter", str(tiny_lm[1])]
+    cli = ["--data-dir", str(data), "--sft-adapter", str(tiny_lm.adapter)]
     assert adapters_main(["rollback", *cli]) == 0 and registry.active_path() == data / "adapters" / "1"
     assert "* v1   from v0" in capsys.readouterr().out
-    assert registry.activate("v0").number == 0 and registry.active_path() == tiny_lm[1]
+    assert registry.activate("v0").number == 0 and registry.active_path() == tiny_lm.adapter
     with pytest.raises(StylistError, match="nothing to roll back"):
         registry.rollback()
     with pytest.raises(StylistError, match="no adapter version 7"):
         registry.activate(7)
 
 
-def wait_for(job: RefineJob, ok, timeout: float = 60) -> dict:
+def wait_for(job: RefineJob, ok, timeout: float = 60) -> RefineStatus:
     deadline = time.time() + timeout
     while time.time() < deadline:
         status = job.status()
@@ -154,7 +130,7 @@ def wait_for(job: RefineJob, ok, timeout: float = 60) -> dict:
 
 
 def job_for(data, tiny_lm) -> RefineJob:
-    return RefineJob(data, llm=str(tiny_lm[0]), sft_adapter=str(tiny_lm[1]))
+    return RefineJob(data, llm=str(tiny_lm.base), sft_adapter=str(tiny_lm.adapter))
 
 
 ARGS = ["--fitb-questions", "0", "--min-pairs", "4", "--batch-size", "4"]
@@ -162,24 +138,24 @@ ARGS = ["--fitb-questions", "0", "--min-pairs", "4", "--batch-size", "4"]
 
 def test_killing_a_refine_mid_training_loses_nothing_and_stop_ends_a_run_cleanly(data, tiny_lm):
     store, job = FeedbackStore(data / "feedback.sqlite"), job_for(data, tiny_lm)
-    registry = AdapterRegistry(data / "adapters", tiny_lm[1])
+    registry = AdapterRegistry(data / "adapters", tiny_lm.adapter)
     job.start(user="ann", steps=100000, extra=ARGS)
     with pytest.raises(StylistError, match="already running"):
         job.start(user="ann")
-    status = wait_for(job, lambda s: (s.get("step") or 0) >= 2)
+    status = wait_for(job, lambda s: s.step >= 2)
     store.record("bob", Context(("linen shirt",), "shoes"), Option("x", "black boots"), "like")  # a click meanwhile
     before = store.events(include_undone=True)
-    os.killpg(status["pid"], signal.SIGKILL)
-    status = wait_for(job, lambda s: s["state"] not in ("starting", "running", "saving"))
-    assert status["state"] == "failed" and "unexpectedly" in status["error"]
+    os.killpg(status.pid, signal.SIGKILL)
+    status = wait_for(job, lambda s: not s.running)
+    assert status.state == "failed" and "unexpectedly" in status.error
     assert store.events(include_undone=True) == before and len(before) == 12 * 4 + 1
     assert registry.active_number() == 0 and [v.number for v in registry.list()] == [0]
     assert any(p.name.startswith(".tmp") for p in (data / "adapters").iterdir())  # the killed run's scratch...
 
     job.start(user="ann", steps=100000, extra=ARGS)  # the lock is free again; a stop request ends this run
-    wait_for(job, lambda s: (s.get("step") or 0) >= 1)
+    wait_for(job, lambda s: s.step >= 1)
     status = job.stop(timeout=30)
-    assert status["state"] == "stopped" and status["losses"] and status["result"]["version"] is None, job.log_tail()
+    assert status.state == "stopped" and status.losses and status.result.version is None, job.log_tail()
     assert registry.active_number() == 0 and [v.number for v in registry.list()] == [0]
 
     assert run(data, tiny_lm).version == 1  # the next complete run adds v1 and clears what the others left
@@ -212,5 +188,5 @@ def test_negative_pairs_come_from_training_outfits_only():
 def test_refine_mixes_in_anchor_pairs(data, tiny_lm):
     result = run(data, tiny_lm, RefineConfig(**{**FAST.__dict__, "anchors": 2.0, "steps": 2}))
     assert result.train_pairs > 0 and result.anchor_pairs == 2 * result.train_pairs
-    meta = AdapterRegistry(data / "adapters", tiny_lm[1]).path(result.version) / META
+    meta = AdapterRegistry(data / "adapters", tiny_lm.adapter).path(result.version) / META
     assert json.loads(meta.read_text())["anchor_pairs"] == result.anchor_pairs

@@ -15,20 +15,17 @@ import argparse
 import json
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
-from peft import PeftModel
 
 from stylist.core.catalog import Catalog, Item, load_catalog
 from stylist.core.colors import PALETTE
 from stylist.core.errors import StylistError
-from stylist.core.prompts import completion, item_caption, outfit_prompt
+from stylist.core.prompts import item_caption, outfit_prompt
 from stylist.core.vocabulary import OTHER, SLOTS, slot_of
-from stylist.models.counts import DEFAULT_COUNTS, CountModel
 from stylist.models.embedder import load_embedder
-from stylist.models.outfit import PMIScorer, attach_adapter, generate, load_lm, load_scoring_config
+from stylist.models.outfit import OutfitModel, load_outfit_model
 
 NEUTRALS = {"black", "white", "grey", "navy", "beige", "brown"}
 EXCLUSIVE = {"dresses": ("tops", "bottoms"), "tops": ("dresses",), "bottoms": ("dresses",)}
@@ -36,7 +33,8 @@ EXCLUSIVE = {"dresses": ("tops", "bottoms"), "tops": ("dresses",), "bottoms": ("
 
 @dataclass
 class Suggestion:
-    """One recommended item, with what the model was shown (the DPO helper records it)."""
+    """One recommended item, with what the model was shown and which adapter folder made it (the DPO
+    helper records them)."""
 
     item: Item
     slot: str
@@ -47,6 +45,7 @@ class Suggestion:
     captions: list[str] = field(default_factory=list)
     occasion: str | None = None
     season: str | None = None
+    adapter: str | None = None  # None: the bare base model
 
 
 def missing_slots(captions: list[str], available: set[str]) -> list[str]:
@@ -77,17 +76,13 @@ def reason_for(item: Item, partner: str, occasion: str | None) -> str:
 
 
 class Recommender:
-    """Captions in, ranked catalog items per missing slot out."""
+    """Captions in, ranked catalog items per missing slot out, with any adapter version of the outfit model."""
 
-    def __init__(self, catalog: Catalog, scorer: PMIScorer, embedder, adapter: str | None,
-                 candidates_per_slot: int = 12, description_tokens: int = 12):
-        self.catalog, self.scorer, self.embedder = catalog, scorer, embedder
-        self.adapter = adapter
+    def __init__(self, catalog: Catalog, model: OutfitModel, embedder, candidates_per_slot: int = 12,
+                 description_tokens: int = 12):
+        self.catalog, self.model, self.embedder = catalog, model, embedder
         self.candidates_per_slot = candidates_per_slot
         self.description_tokens = description_tokens
-        self._caches = {adapter: scorer.cache}
-        # the unconditional terms stay with the adapter loaded here (version 0), see PMIScorer
-        scorer.reference = scorer.model.active_adapter if isinstance(scorer.model, PeftModel) else ""
         self.items: list[Item] = []
         self.vectors = np.zeros((0, 1), dtype=np.float32)
         self.add_items(catalog.wearable())
@@ -95,14 +90,9 @@ class Recommender:
     @classmethod
     def load(cls, catalog: Catalog, llm: str | None = None, adapter: str | os.PathLike | None = None,
              embedder: str | None = None) -> Recommender:
-        """None = the embedded base LM, SFT adapter and embedder; adapter may be any adapter version folder."""
-        model, tokenizer = load_lm(llm, adapter)
-        counts = CountModel.load(DEFAULT_COUNTS) if DEFAULT_COUNTS.exists() else None
-        config = load_scoring_config()
-        if counts is None:
-            config.counts = 0.0
-        scorer = PMIScorer(model, tokenizer, config, counts)
-        return cls(catalog, scorer, load_embedder(embedder), str(adapter) if adapter else None)
+        """None = the embedded base LM, SFT adapter and embedder. `adapter` becomes version 0, the one a
+        request without an adapter uses and the reference of every version's unconditional terms."""
+        return cls(catalog, load_outfit_model(llm, adapter), load_embedder(embedder))
 
     def add_items(self, items: list[Item]) -> None:
         """Index new catalog items: embeddings and unconditional likelihoods, once."""
@@ -114,31 +104,13 @@ class Recommender:
         self.vectors = vectors if not self.items else np.concatenate([self.vectors, vectors])
         self.items += items
         self.slot_of_item = np.array([i.slot for i in self.items])
-        self._warm(items)
+        self.model.warm(items)
 
-    def _warm(self, items: list[Item]) -> None:
-        self.scorer.logprobs([(outfit_prompt([], i.slot), completion(item_caption(i))) for i in items])
-
-    def set_adapter(self, path: str | os.PathLike) -> None:
-        """Switch to another adapter version; each version keeps its own cache of conditional likelihoods,
-        while the unconditional ones (`scorer.prior`) keep coming from version 0 and are shared."""
-        key = str(path)
-        if key == self.adapter:
-            return
-        model = self.scorer.model
-        if not isinstance(model, PeftModel):
-            model = attach_adapter(model, path, name=_name(key))
-        elif _name(key) not in model.peft_config:
-            model.load_adapter(key, adapter_name=_name(key))
-        model.set_adapter(_name(key))
-        model.eval()
-        self.scorer.model, self.adapter = model, key
-        self.scorer.cache = self._caches.setdefault(key, {})
-
-    def describe(self, captions: list[str], slots: list[str], occasion: str | None, season: str | None) -> list[str]:
+    def describe(self, captions: list[str], slots: list[str], occasion: str | None, season: str | None,
+                 adapter: str | os.PathLike | None = None) -> list[str]:
         """What the LM thinks each missing slot should hold (one short description per slot)."""
         prompts = [outfit_prompt(captions, slot, occasion, season) for slot in slots]
-        return generate(self.scorer.model, self.scorer.tokenizer, prompts, max_new_tokens=self.description_tokens)
+        return self.model.generate(prompts, max_new_tokens=self.description_tokens, adapter=adapter)
 
     def retrieve(self, description: str, slot: str) -> list[Item]:
         """The catalog items of a slot nearest to the description."""
@@ -149,7 +121,10 @@ class Recommender:
 
     @torch.no_grad()
     def recommend(self, captions: list[str], occasion: str | None = None, season: str | None = None, k: int = 5,
-                  slots: list[str] | None = None) -> dict[str, list[Suggestion]]:
+                  slots: list[str] | None = None, adapter: str | os.PathLike | None = None
+                  ) -> dict[str, list[Suggestion]]:
+        """The top k catalog items for each missing slot (or each of `slots`), made with the adapter folder
+        `adapter` (None: the one it was loaded with); safe to call from several threads at once."""
         captions = [c.strip() for c in captions if c and c.strip()]
         if not captions:
             raise StylistError("give at least one caption of an item you have")
@@ -161,32 +136,30 @@ class Recommender:
             slots = [s for s in slots if s in available]
         else:
             slots = missing_slots(captions, available)
-        descriptions = self.describe(captions, slots, occasion, season) if slots else []
+        descriptions = self.describe(captions, slots, occasion, season, adapter) if slots else []
         pools = {slot: self.retrieve(d, slot) for slot, d in zip(slots, descriptions)}
         everything = [(slot, item) for slot, pool in pools.items() for item in pool]
         # one batched pass for all slots' likelihoods; the per-slot calls below hit the cache
-        self.scorer.logprobs([p for slot, item in everything
-                              for p in self.scorer.pmi_pairs(captions, item_caption(item), slot, occasion, season)])
+        self.model.logprobs([p for slot, item in everything
+                             for p in self.model.pmi_pairs(captions, item_caption(item), slot, occasion, season)],
+                            adapter)
+        made_with = str(adapter) if adapter is not None else self.model.adapter
         user_items = [Item(id=f"user-{n}", title=c) for n, c in enumerate(captions)]
         result = {}
         for slot, description in zip(slots, descriptions):
             pool = pools[slot]
             if not pool:
                 continue
-            forward, backward = self.scorer.pmi_terms(captions, [item_caption(i) for i in pool], slot, occasion, season)
-            counts = np.array(self.scorer.counts.candidate_scores(user_items, pool)) if self.scorer.counts else None
-            scores = self.scorer.combine(forward, backward, counts)
+            forward, backward = self.model.pmi_terms(captions, [item_caption(i) for i in pool], slot, occasion, season,
+                                                     adapter)
+            scores = self.model.combine(forward, backward, self.model.counts_scores(user_items, pool))
             prompt = outfit_prompt(captions, slot, occasion, season)
             ranked = np.argsort(-scores, kind="stable")[:k]
             result[slot] = [Suggestion(pool[i], slot, float(scores[i]),
                                        reason_for(pool[i], captions[int(np.argmax(backward[i]))], occasion),
-                                       prompt, description, captions, occasion, season) for i in ranked]
+                                       prompt, description, captions, occasion, season, made_with)
+                            for i in ranked]
         return result
-
-
-def _name(path: str) -> str:
-    """A PEFT adapter name for a folder (names may not contain dots)."""
-    return "a_" + "".join(ch if ch.isalnum() else "_" for ch in Path(path).resolve().as_posix())[-60:]
 
 
 def main(argv: list[str] | None = None) -> int:

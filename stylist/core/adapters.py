@@ -8,6 +8,11 @@ Layout of `<data folder>/adapters/`: `1/`, `2/`, ... (a PEFT adapter folder plus
 parent, pair count and before/after metrics) and `active.json` (the pointer). A refine writes into a
 hidden `.tmp-*` folder and renames it to the next number only when complete, so a crash or kill never
 leaves a version that `list` would show; leftovers are removed by the next refine.
+
+A numbered version whose files do not load (adapter_config.json unreadable, adapter_model.safetensors
+truncated) is reported once on stderr and marked broken with a `broken` file holding the reason; it is
+never deleted. `active()` then falls back along the parent chain to a complete version (finally 0), `list`
+shows it as broken and `activate` refuses it. Delete the `broken` file after repairing the folder.
 """
 
 from __future__ import annotations
@@ -16,18 +21,26 @@ import argparse
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from safetensors import SafetensorError, safe_open
+
 from stylist.core.errors import StylistError
-from stylist.core.paths import CHECKPOINTS, data_dir
+from stylist.core.paths import CHECKPOINTS, data_dir, writing
 
 SFT_ADAPTER = CHECKPOINTS / "adapters" / "sft"
 META = "version.json"
 POINTER = "active.json"
 TMP_PREFIX = ".tmp-"
+BROKEN = "broken"  # marker file in a version folder that does not load; holds the reason
+CONFIG = "adapter_config.json"
+WEIGHTS = "adapter_model.safetensors"
+
+_reported: set[Path] = set()  # broken folders already reported by this process (unmarked ones recur)
 
 
 @dataclass
@@ -40,6 +53,7 @@ class AdapterVersion:
     user: str | None = None
     metrics: dict = field(default_factory=dict)  # {"before": {...}, "after": {...}} for refined versions
     active: bool = False
+    broken: str | None = None  # why the version does not load; such a version is never used
 
     @property
     def name(self) -> str:
@@ -52,7 +66,8 @@ class AdapterRegistry:
     def __init__(self, root: str | Path | None = None, initial: str | Path | None = None):
         self.root = Path(root) if root is not None else data_dir() / "adapters"
         self.initial = Path(initial) if initial is not None else SFT_ADAPTER
-        self.root.mkdir(parents=True, exist_ok=True)
+        with writing(self.root):
+            self.root.mkdir(parents=True, exist_ok=True)
 
     def path(self, number: int) -> Path:
         return self.initial if number == 0 else self.root / str(number)
@@ -65,18 +80,46 @@ class AdapterRegistry:
         number = _number(number)
         if number not in self.numbers():
             raise StylistError(f"no adapter version {number} (have {', '.join(map(str, self.numbers()))})")
-        meta = _read_json(self.path(number) / META) if number else {}
+        broken = self.broken(number)
+        meta = self._meta(number)
         return AdapterVersion(number, self.path(number), meta.get("parent"), meta.get("created"),
                               meta.get("pairs", 0), meta.get("user"), meta.get("metrics", {}),
-                              number == self.active_number())
+                              number == self.active_number(), broken)
 
     def list(self) -> list[AdapterVersion]:
         return [self.get(n) for n in self.numbers()]
 
+    def broken(self, number: int) -> str | None:
+        """Why a numbered version does not load, or None; checked cheaply (config parses, weights' header fits).
+
+        The first time a version is found broken it is reported on stderr and marked (see the module doc).
+        Version 0 is the committed SFT adapter: trusted, never marked.
+        """
+        if number == 0:
+            return None
+        folder = self.path(number)
+        try:
+            return (folder / BROKEN).read_text(encoding="utf-8").strip() or "marked broken"
+        except FileNotFoundError:
+            pass
+        except (OSError, UnicodeDecodeError) as exc:
+            return f"unreadable {BROKEN} marker ({exc})"
+        problem = check_adapter(folder)
+        if problem is not None:
+            if folder not in _reported:
+                _reported.add(folder)
+                print(f"warning: adapter version {number} ({folder}) is broken: {problem}; it will not be used",
+                      file=sys.stderr)
+            try:
+                (folder / BROKEN).write_text(problem + "\n", encoding="utf-8")
+            except OSError:
+                pass  # a read-only data folder: still skipped, just checked again next time
+        return problem
+
     def active_number(self) -> int:
-        """The pointer's version, or 0 when there is none or it points at a version that is gone."""
+        """The pointer's version, or the nearest complete one it was refined from (0 when there is none)."""
         number = _read_json(self.root / POINTER).get("version", 0)
-        return number if number in self.numbers() else 0
+        return self._usable(number if number in self.numbers() else 0)
 
     def active(self) -> AdapterVersion:
         return self.get(self.active_number())
@@ -86,7 +129,11 @@ class AdapterRegistry:
 
     def activate(self, number: int | str) -> AdapterVersion:
         version = self.get(number)
-        _write_json(self.root / POINTER, {"version": version.number, "time": time.time()})
+        if version.broken:
+            raise StylistError(f"adapter version {version.number} is broken ({version.broken}) and cannot be "
+                               f"activated; the nearest complete version it came from is v{self._usable(version.number)}")
+        with writing(self.root):
+            _write_json(self.root / POINTER, {"version": version.number, "time": time.time()})
         version.active = True
         return version
 
@@ -95,7 +142,7 @@ class AdapterRegistry:
         active = self.active()
         if active.number == 0:
             raise StylistError("version 0 (the SFT adapter) is active: there is nothing to roll back to")
-        return self.activate(active.parent or 0)
+        return self.activate(self._usable(active.parent or 0))
 
     def new_tmp(self) -> Path:
         """A fresh hidden folder to write a version into; `commit` turns it into the next number."""
@@ -103,21 +150,58 @@ class AdapterRegistry:
 
     def commit(self, tmp: Path, meta: dict) -> AdapterVersion:
         """Write the metadata, then rename the complete folder to the next free number (atomic)."""
-        _write_json(tmp / META, {**meta, "created": time.time()})
-        number = self.numbers()[-1] + 1
-        while True:
-            try:
-                os.rename(tmp, self.root / str(number))  # fails if the number was taken meanwhile
-                return self.get(number)
-            except OSError:
-                if not (self.root / str(number)).exists():
-                    raise
-                number += 1
+        with writing(self.root):
+            _write_json(tmp / META, {**meta, "created": time.time()})
+            number = self.numbers()[-1] + 1
+            while True:
+                try:
+                    os.rename(tmp, self.root / str(number))  # fails if the number was taken meanwhile
+                    return self.get(number)
+                except OSError:
+                    if not (self.root / str(number)).exists():
+                        raise
+                    number += 1
+
+    def _meta(self, number: int) -> dict:
+        """version.json of a numbered version; {} for version 0, or when unreadable (the weights may still load)."""
+        try:
+            return _read_json(self.path(number) / META) if number else {}
+        except StylistError:
+            return {}
+
+    def _usable(self, number: int) -> int:
+        """`number`, or the first version along its parent chain that is not broken (finally 0)."""
+        seen = set()
+        while number and number not in seen and self.broken(number):
+            seen.add(number)
+            parent = self._meta(number).get("parent")
+            number = parent if isinstance(parent, int) and parent in self.numbers() else 0
+        return 0 if number in seen else number
 
     def clean(self) -> None:
         """Remove temporary folders left by a refine that crashed or was killed (call under the refine lock)."""
         for path in self.root.glob(TMP_PREFIX + "*"):
             shutil.rmtree(path, ignore_errors=True)
+
+
+def check_adapter(folder: Path) -> str | None:
+    """What stops a PEFT adapter folder from loading, or None; reads only the config and the weights' header."""
+    try:
+        config = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return f"{CONFIG} is missing"
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return f"{CONFIG} is unreadable ({exc})"
+    if not isinstance(config, dict):
+        return f"{CONFIG} is not a JSON object"
+    if not (folder / WEIGHTS).is_file():
+        return f"{WEIGHTS} is missing"
+    try:
+        with safe_open(str(folder / WEIGHTS), framework="numpy"):  # checks the header against the file's size
+            pass
+    except (SafetensorError, OSError) as exc:
+        return f"{WEIGHTS} is damaged ({exc})"
+    return None
 
 
 def _number(number: int | str) -> int:
@@ -147,7 +231,8 @@ def format_version(v: AdapterVersion) -> str:
     after = v.metrics.get("after", {})
     shown = ", ".join(f"{k} {val:.3f}" for k, val in after.items() if isinstance(val, float))
     origin = "SFT adapter" if v.number == 0 else f"from v{v.parent}, {v.pairs} pairs" + (f", user {v.user}" if v.user else "")
-    return f"{'*' if v.active else ' '} {v.name:4s} {origin}" + (f"; {shown}" if shown else "")
+    line = f"{'*' if v.active else ' '} {v.name:4s} {origin}" + (f"; {shown}" if shown else "")
+    return line + (f"; BROKEN: {v.broken}" if v.broken else "")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,9 @@ from stylist.core.paths import DEMO_CATALOG
 from stylist.core.vocabulary import OTHER, slot_of
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+MAX_JSON_BYTES = 256 * 2**20  # a catalog JSON larger than this is refused before parsing (memory)
+TEXT_FIELDS = ("title", "category", "pattern", "material", "image")
+LIST_FIELDS = ("colors", "style")
 
 
 @dataclass
@@ -185,20 +188,22 @@ def load_polyvore(path: str | os.PathLike, categories: str | os.PathLike | None 
         where = f"polyvore {path}, outfit #{n}"
         if not isinstance(outfit, dict) or "set_id" not in outfit or not isinstance(outfit.get("items"), list):
             raise StylistError(f"{where}: expected an object with 'set_id' and an 'items' list")
-        set_id = str(outfit["set_id"])
+        set_id = identifier(outfit["set_id"], f"{where}: 'set_id'")
+        where = f"{where} (set {set_id[:40]!r})"
         ids = []
         for entry in outfit["items"]:
             if not isinstance(entry, dict) or "index" not in entry:
-                raise StylistError(f"{where} (set {set_id}): item without 'index'")
-            item_id = f"{set_id}_{entry['index']}"
+                raise StylistError(f"{where}: item without 'index'")
+            item_id = f"{set_id}_{identifier(entry['index'], f'{where}: item index')}"
             try:
                 category = names.get(int(entry.get("categoryid", -1)), "")
-            except (TypeError, ValueError):
-                raise StylistError(f"{where} (set {set_id}): bad categoryid {entry.get('categoryid')!r}") from None
-            catalog.items[item_id] = Item(id=item_id, title=str(entry.get("name") or "").strip(), category=category,
+            except (TypeError, ValueError, OverflowError):
+                raise StylistError(f"{where}: bad categoryid {str(entry.get('categoryid'))[:40]!r}") from None
+            title = text_field(entry.get("name"), f"{where}, item {item_id[:40]!r}: 'name'")
+            catalog.items[item_id] = Item(id=item_id, title=title.strip(), category=category,
                                           price=price_of(entry.get("price")))
             ids.append(item_id)
-        catalog.outfits.append(Outfit(id=set_id, item_ids=ids, name=str(outfit.get("name") or "")))
+        catalog.outfits.append(Outfit(id=set_id, item_ids=ids, name=text_field(outfit.get("name"), f"{where}: 'name'")))
     if not catalog.items:
         raise StylistError(f"polyvore {path}: no items in the file")
     return catalog
@@ -211,31 +216,86 @@ def load_stylist_json(path: str | os.PathLike, data: dict | None = None, name: s
         data = _read_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
         raise StylistError(f"catalog {path}: expected an object with an 'items' list")
-    catalog = Catalog(name=name or str(data.get("name") or path.stem))
-    fields = set(Item.__dataclass_fields__)
+    catalog = Catalog(name=name or text_field(data.get("name"), f"catalog {path}: 'name'") or path.stem)
     for n, raw in enumerate(data["items"]):
-        if not isinstance(raw, dict) or not raw.get("id"):
-            raise StylistError(f"catalog {path}, item #{n}: expected an object with an 'id'")
-        item = Item(**{k: v for k, v in raw.items() if k in fields})
-        item.price = price_of(item.price)
+        item = parse_item(raw, f"catalog {path}, item #{n}")
         if item.image and not Path(item.image).is_absolute():
             item.image = str(path.parent / item.image)
         catalog.items[item.id] = item
-    for n, raw in enumerate(data.get("outfits") or []):
-        if not isinstance(raw, dict) or not isinstance(raw.get("item_ids"), list):
-            raise StylistError(f"catalog {path}, outfit #{n}: expected an object with an 'item_ids' list")
-        catalog.outfits.append(Outfit(id=str(raw.get("id", n)), item_ids=[str(i) for i in raw["item_ids"]],
-                                      name=str(raw.get("name") or ""), tags=dict(raw.get("tags") or {})))
+    outfits = data.get("outfits") or []
+    if not isinstance(outfits, list):
+        raise StylistError(f"catalog {path}: 'outfits' must be a list, got {json_kind(outfits)}")
+    for n, raw in enumerate(outfits):
+        catalog.outfits.append(parse_outfit(raw, n, f"catalog {path}, outfit #{n}"))
     if not catalog.items:
         raise StylistError(f"catalog {path}: the catalog is empty")
     return catalog
+
+
+def parse_item(raw: object, where: str) -> Item:
+    """An Item from one JSON object, checked field by field: catalog files and visitors' additions are untrusted.
+
+    `where` names the file and the item in the one-line StylistError; unknown keys are ignored.
+    """
+    if not isinstance(raw, dict) or raw.get("id") is None:
+        raise StylistError(f"{where}: expected an object with an 'id'")
+    item_id = identifier(raw["id"], f"{where}: 'id'")
+    where = f"{where} (id {item_id[:40]!r})"
+    fields = {name: text_field(raw.get(name), f"{where}: {name!r}") for name in TEXT_FIELDS}
+    for name in LIST_FIELDS:
+        value = raw.get(name) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise StylistError(f"{where}: {name!r} must be a list of strings, got {json_kind(value)}")
+        fields[name] = value
+    fields["image"] = fields["image"] or None
+    price = raw.get("price")
+    if isinstance(price, (bool, list, dict)):
+        raise StylistError(f"{where}: 'price' must be a number, got {json_kind(price)}")
+    return Item(id=item_id, **fields, price=price_of(price))
+
+
+def parse_outfit(raw: object, n: int, where: str) -> Outfit:
+    """An Outfit from one JSON object (`id`, `item_ids`, optional `name` and string `tags`), checked like items."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("item_ids"), list):
+        raise StylistError(f"{where}: expected an object with an 'item_ids' list")
+    tags = raw.get("tags") or {}
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        raise StylistError(f"{where}: 'tags' must be an object of strings, got {json_kind(tags)}")
+    return Outfit(id=identifier(raw.get("id", n), f"{where}: 'id'"),
+                  item_ids=[identifier(i, f"{where}: 'item_ids'") for i in raw["item_ids"]],
+                  name=text_field(raw.get("name"), f"{where}: 'name'"), tags=tags)
+
+
+def identifier(value: object, where: str) -> str:
+    """An id as a string: JSON strings as they are, whole numbers written out; anything else is refused."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and value:
+        return value
+    raise StylistError(f"{where} must be a non-empty string or a whole number, got {json_kind(value)}")
+
+
+def text_field(value: object, where: str) -> str:
+    """A string field; missing or null is empty."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise StylistError(f"{where} must be a string, got {json_kind(value)}")
+    return value
+
+
+def json_kind(value: object) -> str:
+    """How a JSON value reads in an error: the kind of a container, a short excerpt of anything else."""
+    if isinstance(value, (list, dict)):
+        return "a list" if isinstance(value, list) else "an object"
+    return json.dumps(value)[:40]
 
 
 def price_of(value) -> float | None:
     """A listed price as a positive float; unknown (Polyvore writes -1), missing or malformed -> None."""
     try:
         price = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return price if math.isfinite(price) and price > 0 else None
 
@@ -246,7 +306,12 @@ def price_band(price: float | None) -> int | None:
 
 
 def _read_json(path: Path):
+    """Parse a catalog file, refusing one too large to hold or nested too deep to parse, in one line."""
     try:
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise StylistError(f"{path}: {size / 2**20:.0f} MB is over the {MAX_JSON_BYTES // 2**20} MB limit for a "
+                               "catalog JSON file")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise StylistError(f"{path}: cannot read ({exc})") from exc
@@ -254,6 +319,10 @@ def _read_json(path: Path):
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise StylistError(f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+    except ValueError as exc:  # e.g. an integer too long to convert
+        raise StylistError(f"{path}: malformed JSON ({exc})") from exc
+    except RecursionError:
+        raise StylistError(f"{path}: JSON nested too deeply to be a catalog") from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,6 +5,8 @@
 The store lives in the data folder (`--data-dir`, `$STYLIST_DATA_DIR`), never in `checkpoints/`. Every
 click is committed in its own transaction (WAL journal, so readers such as a running refine never block
 the app's writes); undoing a click marks it undone instead of deleting it, so nothing recorded is lost.
+Opening runs SQLite's integrity check: a damaged store is reported with how to recover it and is never
+overwritten; a read-only data folder still serves history and pairs, and only the writes are refused.
 
 Pair rule (what `pairs()` turns events into; the prompt is `prompts.outfit_prompt(context)`):
   1. Within one user's context (same captions, occasion, season and missing slot), only the latest
@@ -31,7 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from stylist.core.errors import StylistError
-from stylist.core.paths import data_dir
+from stylist.core.paths import data_dir, writing
 from stylist.core.prompts import completion, outfit_prompt
 
 LABELS = ("like", "dislike")
@@ -117,23 +119,42 @@ class FeedbackStore:
     def __init__(self, path: str | Path | None = None):
         path = Path(path) if path is not None else data_dir() / DB_NAME
         self.path = path if path.suffix else path / DB_NAME
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            with self._connect() as db:
-                db.execute("PRAGMA journal_mode=WAL")
-                db.executescript(_SCHEMA)
+            with writing(self.path.parent):
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with self._connect() as db:
+                    report = [row[0] for row in db.execute("PRAGMA quick_check(3)")]
+                    if report != ["ok"]:  # the report's lines name the damaged pages under a heading
+                        problems = [line for row in report for line in row.splitlines() if not line.startswith("***")]
+                        raise self._damaged("; ".join(problems or report))
+                    db.execute("PRAGMA journal_mode=WAL")
+                    db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:  # left as it is: it may hold someone's votes
             raise StylistError(f"{self.path}: not a stylist feedback database ({exc}); move it aside or pass another --data-dir") from exc
+
+    def _damaged(self, detail: str) -> StylistError:
+        """The one line for a store SQLite reads as corrupt: it says how to save the votes still in it."""
+        recovered = self.path.with_name(f"{self.path.stem}-recovered{self.path.suffix}")
+        detail = " ".join(detail.split())[:120]  # quick_check's report spans lines
+        return StylistError(f"{self.path}: the feedback database is damaged ({detail}); it is left as it is. "
+                            f"Recover the votes with `sqlite3 {self.path} .recover | sqlite3 {recovered}`, then move "
+                            f"the damaged file aside and rename {recovered.name} to {self.path.name} (or pass another "
+                            "--data-dir to start empty)")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         """One connection per call: no state shared between the app's threads, commit or roll back on exit."""
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.execute("PRAGMA synchronous=FULL")  # a click the page shows as recorded survives a power cut
         try:
-            yield db
-        finally:
-            db.close()
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            try:
+                db.execute("PRAGMA synchronous=FULL")  # a click the page shows as recorded survives a power cut
+                yield db
+            finally:
+                db.close()
+        except sqlite3.DatabaseError as exc:  # damage found after opening, e.g. by a read
+            if (getattr(exc, "sqlite_errorname", None) or "").startswith("SQLITE_CORRUPT"):
+                raise self._damaged(str(exc)) from exc
+            raise
 
     @contextmanager
     def _transaction(self, immediate: bool = False) -> Iterator[sqlite3.Connection]:
@@ -142,9 +163,16 @@ class FeedbackStore:
             try:
                 yield db
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # SQLite already rolled back after some errors (a full disk)
+                    db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; a read-only or full data folder is reported as one line naming it."""
+        with writing(self.path.parent), self._transaction(immediate=True) as db:
+            yield db
 
     def record(self, user: str, context: Context, item: Option, label: str, options: Sequence[Option] = (),
                adapter_version: int | None = None) -> Event:
@@ -156,7 +184,7 @@ class FeedbackStore:
             raise StylistError(f"label must be one of {', '.join(LABELS)}, got {label!r}")
         options = list(options) or [item]
         now = time.time()
-        with self._transaction(immediate=True) as db:
+        with self._write() as db:
             cursor = db.execute(
                 "INSERT INTO events (user, time, context_key, context, options, item_id, item_text, adapter_version,"
                 " label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -169,7 +197,7 @@ class FeedbackStore:
         query, args = "UPDATE events SET undone_at = ? WHERE id = ? AND undone_at IS NULL", [time.time(), event_id]
         if user is not None:
             query, args = query + " AND user = ?", args + [user]
-        with self._transaction(immediate=True) as db:
+        with self._write() as db:
             return db.execute(query, args).rowcount > 0
 
     def events(self, user: str | None = None, include_undone: bool = False, limit: int | None = None) -> list[Event]:
@@ -212,12 +240,16 @@ class FeedbackStore:
         return build_pairs(self.events(user), max_unpicked)
 
     def export_trl(self, path: str | Path, user: str | None = None) -> int:
-        """Write the pairs as trl JSONL (atomically); returns how many."""
+        """Write the pairs as trl JSONL (atomically: a failed export leaves no file behind); returns how many."""
         path, pairs = Path(path), self.pairs(user)
         tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            write_jsonl(pairs, f)
-        tmp.replace(path)
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                write_jsonl(pairs, f)
+            tmp.replace(path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         return len(pairs)
 
 

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from stylist.core.errors import StylistError
 
 REPO = Path(__file__).resolve().parents[2]
 ASSETS = REPO / "assets"
 CHECKPOINTS = REPO / "checkpoints"
 DEMO_CATALOG = ASSETS / "demo"
 EXAMPLES = ASSETS / "examples"
+
+_ADVICE = {"read-only": "make it writable or pass another --data-dir",
+           "full": "free some disk space or pass another --data-dir",
+           "read-only or full": "make it writable, free some disk space, or pass another --data-dir"}
 
 
 def shared_data() -> Path:
@@ -25,9 +35,43 @@ def data_dir(override: str | os.PathLike | None = None, create: bool = True) -> 
     """
     path = Path(override or os.environ.get("STYLIST_DATA_DIR") or REPO / "data").expanduser().resolve()
     if path == CHECKPOINTS or CHECKPOINTS in path.parents:
-        from stylist.core.errors import StylistError
-
         raise StylistError(f"data folder {path} must not be inside {CHECKPOINTS}")
     if create:
-        path.mkdir(parents=True, exist_ok=True)
+        with writing(path):
+            path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def unwritable(exc: BaseException) -> str | None:
+    """'read-only', 'full' or 'read-only or full' when `exc` is the disk refusing a write; None otherwise."""
+    if isinstance(exc, sqlite3.OperationalError):
+        text = str(exc).lower()
+        if "readonly" in text:
+            return "read-only"
+        if "full" in text:
+            return "full"
+        if "disk i/o error" in text or "unable to open database file" in text:
+            return "read-only or full"
+        return None
+    if isinstance(exc, PermissionError) or (isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES)):
+        return "read-only"
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "full"
+    return None
+
+
+@contextmanager
+def writing(folder: Path) -> Iterator[None]:
+    """Turn a refused write into one line naming the folder (what the user can fix), not a bare OSError.
+
+    Other errors pass through unchanged: they are bugs or input problems, reported elsewhere.
+    """
+    try:
+        yield
+    except (OSError, sqlite3.OperationalError) as exc:
+        reason = unwritable(exc)
+        if reason is None:
+            raise
+        detail = getattr(exc, "strerror", None) or str(exc)
+        raise StylistError(f"cannot save in {folder}: the data folder is {reason} ({detail}); "
+                           f"{_ADVICE[reason]}") from exc

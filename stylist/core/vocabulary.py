@@ -1,7 +1,11 @@
-"""Coarse outfit slots and the mapping from any category name (Polyvore, photo class, demo) to a slot.
+"""The words outfits are described in: slots, occasions, seasons and formality levels, in one place.
 
 The outfit model reasons about *slots* (what is missing: shoes, a bag, outerwear...), while sources name
 fine categories ("Ankle Booties", "longsleeve", "tote bag"). One keyword table keeps them consistent.
+
+Occasions and seasons reach the model as prompt text (`stylist.core.prompts.outfit_prompt`), so the app
+may only offer the words its training outfits carry: the demo generator tags every outfit with these, and
+the Style tab's dropdowns list the same ones. A word the model never saw in a prompt steers it nowhere.
 """
 
 from __future__ import annotations
@@ -11,6 +15,12 @@ import re
 # Slots an outfit is built from, in the order the app shows them.
 SLOTS = ("tops", "bottoms", "dresses", "outerwear", "shoes", "bags", "accessories", "jewelry", "hats")
 OTHER = "other"  # beauty, home decor, stationery...: present in Polyvore outfits, never recommended
+
+# How dressed up an outfit is, least first; demo items carry one or more of these in their `style` tags.
+FORMALITY = ("sporty", "casual", "smart", "formal")
+# An outfit's occasion sets the one formality level all its items share (the demo catalog's outfit rule 2).
+OCCASIONS = {"sport": "sporty", "casual": "casual", "work": "smart", "evening": "formal"}
+SEASONS = ("spring", "summer", "autumn", "winter")
 
 # First matching keyword wins, so specific words come before general ones.
 _KEYWORDS: tuple[tuple[str, str], ...] = (

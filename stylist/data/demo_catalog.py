@@ -8,7 +8,8 @@ formality and seasons). Each line yields items titled "<colour> [<pattern>] [<ma
 the way the captioner writes captions ("navy striped cotton t-shirt"); "solid" is never written.
 Colours are `stylist.core.colors.PALETTE` names, main colour first, then a pattern's second colour.
 An item's `style` tags are its formality levels (sporty, casual, smart, formal), its seasons
-(spring, summer, autumn, winter) and one look (minimalist, preppy, boho, bold, classic).
+(spring, summer, autumn, winter), both from `stylist.core.vocabulary`, and one look (minimalist, preppy,
+boho, bold, classic).
 
 Outfits follow explicit styling rules, checked by `check_outfit` both while composing and in tests:
   1. Structure: a top and a bottom, or a dress; exactly one pair of shoes; at most one item per slot;
@@ -47,15 +48,13 @@ from stylist.core.catalog import Catalog, Item, Outfit
 from stylist.core.colors import PALETTE
 from stylist.core.errors import StylistError
 from stylist.core.paths import DEMO_CATALOG, EXAMPLES, REPO
+from stylist.core.vocabulary import OCCASIONS, SEASONS
 from stylist.core.vocabulary import slot_of as _slot_of
 from stylist.data.render import floor_photo, render_item, seed_of
 
 SEED = 2024
 slot_of = functools.lru_cache(maxsize=None)(_slot_of)  # the composer asks for the same few categories often
 N_OUTFITS = 360
-FORMALITY = ("sporty", "casual", "smart", "formal")
-SEASONS = ("spring", "summer", "autumn", "winter")
-OCCASIONS = {"sport": "sporty", "casual": "casual", "work": "smart", "evening": "formal"}
 OCCASION_CYCLE = ("casual", "work", "casual", "evening", "sport", "casual", "work", "evening", "sport",
                   "casual", "work")  # 11 long, so with 4 seasons every pair recurs every 44 outfits
 

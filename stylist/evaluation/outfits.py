@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
@@ -32,6 +32,9 @@ from stylist.core.catalog import Catalog, Item, Outfit, load_polyvore
 from stylist.core.errors import StylistError
 from stylist.core.paths import shared_data
 from stylist.data.splits import split_outfits
+
+if TYPE_CHECKING:
+    from stylist.models.outfit import OutfitModel
 
 
 class OutfitScorer(Protocol):
@@ -179,16 +182,18 @@ def heldout_fitb(scorer: OutfitScorer, n: int = 100, hard: bool = False) -> floa
     return fitb_accuracy(scorer, catalog, questions, progress=False)
 
 
-def load_scorer(name: str, llm: str | None = None, adapter: str | None = None) -> OutfitScorer:
+def load_scorer(name: str, llm: str | None = None, adapter: str | None = None,
+                share: OutfitModel | None = None) -> OutfitScorer:
     """chance, counts, lm (the LM's PMI alone) or model (the recommender's scorer: LM PMI + counts).
-    The bare embedded base LM (adapter 'none') is scored with the weights tuned for it, when there are some."""
+    The bare embedded base LM (adapter 'none') is scored with the weights tuned for it, when there are some.
+    `share`: an OutfitModel of the same LM and adapter whose likelihoods to reuse (see `load_outfit_model`)."""
     if name == "chance":
         return ChanceScorer()
-    from stylist.models.outfit import SCORER_DIR, load_outfit_scorer  # torch only when an LM is asked for
+    from stylist.models.outfit import SCORER_DIR, load_outfit_model  # torch only when an LM is asked for
 
     base = SCORER_DIR / "scoring_base.json"
     own = base if llm is None and adapter == "none" and base.exists() else SCORER_DIR / "scoring.json"
-    return load_outfit_scorer(llm=llm, adapter=adapter, use_lm=name != "counts", use_counts=name != "lm", scoring=own)
+    return load_outfit_model(llm, adapter, use_lm=name != "counts", use_counts=name != "lm", scoring=own, share=share)
 
 
 def select_outfits(catalog: Catalog, split: str) -> list[Outfit]:

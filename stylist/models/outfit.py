@@ -1,5 +1,6 @@
-"""The outfit language model: loading (base LM + optional LoRA adapter), log-likelihoods, generation,
-and the PMI scorer that judges how well an item fits an outfit.
+"""The outfit model: the outfit LM (base LM + LoRA adapter versions), its log-likelihoods and generation,
+and the PMI score that judges how well an item fits an outfit, all behind `OutfitModel`, which
+`load_outfit_model` builds for the app, refinement, evaluation and tuning alike.
 
     python -m stylist eval fitb --split test            # the scorer at work (see evaluation/outfits.py)
 
@@ -11,17 +12,18 @@ likelihood and how much it raises the outfit's: pointwise mutual information in 
 
 each divided by (completion tokens) ** length_power, plus optionally the counting model's PMI
 (`counts.py`). The weights live in `checkpoints/scorer/scoring.json`, chosen on the validation part of
-the training split by `train_lm.py`. The "nothing" terms may come from a fixed reference adapter
-(`PMIScorer.reference`): a refined adapter is scored against the one it was refined from.
+the training split by `python -m stylist train-lm --step tune`. The "nothing" terms always come from the
+adapter the model was loaded with (version 0): a refined adapter is scored against the one it was refined from.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,21 +34,27 @@ from stylist.core.catalog import Item
 from stylist.core.errors import StylistError
 from stylist.core.paths import CHECKPOINTS
 from stylist.core.prompts import completion, item_caption, outfit_prompt
+from stylist.models.counts import DEFAULT_COUNTS, CountModel
 
 BASE_LM = CHECKPOINTS / "base-lm"
 SFT_ADAPTER = CHECKPOINTS / "adapters" / "sft"
 SCORER_DIR = CHECKPOINTS / "scorer"
 
 
+def default_adapter(llm: str | os.PathLike | None = None, adapter: str | os.PathLike | None = None) -> str | None:
+    """The adapter folder `load_lm` puts on the LM, None for the bare base model: adapter=None means the
+    embedded SFT adapter for the embedded LM and no adapter for another LM; 'none' means the bare base model."""
+    if adapter is None:
+        return str(SFT_ADAPTER) if llm is None and SFT_ADAPTER.exists() else None
+    return None if str(adapter) == "none" else str(adapter)
+
+
 def load_lm(llm: str | os.PathLike | None = None, adapter: str | os.PathLike | None = None
             ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """Base LM (`checkpoints/base-lm` or any HF causal LM id/folder) with a LoRA adapter on top.
-
-    adapter=None means the embedded SFT adapter for the embedded LM and no adapter for another LM;
-    'none' means the bare base model."""
+    """Base LM (`checkpoints/base-lm` or any HF causal LM id/folder) with a LoRA adapter on top
+    (see `default_adapter`)."""
     source = str(llm or BASE_LM)
-    if adapter is None:
-        adapter = SFT_ADAPTER if llm is None and SFT_ADAPTER.exists() else "none"
+    adapter = default_adapter(llm, adapter)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
         model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
@@ -54,7 +62,7 @@ def load_lm(llm: str | os.PathLike | None = None, adapter: str | os.PathLike | N
         raise StylistError(f"cannot load language model {source!r}: {exc}") from exc
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    if str(adapter) != "none":
+    if adapter is not None:
         model = attach_adapter(model, adapter)
     model.eval()
     return model, tokenizer
@@ -63,9 +71,18 @@ def load_lm(llm: str | os.PathLike | None = None, adapter: str | os.PathLike | N
 def attach_adapter(model: PreTrainedModel, adapter: str | os.PathLike, name: str = "default") -> PreTrainedModel:
     from peft import PeftModel
 
+    _require_adapter(adapter)
+    return PeftModel.from_pretrained(model, str(adapter), adapter_name=name)
+
+
+def _require_adapter(adapter: str | os.PathLike) -> None:
     if not (Path(adapter) / "adapter_config.json").exists():
         raise StylistError(f"adapter {adapter}: no adapter_config.json (not a PEFT adapter folder)")
-    return PeftModel.from_pretrained(model, str(adapter), adapter_name=name)
+
+
+def _folder(adapter: str | os.PathLike) -> str:
+    """One name per adapter folder, however the path to it is spelled."""
+    return str(Path(adapter).resolve())
 
 
 def encode_pair(tokenizer: PreTrainedTokenizerBase, prompt: str, text: str) -> tuple[list[int], int]:
@@ -121,7 +138,7 @@ def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts
 
 @dataclass
 class ScoringConfig:
-    """Weights of the outfit score; `train_lm.py` picks them on the training split's validation part."""
+    """Weights of the outfit score; `train-lm --step tune` picks them on the training split's validation part."""
 
     forward: float = 1.0
     backward: float = 1.0
@@ -135,61 +152,110 @@ def is_unconditional(prompt: str) -> bool:
     return head == outfit_prompt([]).partition("\n")[0] and "\n" not in rest
 
 
-class PMIScorer:
-    """Scores candidates and whole outfits by LM pointwise mutual information (plus optional counts).
+Pair = tuple[str, str]  # (prompt, completion text)
 
-    Log-likelihoods are memoised by (prompt, text), so the unconditional terms of catalog items are
-    computed once and re-ranking a few candidates is cheap. The unconditional ("nothing") terms have their
-    own cache, `prior`, scored with `reference` (a PEFT adapter name, "" for the bare base model, None for
-    whatever is active). A DPO-refined adapter is scored against its reference, the SFT adapter: PMI
-    log pi_new(item | outfit) - log pi_ref(item). Scoring the prior with the refined adapter would cancel
-    what DPO learned, since DPO raises a liked item's likelihood with and without the outfit alike."""
 
-    def __init__(self, model: PreTrainedModel | None, tokenizer: PreTrainedTokenizerBase | None,
-                 config: ScoringConfig | None = None, counts=None):
-        self.model, self.tokenizer = model, tokenizer
-        self.config = config or ScoringConfig()
-        self.counts = counts
-        self.cache: dict[tuple[str, str], tuple[float, float]] = {}  # (prompt, text) -> (log p, tokens)
-        self.prior: dict[tuple[str, str], tuple[float, float]] = {}  # the same for unconditional prompts
-        self.reference: str | None = None  # the Recommender sets it to the adapter it was loaded with
+class _AdapterVersions:
+    """The LM with the adapter versions loaded into it, one likelihood cache per version and the shared cache
+    of unconditional terms. Version 0 is the adapter the LM came with (its folder, or None when unknown) and
+    scores every unconditional term. Switching adapter and the forward pass happen under one lock, so
+    threads asking for different versions never see each other's adapter."""
 
-    def _cache_of(self, pair: tuple[str, str]) -> dict[tuple[str, str], tuple[float, float]]:
-        return self.prior if is_unconditional(pair[0]) else self.cache
-
-    @contextmanager
-    def _as_reference(self) -> Iterator[None]:
-        """The model switched to the reference adapter for the duration (the active one restored after)."""
+    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, folder: str | None):
         from peft import PeftModel
 
-        active = self.model.active_adapter if isinstance(self.model, PeftModel) else ""
-        if self.reference is None or self.reference == active:
-            yield
-        elif self.reference == "":
-            with self.model.disable_adapter():
-                yield
-        else:
-            self.model.set_adapter(self.reference)
-            try:
-                yield
-            finally:
-                self.model.set_adapter(active)
+        self.model, self.tokenizer, self.folder = model, tokenizer, folder
+        self.lock = threading.RLock()
+        self.names: dict[str | None, str] = {None: model.active_adapter if isinstance(model, PeftModel) else ""}
+        self.caches: dict[str | None, dict[Pair, tuple[float, float]]] = {None: {}}  # -> (log p, tokens)
+        self.prior: dict[Pair, tuple[float, float]] = {}
 
-    def logprobs(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+    def version(self, adapter: str | os.PathLike | None) -> str | None:
+        """The key of an adapter folder: None for version 0, however it is named."""
+        if adapter is None:
+            return None
+        key = _folder(adapter)
+        return None if key == self.folder else key
+
+    def _name(self, version: str | None) -> str:
+        """The PEFT adapter name of a version ("" for the bare base model), loading it when first asked for."""
+        from peft import PeftModel
+
+        if version not in self.names:
+            name = f"version_{len(self.names)}"  # PEFT adapter names may not contain dots
+            if isinstance(self.model, PeftModel):
+                _require_adapter(version)
+                self.model.load_adapter(version, adapter_name=name)
+            else:
+                self.model = attach_adapter(self.model, version, name=name)
+            self.model.eval()
+            self.names[version], self.caches[version] = name, {}
+        return self.names[version]
+
+    @contextmanager
+    def _active(self, version: str | None) -> Iterator[None]:
+        """The model with this version's adapter on (the caller holds the lock)."""
+        from peft import PeftModel
+
+        name = self._name(version)
+        if name == "":  # version 0 is the bare base model
+            with self.model.disable_adapter() if isinstance(self.model, PeftModel) else nullcontext():
+                yield
+            return
+        if self.model.active_adapter != name:
+            self.model.set_adapter(name)
+        yield
+
+    def raw(self, pairs: Sequence[Pair], version: str | None) -> np.ndarray:
+        """(log p, tokens) of each pair: conditional ones with `version`, unconditional ones with version 0."""
+        with self.lock:
+            self._name(version)  # a version's cache comes with it
+            caches = {False: self.caches[version], True: self.prior}
+            todo = sorted({p for p in pairs if p not in caches[is_unconditional(p[0])]})
+            for unconditional, by in ((False, version), (True, None)):
+                part = [p for p in todo if is_unconditional(p[0]) == unconditional]
+                if part:
+                    with self._active(by):
+                        lp, n = completion_logprobs(self.model, self.tokenizer, [p for p, _ in part],
+                                                    [t for _, t in part])
+                    caches[unconditional].update(zip(part, zip(lp.tolist(), n.tolist())))
+            return np.array([caches[is_unconditional(p[0])][p] for p in pairs]).reshape(-1, 2)
+
+    def generate(self, prompts: Sequence[str], max_new_tokens: int, version: str | None) -> list[str]:
+        with self.lock, self._active(version):
+            return generate(self.model, self.tokenizer, prompts, max_new_tokens=max_new_tokens)
+
+
+class OutfitModel:
+    """Scores candidates and whole outfits by LM pointwise mutual information (plus optional counts), and
+    describes missing pieces; built by `load_outfit_model`.
+
+    Every method that runs the LM takes `adapter`, an adapter version's folder (None = version 0, the one it
+    was loaded with), so callers never switch adapters and concurrent callers can use different versions.
+    Log-likelihoods are memoised per version by (prompt, text), so the unconditional terms of catalog
+    items are computed once and re-ranking a few candidates is cheap. The unconditional ("nothing") terms
+    always come from version 0: a DPO-refined adapter is scored against the one it was refined from,
+    PMI log pi_new(item | outfit) - log pi_ref(item). Scoring the prior with the refined adapter would
+    cancel what DPO learned, since DPO raises a liked item's likelihood with and without the outfit alike.
+    `config` holds the weights; tuning may replace it."""
+
+    def __init__(self, lm: _AdapterVersions | None, config: ScoringConfig, counts: CountModel | None):
+        self._lm, self._counts = lm, counts
+        self.config = config
+
+    @property
+    def adapter(self) -> str | None:
+        """Version 0's folder: None for the bare base model or an LM handed over already loaded."""
+        return self._lm.folder if self._lm is not None else None
+
+    def logprobs(self, pairs: Sequence[Pair], adapter: str | os.PathLike | None = None) -> np.ndarray:
         """Length-normalised log p(text | prompt) for (prompt, text) pairs, memoised."""
-        todo = sorted({p for p in pairs if p not in self._cache_of(p)})
-        for cache, model in ((self.cache, nullcontext()), (self.prior, self._as_reference())):
-            part = [p for p in todo if self._cache_of(p) is cache]
-            if part:
-                with model:
-                    lp, n = completion_logprobs(self.model, self.tokenizer, [p for p, _ in part], [t for _, t in part])
-                cache.update(zip(part, zip(lp.tolist(), n.tolist())))
-        raw = np.array([self._cache_of(p)[p] for p in pairs]).reshape(-1, 2)
+        raw = self._lm.raw(pairs, self._lm.version(adapter))
         return raw[:, 0] / np.maximum(raw[:, 1], 1.0) ** self.config.length_power
 
     @staticmethod
     def pmi_pairs(context: Sequence[str], candidate: str, slot: str | None = None, occasion: str | None = None,
-                  season: str | None = None) -> list[tuple[str, str]]:
+                  season: str | None = None) -> list[Pair]:
         """The (prompt, text) likelihoods a candidate's forward and backward PMI need. The unconditional
         prompt keeps the slot but not the occasion/season, so it is the same for every outfit (cacheable)
         and the occasion counts as part of the outfit."""
@@ -200,12 +266,19 @@ class PMIScorer:
         return pairs
 
     def pmi_terms(self, context: Sequence[str], candidates: Sequence[str], slot: str | None = None,
-                  occasion: str | None = None, season: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  occasion: str | None = None, season: str | None = None,
+                  adapter: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Forward PMI of each candidate caption with the outfit, and its backward PMI with each outfit
         caption (candidates x context)."""
         pairs = [p for c in candidates for p in self.pmi_pairs(context, c, slot, occasion, season)]
-        lp = self.logprobs(pairs).reshape(len(candidates), -1)
+        lp = self.logprobs(pairs, adapter).reshape(len(candidates), -1)
         return lp[:, 0] - lp[:, 1], lp[:, 2::2] - lp[:, 3::2]
+
+    def counts_scores(self, context: list[Item], candidates: list[Item]) -> np.ndarray | None:
+        """The counting model's PMI of each candidate with the outfit; None when it has no weight."""
+        if self._counts is None or not self.config.counts:
+            return None
+        return np.array(self._counts.candidate_scores(context, candidates))
 
     def combine(self, forward: np.ndarray, backward: np.ndarray, counts: np.ndarray | None) -> np.ndarray:
         """The weighted score of `ScoringConfig` from its parts."""
@@ -216,25 +289,51 @@ class PMIScorer:
             score = score + self.config.counts * counts
         return score
 
-    def candidate_scores(self, context: list[Item], candidates: list[Item]) -> list[float]:
+    def candidate_scores(self, context: list[Item], candidates: list[Item],
+                         adapter: str | os.PathLike | None = None) -> list[float]:
         backward = np.zeros((len(candidates), 0))
-        if self.model is not None and (self.config.forward or self.config.backward):
-            forward, backward = self.pmi_terms([item_caption(i) for i in context], [item_caption(c) for c in candidates])
+        if self._lm is not None and (self.config.forward or self.config.backward):
+            forward, backward = self.pmi_terms([item_caption(i) for i in context],
+                                               [item_caption(c) for c in candidates], adapter=adapter)
         else:
             forward = np.zeros(len(candidates))
-        counts = None
-        if self.counts is not None and self.config.counts:
-            counts = np.array(self.counts.candidate_scores(context, candidates))
-        return self.combine(forward, backward, counts).tolist()
+        return self.combine(forward, backward, self.counts_scores(context, candidates)).tolist()
 
-    def outfit_score(self, items: list[Item]) -> float:
+    def outfit_score(self, items: list[Item], adapter: str | os.PathLike | None = None) -> float:
         """Mean over items of how well each fits the rest of the outfit."""
-        if self.model is not None:
+        if self._lm is not None:
             captions = [item_caption(i) for i in items]
             self.logprobs([p for k, c in enumerate(captions)
-                           for p in self.pmi_pairs(captions[:k] + captions[k + 1:], c)])  # one batched pass
-        return float(np.mean([self.candidate_scores(items[:k] + items[k + 1:], [item])[0]
+                           for p in self.pmi_pairs(captions[:k] + captions[k + 1:], c)], adapter)  # one batched pass
+        return float(np.mean([self.candidate_scores(items[:k] + items[k + 1:], [item], adapter)[0]
                               for k, item in enumerate(items)]))
+
+    def warm(self, items: list[Item]) -> None:
+        """Compute the items' unconditional terms now (they serve every adapter version), not at the first request."""
+        self.logprobs([(outfit_prompt([], i.slot), completion(item_caption(i))) for i in items])
+
+    def generate(self, prompts: Sequence[str], max_new_tokens: int = 16,
+                 adapter: str | os.PathLike | None = None) -> list[str]:
+        """Greedy continuations of the prompts with this adapter version, cut at the end of the line."""
+        return self._lm.generate(prompts, max_new_tokens, self._lm.version(adapter))
+
+    def scorer(self, adapter: str | os.PathLike | None) -> AdapterScorer:
+        """Candidate and outfit scores with one adapter version, for code that takes a plain scorer (FITB, AUC)."""
+        return AdapterScorer(self, adapter)
+
+
+@dataclass(frozen=True)
+class AdapterScorer:
+    """An `OutfitModel` with one adapter version: the `candidate_scores` / `outfit_score` pair evaluators take."""
+
+    model: OutfitModel
+    adapter: str | os.PathLike | None
+
+    def candidate_scores(self, context: list[Item], candidates: list[Item]) -> list[float]:
+        return self.model.candidate_scores(context, candidates, self.adapter)
+
+    def outfit_score(self, items: list[Item]) -> float:
+        return self.model.outfit_score(items, self.adapter)
 
 
 def load_scoring_config(with_counts: bool = True, path: str | os.PathLike = SCORER_DIR / "scoring.json") -> ScoringConfig:
@@ -245,21 +344,41 @@ def load_scoring_config(with_counts: bool = True, path: str | os.PathLike = SCOR
     return ScoringConfig(**json.loads(path.read_text())["with_counts" if with_counts else "lm_only"])
 
 
-def load_outfit_scorer(llm: str | None = None, adapter: str | None = None, use_lm: bool = True,
-                       use_counts: bool = True, scoring: str | os.PathLike = SCORER_DIR / "scoring.json") -> PMIScorer:
-    """The recommender's scorer (LM PMI + counts, weights from scoring.json), or either part alone."""
-    from stylist.models.counts import DEFAULT_COUNTS, CountModel
+def load_outfit_model(llm: str | os.PathLike | None = None, adapter: str | os.PathLike | None = None, *,
+                      use_lm: bool = True, use_counts: bool | None = None,
+                      scoring: ScoringConfig | str | os.PathLike = SCORER_DIR / "scoring.json",
+                      model: PreTrainedModel | None = None, tokenizer: PreTrainedTokenizerBase | None = None,
+                      counts: CountModel | None = None, share: OutfitModel | None = None) -> OutfitModel:
+    """The one way to build an `OutfitModel`: the recommender's (LM PMI + counts, weights from scoring.json)
+    by default, or either part alone.
 
-    config = load_scoring_config(with_counts=use_counts, path=scoring)
-    counts = None
-    if use_counts:
-        if not DEFAULT_COUNTS.exists():
+    llm, adapter: as `load_lm`; or `model` + `tokenizer` already loaded (refine measures the model it trains),
+    whose active adapter is version 0; or `share`, another OutfitModel whose LM, adapter versions and
+    likelihoods to reuse under other weights (rows of a results table). use_lm=False: the counts alone.
+    use_counts: True requires `checkpoints/scorer/counts.npz`, None uses it when present, False scores by
+    the LM alone (with its own "lm_only" weights). scoring: the weights, or the JSON file to read them from.
+    counts: a counting model to use instead of the saved one (tuning the counts)."""
+    if isinstance(scoring, ScoringConfig):
+        config = replace(scoring)
+    else:
+        config = load_scoring_config(with_counts=use_counts is not False, path=scoring)
+    if counts is None and (use_counts is not False or not use_lm):
+        if DEFAULT_COUNTS.exists():
+            counts = CountModel.load(DEFAULT_COUNTS)
+        elif use_counts is None and use_lm:
+            config.counts = 0.0
+        else:
             raise StylistError(f"no counts at {DEFAULT_COUNTS}: run `python -m stylist train-lm --step counts`")
-        counts = CountModel.load(DEFAULT_COUNTS)
     if not use_lm:
-        return PMIScorer(None, None, ScoringConfig(forward=0, backward=0, counts=1.0), counts)
-    model, tokenizer = load_lm(llm, adapter)
-    return PMIScorer(model, tokenizer, config, counts)
+        return OutfitModel(None, ScoringConfig(forward=0, backward=0, counts=1.0), counts)
+    if share is not None:
+        lm = share._lm
+    elif model is not None:
+        lm = _AdapterVersions(model, tokenizer, None)
+    else:
+        folder = default_adapter(llm, adapter)
+        lm = _AdapterVersions(*load_lm(llm, folder or "none"), _folder(folder) if folder else None)
+    return OutfitModel(lm, config, counts)
 
 
 def save_scoring_config(with_counts: ScoringConfig, lm_only: ScoringConfig,

@@ -1,14 +1,14 @@
-"""Train the outfit LM (base, LoRA SFT, optional DPO), plus the counting model and the scorer's weights.
+"""Train the outfit LM (base, LoRA SFT), plus the counting model and the scorer's weights.
 
     python -m stylist train-lm --step base     # tokenizer + small Llama pre-trained on single garment texts
     python -m stylist train-lm --step sft      # LoRA SFT on outfits: present captions -> missing caption
-    python -m stylist train-lm --step dpo --dpo-dir runs/sft-dpo   # optional: DPO on Polyvore negatives
     python -m stylist train-lm --step counts   # co-occurrence counts (checkpoints/scorer/counts.npz)
     python -m stylist train-lm --step tune     # scoring weights on the validation part (scoring.json)
     python -m stylist train-lm                 # base, sft, counts, tune, in that order
 
 Polyvore outfits: the 'train' part of `splits` (70%) plus the demo outfits train; 'valid' (10%) picks
-the counts config and the scoring weights; 'test' (20%) is never read here.
+the counts config and the scoring weights; 'test' (20%) is never read here. DPO on Polyvore negatives,
+tried and not adopted, is in `stylist.experimental.lm_dpo`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import json
 import math
 import os
 import random
-import shutil
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -38,10 +37,10 @@ from stylist.models.outfit import (
     BASE_LM,
     SCORER_DIR,
     SFT_ADAPTER,
-    PMIScorer,
     ScoringConfig,
     encode_pair,
     load_lm,
+    load_outfit_model,
     save_scoring_config,
 )
 
@@ -62,12 +61,6 @@ class TrainConfig:
     sft_lr: float = 2e-3
     lora_r: int = 16
     lora_alpha: int = 32
-    dpo_dir: str = str(SFT_ADAPTER.with_name("sft-dpo"))
-    dpo_pairs: int = 4000
-    dpo_epochs: float = 1.0
-    dpo_lr: float = 5e-4
-    dpo_beta: float = 0.5
-    dpo_same_category: float = 0.5
     batch_size: int = 32
     seed: int = 0
 
@@ -204,38 +197,6 @@ def train_sft(config: TrainConfig) -> None:
                                                     "train_outfits": len(train)}, indent=1))
 
 
-def train_dpo(config: TrainConfig) -> None:
-    """Optional step: DPO with the method's negative examples (an outfit's real missing item over another
-    outfit's item, of the same category for `dpo_same_category` of the pairs), starting from, and referenced
-    to, the SFT adapter. Not part of `all`: on the valid part it did not beat the SFT adapter (docs/results.md)."""
-    from peft import PeftModel
-
-    from stylist.data.corpus import negative_pairs
-    from stylist.train.refine import dpo_trainer, progress_callback
-
-    base, tokenizer = load_lm(config.base_dir, "none")
-    model = PeftModel.from_pretrained(base, config.adapter_dir, is_trainable=True)
-    rows = negative_pairs(config.dpo_pairs, config.seed, config.dpo_same_category)
-    out = Path(config.dpo_dir)
-    losses: list[float] = []
-    with tqdm(desc="dpo", unit="step") as bar:
-        def progress(step: int, total: int, loss: float | None) -> None:
-            bar.total = total
-            bar.update(step - bar.n)
-            bar.set_postfix(loss=f"{loss:.4f}")
-
-        trainer = dpo_trainer(model, tokenizer, rows, out / "scratch", beta=config.dpo_beta,
-                              learning_rate=config.dpo_lr, batch_size=config.batch_size, epochs=config.dpo_epochs,
-                              steps=None, max_length=256, seed=config.seed,
-                              callbacks=[progress_callback(progress, None, losses)])
-        trainer.train()
-    shutil.rmtree(out / "scratch", ignore_errors=True)
-    model.set_adapter("default")
-    model.save_pretrained(out, selected_adapters=["default"])
-    tokenizer.save_pretrained(out)
-    (out / "train_log.json").write_text(json.dumps({"config": asdict(config), "pairs": len(rows), "losses": losses}))
-
-
 def validation_tasks(seeds: tuple[int, ...] = (0, 1, 2)) -> tuple:
     """The Polyvore validation part as (catalog, {seed: (fitb, hard, compat)}): what counts and weights are
     chosen on. Its ~100 outfits are few, so three draws of blanks and negatives are averaged."""
@@ -270,7 +231,7 @@ def fit_counts() -> CountModel:
     results = []
     for config in tqdm(grid, desc="counts"):
         counts = CountModel.fit(outfits, config)
-        results.append((counts, validation_metrics(PMIScorer(None, None, ScoringConfig(0, 0, 1, 1), counts), catalog, tasks)))
+        results.append((counts, validation_metrics(load_outfit_model(use_lm=False, counts=counts), catalog, tasks)))
     counts, metrics = max(results, key=lambda r: np.mean(list(r[1].values())))
     counts.save(DEFAULT_COUNTS)
     report = {"best": asdict(counts.config), "valid": metrics, "grid": [{**asdict(c.config), **m} for c, m in results]}
@@ -283,8 +244,7 @@ def tune_scoring(config: TrainConfig) -> ScoringConfig:
     """Pick the scoring weights that maximise mean(FITB, hard FITB, AUC) on the validation part. With
     `--adapter-dir none` the bare base LM's own weights go to scoring_base.json, for a fair results table."""
     catalog, tasks = validation_tasks()
-    model, tokenizer = load_lm(config.base_dir, config.adapter_dir)
-    scorer = PMIScorer(model, tokenizer, counts=CountModel.load(DEFAULT_COUNTS))
+    scorer = load_outfit_model(config.base_dir, config.adapter_dir, use_counts=True, scoring=ScoringConfig())
 
     def measure(scoring: ScoringConfig) -> dict:
         scorer.config = scoring
@@ -317,6 +277,6 @@ def main(argv: list[str] | None = None) -> int:
     steps = ["base", "sft", "counts", "tune"] if config.step == "all" else [config.step]
     for step in steps:
         start = time.time()
-        {"base": pretrain_base, "sft": train_sft, "dpo": train_dpo, "counts": lambda c: fit_counts(), "tune": tune_scoring}[step](config)
+        {"base": pretrain_base, "sft": train_sft, "counts": lambda c: fit_counts(), "tune": tune_scoring}[step](config)
         print(f"step {step} done in {time.time() - start:.0f} s", flush=True)
     return 0

@@ -24,20 +24,17 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
-from stylist.app.runner import refine_lock, write_status
 from stylist.core.adapters import AdapterRegistry
 from stylist.core.errors import StylistError
 from stylist.core.feedback import DB_NAME, FeedbackStore, Pair
 from stylist.core.paths import data_dir, shared_data
+from stylist.core.refine_status import RefineResult, RefineStatus, refine_lock
 from stylist.data.corpus import negative_pairs
-from stylist.models.outfit import BASE_LM, PMIScorer, completion_logprobs, load_lm, load_scoring_config
-
-Progress = Callable[[int, int, float | None], None]  # (step, total steps, latest loss)
+from stylist.models.outfit import BASE_LM, completion_logprobs, load_lm, load_outfit_model
+from stylist.train.callbacks import BarCallback, HookCallback, Progress, StatusCallback
 
 
 @dataclass
@@ -57,22 +54,6 @@ class RefineConfig:
     fitb_questions: int = 100  # the first questions of held-out Polyvore FITB; 0 skips FITB
     seed: int = 0
     threads: int = 1
-
-
-@dataclass
-class RefineResult:
-    version: int | None  # None when stopped
-    parent: int
-    train_pairs: int
-    heldout_pairs: int
-    steps: int
-    seconds: float
-    train_seconds: float
-    anchor_pairs: int = 0
-    losses: list[float] = field(default_factory=list)
-    before: dict = field(default_factory=dict)
-    after: dict = field(default_factory=dict)
-    stopped: bool = False
 
 
 def split_pairs(pairs: Sequence[Pair], heldout_percent: int) -> tuple[list[Pair], list[Pair]]:
@@ -95,18 +76,14 @@ def _accuracy(chosen: Sequence[float], rejected: Sequence[float]) -> float | Non
 
 
 def heldout_fitb(model, tokenizer, questions: int) -> float | None:
-    """FITB of the recommender's scorer with this adapter, on the first questions of the held-out
-    Polyvore test part (None when the shared data is absent or `questions` is 0)."""
+    """FITB of the recommender's scorer with the model's active adapter (every term, the unconditional ones
+    included), on the first questions of the held-out Polyvore test part (None when the shared data is absent
+    or `questions` is 0)."""
     if questions <= 0 or not (shared_data() / "polyvore" / "outfits.json").exists():
         return None
     from stylist.evaluation import outfits
-    from stylist.models.counts import DEFAULT_COUNTS, CountModel
 
-    config = load_scoring_config()
-    counts = CountModel.load(DEFAULT_COUNTS) if DEFAULT_COUNTS.exists() else None
-    if counts is None:
-        config.counts = 0.0
-    return outfits.heldout_fitb(PMIScorer(model, tokenizer, config, counts), n=questions)
+    return outfits.heldout_fitb(load_outfit_model(model=model, tokenizer=tokenizer), n=questions)
 
 
 def measure(model, tokenizer, heldout: Sequence[Pair], config: RefineConfig,
@@ -120,25 +97,6 @@ def measure(model, tokenizer, heldout: Sequence[Pair], config: RefineConfig,
         metrics["reward_accuracy"] = _accuracy([c - rc for c, rc in zip(chosen, reference[0])],
                                                [r - rr for r, rr in zip(rejected, reference[1])])
     return metrics, (chosen, rejected)
-
-
-def progress_callback(progress: Progress | None, should_stop: Callable[[], bool] | None, losses: list[float]):
-    from transformers import TrainerCallback
-
-    class Watch(TrainerCallback):
-        """Reports each step and asks the trainer to stop between steps when told to."""
-
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            if logs and "loss" in logs:  # logged after every step (logging_steps=1)
-                losses.append(float(logs["loss"]))
-                if progress is not None:
-                    progress(state.global_step, state.max_steps, losses[-1])
-
-        def on_step_end(self, args, state, control, **kwargs):
-            if should_stop is not None and should_stop():
-                control.should_training_stop = True
-
-    return Watch()
 
 
 def dpo_trainer(model, tokenizer, rows: list[dict[str, str]], output_dir: Path, *, beta: float, learning_rate: float,
@@ -169,25 +127,32 @@ def dpo_trainer(model, tokenizer, rows: list[dict[str, str]], output_dir: Path, 
 
 def refine(data: str | Path | None = None, user: str | None = None, config: RefineConfig | None = None,
            llm: str | Path | None = None, sft_adapter: str | Path | None = None, progress: Progress | None = None,
-           should_stop: Callable[[], bool] | None = None) -> RefineResult:
-    """Train a new adapter version on the pairs of `user` (everyone when None) and activate it."""
+           should_stop: Callable[[], bool] | None = None, callbacks: Sequence = ()) -> RefineResult:
+    """Train a new adapter version on the pairs of `user` (everyone when None) and activate it; one refine
+    at a time. `progress` and `should_stop` watch the run from Python; `callbacks`: more trainer callbacks."""
+    with refine_lock(data):
+        return _refine(data, user, config, llm, sft_adapter, HookCallback(progress, should_stop), callbacks)
+
+
+def _refine(data: str | Path | None, user: str | None, config: RefineConfig | None, llm, sft_adapter,
+            watch: HookCallback, callbacks: Sequence) -> RefineResult:
+    """`refine()` for a caller that holds the refine lock."""
     config = config or RefineConfig()
     data = data_dir(data)
-    with refine_lock(data):
-        registry = AdapterRegistry(data / "adapters", sft_adapter)
-        registry.clean()
-        pairs = FeedbackStore(data / DB_NAME).pairs(user)  # a snapshot: clicks made meanwhile wait for the next run
-        train, heldout = split_pairs(pairs, config.heldout_percent)
-        if len(train) < config.min_pairs:
-            who = f"user {user!r}" if user else "all users"
-            raise StylistError(f"need {config.min_pairs - len(train)} more preference pairs to refine ({who} has "
-                               f"{len(train)} for training; a pair is a liked and a disliked or passed-over "
-                               "suggestion for the same outfit)")
-        return _train(registry, train, heldout, user, config, llm, progress, should_stop)
+    registry = AdapterRegistry(data / "adapters", sft_adapter)
+    registry.clean()
+    pairs = FeedbackStore(data / DB_NAME).pairs(user)  # a snapshot: clicks made meanwhile wait for the next run
+    train, heldout = split_pairs(pairs, config.heldout_percent)
+    if len(train) < config.min_pairs:
+        who = f"user {user!r}" if user else "all users"
+        raise StylistError(f"need {config.min_pairs - len(train)} more preference pairs to refine ({who} has "
+                           f"{len(train)} for training; a pair is a liked and a disliked or passed-over "
+                           "suggestion for the same outfit)")
+    return _train(registry, train, heldout, user, config, llm, watch, callbacks)
 
 
 def _train(registry: AdapterRegistry, train: list[Pair], heldout: list[Pair], user: str | None,
-           config: RefineConfig, llm, progress, should_stop) -> RefineResult:
+           config: RefineConfig, llm, watch: HookCallback, callbacks: Sequence) -> RefineResult:
     import torch
     from peft import PeftModel
 
@@ -201,13 +166,13 @@ def _train(registry: AdapterRegistry, train: list[Pair], heldout: list[Pair], us
     before, reference = measure(model, tokenizer, heldout, config)
 
     scratch = registry.new_tmp()  # the trainer's output folder; it saves nothing there (save_strategy="no")
-    losses: list[float] = []
+    losses = watch.losses
     anchors = negative_pairs(round(config.anchors * len(train)), config.seed)
     rows = [p.trl() for p in train] + anchors
     trainer = dpo_trainer(model, tokenizer, rows, scratch, beta=config.beta, learning_rate=config.learning_rate,
                           batch_size=config.batch_size, epochs=config.epochs, steps=config.steps,
                           max_length=config.max_length, seed=config.seed, sft_weight=config.sft_weight,
-                          callbacks=[progress_callback(progress, should_stop, losses)])
+                          callbacks=[watch, *callbacks])
     t0 = time.time()
     trainer.train()
     train_seconds = time.time() - t0
@@ -259,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     parser.add_argument("--status-file", default=None, help="keep the live state in this JSON file (for the app)")
     parser.add_argument("--stop-file", default=None, help="stop cleanly after the current step once this file exists")
+    parser.add_argument("--lock-fd", type=int, default=None,
+                        help="the refine lock, already taken and handed down by the app that starts this worker")
     defaults = RefineConfig()
     for name in ("beta", "learning_rate", "epochs", "batch_size", "steps", "min_pairs", "anchors", "sft_weight",
                  "heldout_percent", "fitb_questions", "seed", "threads"):
@@ -266,35 +233,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument("--" + name.replace("_", "-"), type=kind, default=getattr(defaults, name))
     args = parser.parse_args(argv)
     config = RefineConfig(**{k: getattr(args, k) for k in asdict(defaults) if hasattr(args, k)})
-    status = {"state": "running", "user": args.user, "started": time.time(), "step": 0, "total": None, "losses": []}
-
-    def save_status(**changes) -> None:
-        status.update(changes)
-        if args.status_file:
-            write_status(args.status_file, status)
-
-    bars = []  # made at the first step, so a refusal prints only its one line
-
-    def progress(step: int, total: int, loss: float | None) -> None:
-        if not bars:
-            bars.append(tqdm(total=total, desc="refine", unit="step", disable=args.json))
-        bars[0].update(step - bars[0].n)
-        if loss is not None:
-            bars[0].set_postfix(loss=f"{loss:.4f}")
-            status["losses"].append(loss)
-        save_status(step=step, total=total, state="running" if step < total else "saving")
-
-    save_status(pid=os.getpid())
-    try:
-        result = refine(args.data_dir, args.user, config, args.llm, args.sft_adapter, progress,
-                        (lambda: Path(args.stop_file).exists()) if args.stop_file else None)
-    except BaseException as exc:  # the app shows why; the CLI dispatcher still prints the one-line error
-        save_status(state="failed", error=str(exc) or type(exc).__name__)
-        raise
-    finally:
-        for bar in bars:
-            bar.close()
-    save_status(state="stopped" if result.stopped else "done", result=asdict(result), version=result.version)
+    # the status file is shared: a worker that finds the lock taken raises here, before writing anything to it;
+    # the lock is released right after the final state is written, so a reader never sees a live state unlocked
+    with refine_lock(args.data_dir, args.lock_fd):
+        status = StatusCallback(args.status_file, RefineStatus("running", args.user, time.time(), pid=os.getpid()),
+                                args.stop_file)
+        status.update()
+        try:
+            result = _refine(args.data_dir, args.user, config, args.llm, args.sft_adapter, HookCallback(),
+                             [status, BarCallback(disable=args.json)])
+        except BaseException as exc:  # the app shows why; the CLI dispatcher still prints the one-line error
+            status.update(state="failed", error=str(exc) or type(exc).__name__)
+            raise
+        status.update(state="stopped" if result.stopped else "done", result=result)
     print(json.dumps(asdict(result)) if args.json else _report(result))
     return 0
 

@@ -1,0 +1,26 @@
+"""What `app.py` passes to the app: models, catalog, data folder and the limits a visitor meets."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+@dataclass
+class AppConfig:
+    """The defaults are the committed models and the demo catalog."""
+
+    catalog: str = "demo"
+    captioner: str | None = None
+    llm: str | None = None
+    embedder: str | None = None
+    data_dir: str | None = None
+    admin_password: str | None = field(default_factory=lambda: os.environ.get("STYLIST_ADMIN_PASSWORD") or None)
+    max_photos: int = 4
+    max_catalog_photos: int = 20  # per "add to catalog" request
+    max_upload_mb: float = 10.0
+    per_slot: int = 3  # suggestions shown per missing slot
+    caption_chars: int = 200  # a five-word caption needs ~40; longer text only slows everyone's LM calls
+    tag_chars: int = 40  # occasion and season
+    search_chars: int = 100
+    refine_args: list[str] = field(default_factory=list)  # extra `python -m stylist refine` options (tests: tiny)

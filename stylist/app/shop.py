@@ -1,0 +1,118 @@
+"""The active catalog as the app keeps it: photo-folder captions, visitors' additions, search, served files.
+
+    python app.py --catalog ../shared/data/clothing-small/validation   # a photo folder, captioned once
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+import threading
+from dataclasses import asdict
+from pathlib import Path
+
+from stylist.app.access import Access, check_text
+from stylist.app.recommender import Recommender
+from stylist.core.catalog import IMAGE_SUFFIXES, Catalog, Item, load_catalog, parse_item
+from stylist.core.images import load_image
+from stylist.core.paths import EXAMPLES, writing
+from stylist.models.captioner import Captioner
+
+
+def open_catalog(source: str, data: Path, captioner: Captioner) -> Catalog:
+    """The catalog with its cached photo captions and the photos visitors added before."""
+    catalog = load_catalog(source)
+    path = _additions_path(data, catalog)
+    for n, raw in enumerate(_read_json(path, [])):
+        item = parse_item(raw, f"{path}, item #{n}")
+        if item.id not in catalog.items:
+            catalog.add(item)
+    _caption_untitled(catalog, data, captioner)
+    return catalog
+
+
+def _additions_path(data: Path, catalog: Catalog) -> Path:
+    return data / f"catalog-additions-{catalog.name}.json"
+
+
+def _caption_untitled(catalog: Catalog, data: Path, captioner: Captioner) -> None:
+    """Photo-folder catalogs come without titles: caption their photos once, cached in the data folder."""
+    bare = [i for i in catalog.items.values() if not i.title and i.image]
+    if not bare:
+        return
+    path = data / f"catalog-captions-{catalog.name}.json"
+    cache = _read_json(path, {})
+    todo = [i.image for i in bare if i.image not in cache]
+    if todo:
+        print(f"captioning {len(todo)} catalog photos (once: cached in {path})", file=sys.stderr)
+        for c in captioner.caption_images(todo):
+            if not c.error:
+                cache[c.path] = {"title": c.caption, "colors": c.colors, "pattern": c.pattern, "material": c.material}
+        with writing(data):
+            _write_json(path, cache)
+    for item in bare:  # the folder's class name stays the category
+        for key, value in cache.get(item.image, {}).items():
+            setattr(item, key, value)
+
+
+class Shop:
+    """Browse, search and grow the catalog; additions are indexed for retrieval at once and kept across restarts."""
+
+    def __init__(self, catalog: Catalog, data: Path, access: Access, captioner: Captioner,
+                 recommender: Recommender, lock: threading.Lock):
+        self.catalog, self.data, self.access = catalog, data, access
+        self.captioner, self.recommender, self._lock = captioner, recommender, lock
+        self._images = data / "catalog-images"
+
+    def search(self, query: str | None, limit: int = 60) -> list[Item]:
+        return self.catalog.search(check_text(query, self.access.config.search_chars, "a search"), limit=limit)
+
+    def add_photos(self, paths: list[str], password: str | None) -> list[Item]:
+        """Caption new photos, copy them into the data folder and add them to the catalog."""
+        self.access.check_admin(password, "adding to the catalog")
+        paths = self.access.check_uploads(paths, limit=self.access.config.max_catalog_photos)
+        added = []
+        for caption in self.captioner.caption_images(paths):
+            item_id = f"added-{secrets.token_hex(4)}"
+            image = self._images / f"{item_id}.png"
+            with writing(self.data):
+                self._images.mkdir(parents=True, exist_ok=True)
+                load_image(caption.path).save(image)
+            added.append(Item(id=item_id, title=caption.caption, category=caption.category,
+                              colors=list(caption.colors), pattern=caption.pattern, material=caption.material,
+                              image=str(image)))
+        path = _additions_path(self.data, self.catalog)
+        with self._lock:  # no recommendation sees a half-indexed catalog, no addition overwrites another
+            with writing(self.data):  # saved first: an addition the disk refused is not shown either
+                _write_json(path, _read_json(path, []) + [asdict(i) for i in added])
+            for item in added:
+                self.catalog.add(item)
+            self.recommender.add_items(added)
+        return added
+
+    def served_paths(self) -> list[str]:
+        """Folders the web server may serve images from: the catalog's photos and the examples. The data
+        folder (feedback, adapters, secrets) is not among them; only its added catalog photos are."""
+        roots = {str(EXAMPLES), str(self._images)}
+        roots |= {str(Path(i.image).parent) for i in self.catalog.items.values() if i.image}
+        return sorted(roots)
+
+
+def example_photos() -> list[str]:
+    """The committed example garment photos a visitor can try without uploading anything."""
+    if not EXAMPLES.is_dir():
+        return []
+    return [str(p) for p in sorted(EXAMPLES.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
+
+
+def _read_json(path: Path, default):
+    return json.loads(path.read_text()) if path.exists() else default
+
+
+def _write_json(path: Path, data) -> None:
+    """Write-then-rename: a crash never leaves half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)

@@ -1,0 +1,134 @@
+"""The Refine tab: start and watch the background DPO run, switch adapter versions, compare old and new."""
+
+from __future__ import annotations
+
+import html
+
+import gradio as gr
+import pandas as pd
+
+from stylist.app.service import Stylist
+from stylist.app.style import Card
+from stylist.app.ui.common import Components, clock, one_line_errors
+from stylist.core.adapters import AdapterVersion
+from stylist.core.refine_status import RefineResult, RefineStatus
+
+
+def create_refine_tab(app: Stylist, password: gr.Textbox, style: Components) -> Components:
+    """Refine, versions and Compare; Compare reads the outfit from the Style tab's `texts`, `occasion` and
+    `season`, and every admin action needs `password`. Returns the `tab`."""
+    with gr.Tab("Refine", id="refine") as tab:
+        gr.Markdown("Retrain the suggestion model on everyone's likes and dislikes (DPO on the active LoRA adapter). "
+                    "It runs in the background: you can close this page and come back, and others keep getting "
+                    "suggestions meanwhile. The new version becomes active when it is done; you can switch back "
+                    "below.")
+        pairs = gr.Markdown(elem_id="pair-count")
+        with gr.Row():
+            start = gr.Button("Refine on the feedback so far", variant="primary", elem_id="refine-start")
+            stop = gr.Button("Stop", variant="stop", elem_id="refine-stop")
+        progress = gr.HTML(_progress_html(RefineStatus()), elem_id="refine-progress")
+        loss = gr.LinePlot(x="step", y="loss", title="DPO loss", height=220, elem_id="loss-plot")
+        metrics = gr.Dataframe(headers=["metric", "before", "after", "measured on"], interactive=False,
+                               label="Before / after", elem_id="refine-metrics")
+        gr.Markdown("*preference_accuracy*: share of held-out pairs (outfits not trained on) where the liked item is "
+                    "more likely than the other one; *reward_accuracy*: the same for DPO's implicit reward; *fitb*: "
+                    "fill-in-the-blank accuracy on held-out Polyvore outfits (n/a when not measured).")
+        gr.Markdown("### Adapter versions")
+        versions = gr.Dataframe(interactive=False, elem_id="versions")
+        with gr.Row():
+            pick = gr.Dropdown(label="Version", choices=[], scale=2, elem_id="version-pick")
+            activate = gr.Button("Activate", scale=1, elem_id="activate")
+            rollback = gr.Button("Roll back to the previous version", scale=1, elem_id="rollback")
+        gr.Markdown("### Old vs new adapter on the outfit from the Style tab")
+        compare = gr.Button("Compare", elem_id="compare")
+        with gr.Row():
+            old_gallery = gr.Gallery(label="previous version", columns=3, height=420, allow_preview=False,
+                                     elem_id="compare-old")
+            new_gallery = gr.Gallery(label="active version", columns=3, height=420, allow_preview=False,
+                                     elem_id="compare-new")
+        seen = gr.State(None)
+        timer = gr.Timer(1.0)
+
+    def tick(last):
+        status = app.refining.status()
+        key = (status.started, status.state, status.step, len(status.losses))
+        if key == last:  # nothing new: leave the page alone
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), last
+        return (_progress_html(status), _loss_frame(status.losses), gr.Button(interactive=not status.running),
+                gr.Button(interactive=status.running), _metric_rows(status.result), key)
+
+    timer.tick(tick, inputs=seen, outputs=[progress, loss, start, stop, metrics, seen], show_progress="hidden")
+
+    def listing():
+        found = app.refining.versions()
+        active = next(v.name for v in found if v.active)
+        n_pairs, users = app.votes.feedback_size()
+        return (_versions_table(found), gr.Dropdown(choices=[v.name for v in found], value=active),
+                f"Feedback so far: **{n_pairs} preference pairs** from {users} users (a pair is a liked suggestion "
+                "and a disliked or passed-over one for the same outfit).")
+
+    start.click(one_line_errors(lambda pw: app.refining.start(pw)), inputs=password)
+    stop.click(one_line_errors(lambda pw: app.refining.stop(pw)), inputs=password)
+    # the versions list follows the run: refresh it whenever the run state changes
+    shown = [versions, pick, pairs]
+    gr.on([seen.change, tab.select], listing, outputs=shown)
+    activate.click(one_line_errors(lambda v, pw: app.refining.activate(v, pw)),
+                   inputs=[pick, password]).then(listing, outputs=shown)
+    rollback.click(one_line_errors(lambda pw: app.refining.rollback(pw)), inputs=password).then(listing, outputs=shown)
+
+    @one_line_errors
+    def side_by_side(occ, sea, *caps):
+        (old_name, old), (new_name, new) = app.style.compare(list(caps), occ, sea)
+        return (gr.Gallery(_gallery(old), label=f"before: {old_name}"),
+                gr.Gallery(_gallery(new), label=f"after: {new_name} (active)"))
+
+    compare.click(side_by_side, inputs=[style["occasion"], style["season"], *style["texts"]],
+                  outputs=[old_gallery, new_gallery])
+    return {"tab": tab}
+
+
+def _versions_table(versions: list[AdapterVersion]) -> dict:
+    rows = []
+    for v in versions:
+        after = v.metrics.get("after", {})
+        rows.append([v.name + (" (active)" if v.active else ""),
+                     "SFT adapter" if v.number == 0 else f"refined from v{v.parent}",
+                     clock(v.created) if v.created else "",
+                     v.pairs, ", ".join(f"{k} {val:.3f}" for k, val in after.items() if isinstance(val, float))])
+    return {"headers": ["version", "origin", "created", "trained on (pairs)", "metrics after"], "data": rows}
+
+
+def _gallery(groups: dict[str, list[Card]]) -> list[tuple[str, str]]:
+    return [(c.image, f"{c.title} · {c.score:.2f}") for found in groups.values() for c in found if c.image]
+
+
+def _loss_frame(losses: list[float]) -> pd.DataFrame:
+    return pd.DataFrame({"step": range(1, len(losses) + 1), "loss": losses})
+
+
+def _metric_rows(result: RefineResult | None) -> list[list]:
+    """Before / after of each metric, with what it was measured on: a figure on two held-out pairs is no result."""
+    if result is None:  # no run has ended yet
+        return []
+    n = result.heldout_pairs
+    pairs = f"{n} held-out pairs" + (" (too few to read)" if 0 < n < 20 else "")
+    on = {"fitb": "held-out Polyvore outfits", "preference_accuracy": pairs, "reward_accuracy": pairs}
+    before, after = result.before, result.after
+    return [[k, _fmt(before.get(k)), _fmt(after.get(k)), on.get(k, "")] for k in sorted(set(before) | set(after))]
+
+
+def _fmt(value) -> str:
+    """n/a: not measured (FITB switched off, no held-out pairs, or reward accuracy before training)."""
+    return f"{value:.3f}" if isinstance(value, float) else ("n/a" if value is None else str(value))
+
+
+def _progress_html(status: RefineStatus) -> str:
+    if status.state == "failed":
+        detail = status.error or "failed"
+    elif status.state == "done":
+        detail = f"v{status.version} is now the active adapter"
+    else:
+        detail = f"step {status.step} of {status.total}" if status.total else ""
+    state = html.escape(status.state)
+    return (f'<div id="refine-state" data-state="{state}"><b>{state}</b> {status.fraction:.0%} '
+            f"{html.escape(detail)}</div><div class='progress'><div style='width:{status.fraction:.0%}'></div></div>")

@@ -1,0 +1,2 @@
+"""Methods tried and not adopted; not part of the app. Each module runs on its own
+(`python -m stylist.experimental.<name>`) so its result can be reproduced."""
