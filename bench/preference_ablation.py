@@ -1,14 +1,13 @@
-"""Ablation of the preference model on the held-out test users of ratings.csv: contrastive loss x preference tokens.
+"""Ablation of the preference model on held-out users of ratings-full.csv: contrastive loss x preference tokens.
 
-    python bench/preference_ablation.py [--seeds 0 1 2] [--json]      # ~2 training runs per seed, minutes each
+    python bench/preference_ablation.py [--seeds 0] [--part test] [--json]      # 2 trainings per seed
 
-Per seed it trains twice with `train_preference.train` (contrastive weight 1 and 0), each with stage (b).
-Stage (b) changes nothing but the tokens, so switching the tokens off gives the stage (a) model exactly:
-four variants from two runs. With several seeds, each variant is also scored as a seed ensemble (P(like)
-averaged over the seeds, as the shipped checkpoint is: `TrainConfig.members`). All are measured the same
-way as `python -m stylist eval preference` (the test users, which no variant trained or selected on), with
-a paired bootstrap 95% interval of the difference to the better baseline, and on the simulated app users
-when the demo catalog exists.
+Per seed it trains twice with `train_preference.train` (contrastive weight 1 and 0, the adopted recipe
+otherwise), each with stage (b). Stage (b) changes nothing but the tokens, so switching the tokens off gives
+the stage (a) model exactly: four variants from two runs. Each is measured as `python -m stylist eval
+preference` measures (the users of `--part`, which no variant trained or selected on when it is "test"),
+overall and by history length, with standard errors: of the accuracy (over users) and of the paired gap to
+the better baseline; and on the simulated app users when the demo catalog exists.
 """
 
 from __future__ import annotations
@@ -27,8 +26,8 @@ from preference_app_users import run as app_users
 
 from stylist.core.catalog import load_catalog
 from stylist.core.errors import StylistError
-from stylist.data.rtr import episodes, load_ratings, split_users
-from stylist.evaluation.preference import baseline_scores, metrics, model_scores, pair_wins
+from stylist.data.rtr import by_user, episodes, load_ratings, split_users
+from stylist.evaluation.preference import HISTORY_BUCKETS, baseline_scores, history_bucket, model_scores, pair_wins
 from stylist.models.preference import ItemStats
 from stylist.train.preference import TrainConfig, train
 
@@ -36,68 +35,71 @@ VARIANTS = {  # name -> (contrastive weight, preference tokens on)
     "base loss only": (0.0, False),
     "without contrastive loss": (0.0, True),
     "without preference tokens": (1.0, False),
-    "with both": (1.0, True),
+    "full (base + contrastive + tokens)": (1.0, True),
 }
 
 
-def bootstrap_gap(a: np.ndarray, b: np.ndarray, n: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """95% interval of mean(a) - mean(b) over users resampled with replacement (paired: same users)."""
-    idx = np.random.default_rng(seed).integers(0, len(a), (n, len(a)))
-    gaps = a[idx].mean(1) - b[idx].mean(1)
-    return float(np.percentile(gaps, 2.5)), float(np.percentile(gaps, 97.5))
+def summary(wins: np.ndarray, best: np.ndarray, buckets: np.ndarray) -> dict[str, dict[str, float]]:
+    """Accuracy, its standard error over users, and the paired gap to the better baseline with its standard
+    error, for all users and per history bucket."""
+    out = {}
+    for name in ["all", *HISTORY_BUCKETS]:
+        keep = np.ones(len(wins), bool) if name == "all" else buckets == name
+        w, gap = wins[keep], wins[keep] - best[keep]
+        out[name] = {"n_users": int(keep.sum()), "accuracy": float(w.mean()), "se": float(w.std() / np.sqrt(len(w))),
+                     "gap": float(gap.mean()), "gap_se": float(gap.std() / np.sqrt(len(w)))}
+    return out
 
 
-def spread(xs: list[float]) -> str:
-    return f"{np.mean(xs):.4f}" + (f" ± {np.std(xs):.4f}" if len(xs) > 1 else "")
+def cell(s: dict[str, float], key: str = "accuracy") -> str:
+    return f"{s[key]:+.4f} ± {s[key + '_se']:.4f}" if key == "gap" else f"{s[key]:.4f} ± {s['se']:.4f}"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--part", choices=["valid", "test"], default="test", help="the held-out users to measure on")
     parser.add_argument("--out", default="runs/preference-ablation", help="where the trained variants go")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(1)
     ratings = load_ratings()
     parts = split_users(ratings)
-    test = episodes(ratings, parts["test"])
-    base = baseline_scores(ItemStats.fit([r for r in ratings if r.user in parts["train"]]), test)  # = the model's counts
-    best = max(base, key=lambda k: pair_wins(*base[k]).mean())
+    users = by_user(ratings)
+    eps = episodes(ratings, parts[args.part])
+    buckets = np.array([history_bucket(e) for e in eps])
+    base = {name: pair_wins(*s) for name, s in
+            baseline_scores(ItemStats.fit({u: users[u] for u in parts["train"]}), eps).items()}  # = the model's counts
+    best = max(base, key=lambda k: base[k].mean())
     try:
         items = [i for i in load_catalog("demo").items.values() if i.text]
     except StylistError:
         items = []
     rows: dict[str, list[dict]] = {name: [] for name in VARIANTS}
-    scores: dict[str, list[tuple[list[float], list[float]]]] = {name: [] for name in VARIANTS}
     for seed in args.seeds:
         for weight in (1.0, 0.0):
-            model = train(TrainConfig(contrastive=weight, seed=seed, out=f"{args.out}/c{weight:g}-s{seed}"))
-            model.save(f"{args.out}/c{weight:g}-s{seed}")
+            out = f"{args.out}/c{weight:g}-s{seed}"
+            model = train(TrainConfig(contrastive=weight, seed=seed, out=out, members=1))
+            model.save(out)
             for name, (w, tokens) in VARIANTS.items():
                 if w != weight:
                     continue
                 model.net.use_tokens = tokens
-                pos, neg = model_scores(model, test)
-                scores[name].append((pos, neg))
-                row = {"seed": seed, **metrics(pos, neg), "gap_ci": bootstrap_gap(pair_wins(pos, neg), pair_wins(*base[best]))}
+                row = {"seed": seed, **summary(pair_wins(*model_scores(model, eps)), base[best], buckets)}
                 if items:
                     row["app_users"] = app_users(model, items)["pairwise_accuracy"]
                 rows[name].append(row)
-    base = {name: metrics(*scores) for name, scores in base.items()}
-    print(f"test users: {len(test)}")
-    ensembles = {name: metrics(*(list(np.mean(s, 0)) for s in zip(*runs))) for name, runs in scores.items()}
-    print(f"| variant | pairwise accuracy | AUC | gap to {best} (95% CI, seed {args.seeds[0]}) | app users | seed ensemble |")
-    print("|---|---|---|---|---|---|")
-    for name, rs in rows.items():
-        acc, auc = [r["pairwise_accuracy"] for r in rs], [r["auc"] for r in rs]
-        app = [r["app_users"] for r in rs if "app_users" in r]
-        ci = rs[0]["gap_ci"]
-        print(f"| {name} | {spread(acc)} | {spread(auc)} | [{ci[0]:+.3f}, {ci[1]:+.3f}] | {spread(app) if app else 'n/a'} "
-              f"| {ensembles[name]['pairwise_accuracy']:.4f} |")
-    for name, m in base.items():
-        print(f"| baseline: {name} | {m['pairwise_accuracy']:.4f} | {m['auc']:.4f} | | | |")
+    baselines = {name: summary(w, base[best], buckets) for name, w in base.items()}
+    print(f"{args.part} users: {len(eps)}; better baseline: {best}; mean ± standard error over users, seed {args.seeds[0]}")
+    print("| variant | all | history 0 | history 1-2 | history 3+ | gap to " + best + ": all | 3+ | app users |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, rs in [*rows.items(), *((f"baseline: {n}", [b]) for n, b in baselines.items())]:
+        r = rs[0]
+        app = f"{np.mean([x['app_users'] for x in rs]):.3f}" if "app_users" in r else ""
+        print(f"| {name} | {cell(r['all'])} | {cell(r['0'])} | {cell(r['1-2'])} | {cell(r['3+'])} | {cell(r['all'], 'gap')} "
+              f"| {cell(r['3+'], 'gap')} | {app} |")
     if args.json:
-        print(json.dumps({"baselines": base, "variants": rows, "seed_ensembles": ensembles}))
+        print(json.dumps({"part": args.part, "best_baseline": best, "baselines": baselines, "variants": rows}))
     return 0
 
 

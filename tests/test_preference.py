@@ -1,4 +1,5 @@
-"""The preference model: the losses, the ratings protocol, leave-user-out statistics, save/load, training, eval CLI."""
+"""The preference model: the losses, the ratings protocol, leave-user-out statistics, the prior fallback, save/load,
+training, eval CLI."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 
 from stylist.core.errors import StylistError
 from stylist.core.feedback import Context, FeedbackStore, Option
-from stylist.data.rtr import bare, episodes, load_ratings, split_users
+from stylist.data.rtr import by_user, episodes, load_ratings, split_users
 from stylist.evaluation import preference as evaluation
 from stylist.models.preference import (
     ItemStats,
@@ -25,8 +26,9 @@ from stylist.models.preference import (
     interleave,
     pair_losses,
     rating_example,
+    user_counts,
 )
-from stylist.train.preference import TrainConfig, feedback_users, own_counts, taste_users, train, train_ensemble
+from stylist.train.preference import TrainConfig, feedback_users, taste_users, train, train_ensemble, user_examples
 
 WORDS = "gown dress sheath jumpsuit top for wedding party work formal affair date size 2 4 8 12 16 black red floral striped sneakers heels blazer hoodie".split()
 COLUMNS = "fit,user_id,item_id,weight_lbs,rating,rented_for,body_type,category,size,age,review_date,bust_size_num,bust_size_letter,height_in,recommend"
@@ -116,40 +118,63 @@ def test_episodes_take_latest_liked_and_not_liked_and_skip_one_label_users(tmp_p
     assert [h.date for h in ep.history] == ["2016-01-01", "2015-01-01"]
 
 
-def test_target_features_ignore_the_target_rows_own_label_fit_and_rating(tmp_path):
+def test_target_features_ignore_the_target_rows_own_label_fit_stars_and_date(tmp_path):
     ratings = load_ratings(write_ratings(tmp_path / "r.csv", 30))
-    stats = ItemStats.fit(ratings)
+    stats = ItemStats.fit(by_user(ratings))
     target, history = ratings[0], ratings[1:4]
-    flipped = type(target)(**{**target.__dict__, "liked": not target.liked, "date": "1999-01-01"})
+    assert target.fit in ("small", "fit") and target.rating in (4.0, 10.0)  # the file has them: the test means something
+    flipped = type(target)(**{**target.__dict__, "liked": not target.liked, "date": "1999-01-01", "fit": "large", "rating": 2.0})
     assert stats.features(target, history) == stats.features(flipped, history)
+    assert stats.prior_logit(target) == stats.prior_logit(flipped)
 
 
-def test_leave_user_out_rates_equal_rates_fit_without_that_user(tmp_path):
-    ratings = load_ratings(write_ratings(tmp_path / "r.csv", 40))
-    user = ratings[0].user
-    own = [r for r in ratings if r.user == user]
-    full, without = ItemStats.fit(ratings), ItemStats.fit([r for r in ratings if r.user != user])
-    full.likes, full.total = without.likes, without.total  # the prior is global; only the counts are left out
-    for r in own:
-        assert full.like_rate(r, own_counts(own)) == pytest.approx(without.like_rate(r))
+def test_leave_user_out_statistics_equal_statistics_fit_without_that_user(tmp_path):
+    users = by_user(load_ratings(write_ratings(tmp_path / "r.csv", 40)))
+    user, own = next(iter(users.items()))
+    full, without = ItemStats.fit(users), ItemStats.fit({u: rows for u, rows in users.items() if u != user})
+    full.counts["*"] = without.counts["*"]  # the global rates are global; only the user's counts are left out
+    for i, r in enumerate(own):
+        history = own[:i] + own[i + 1 :]
+        assert full.like_rate(r, user_counts(own)) == pytest.approx(without.like_rate(r))
+        assert full.features(r, history, user_counts(own)) == pytest.approx(without.features(r, history))
 
 
 def test_a_never_seen_occasion_falls_back_to_its_categorys_like_rate(tmp_path):
     """A file without `rented_for` (or a new occasion) must not lose what is known of the category."""
     ratings = load_ratings(write_ratings(tmp_path / "r.csv", 40))
-    stats = ItemStats.fit(ratings)
+    stats = ItemStats.fit(by_user(ratings))
     gown, sheath = (next(r for r in ratings if r.category == c) for c in ("gown", "sheath"))
     new = [type(r)(**{**r.__dict__, "item_id": "never-seen", "rented_for": ""}) for r in (gown, sheath)]
     assert stats.like_rate(new[0])[0] > stats.prior > stats.like_rate(new[1])[0]
-    assert stats.like_rate(gown) == ItemStats(**{**stats.to_json(), "categories": {}}).like_rate(gown)  # seen: as before
+    no_categories = {k: v for k, v in stats.counts.items() if not k.startswith("category:")}
+    assert stats.like_rate(gown) == ItemStats(**{**stats.to_json(), "counts": no_categories}).like_rate(gown)  # seen: as before
 
 
-def test_bare_rows_are_what_a_file_with_only_the_required_columns_reads(tmp_path):
-    """`ratings.bare` (the CV bench's five-column scores) strips exactly what such a file lacks."""
-    path = write_ratings(tmp_path / "r.csv", 30)
-    ratings, five = load_ratings(path), load_ratings(write_five_columns(path, tmp_path / "five.csv"))
-    assert [(r.text, str(r.profile)) for r in map(bare, ratings)] == [(r.text, str(r.profile)) for r in five]
-    assert {r.text for r in five} == {"gown", "sheath"} and {r.text for r in ratings} > {"gown for wedding, size 4"}
+def test_without_history_the_model_ranks_exactly_as_the_item_prior(tmp_path, embedder):
+    """The residual is gated by history length, so a user with no history gets the prior plus the linear item
+    term whatever the residual head's weights (an untrained model: the prior itself), and a history lets it speak."""
+    ratings = load_ratings(write_ratings(tmp_path / "r.csv", 40))
+    stats = ItemStats.fit(by_user(ratings))
+    model = PreferenceModel(PreferenceConfig(embedder=embedder, dim=8, heads=2, hidden=8, n_tokens=3), stats)
+    with torch.no_grad():
+        for p in model.net.head.parameters():
+            p.normal_(0, 3.0)  # a residual far from zero
+    targets = ratings[:12]
+    bare = model.like_probability([rating_example(stats, t, []) for t in targets])
+    prior = [stats.like_rate(t)[0] for t in targets]
+    assert bare == pytest.approx(prior)  # P(like) is the prior itself, so the ordering is the prior's
+    with_history = model.like_probability([rating_example(stats, t, ratings[20:24]) for t in targets])
+    assert with_history != pytest.approx(bare)
+
+
+def test_training_pairs_start_with_the_protocols_pair_and_one_row_users_teach_nothing():
+    rows = ["l1", "d1", "l2", "d2", "l3"]  # newest first
+    liked = [r.startswith("l") for r in rows]
+    points, labels, pairs = user_examples(rows, liked, lambda t, h: (t, tuple(h)), 3, random.Random(0))
+    assert len(points) == 5 and labels == liked and len(pairs) == 3
+    assert pairs[0] == (("l1", ("l2", "d2", "l3")), ("d1", ("l2", "d2", "l3")))
+    assert user_examples(["l1"], [True], lambda t, h: (t, h), 3, random.Random(0)) == ([], [], [])
+    assert user_examples(["l1", "d1"], [True, False], lambda t, h: (t, h), 3, random.Random(0))[2] == []  # no history
 
 
 def test_split_is_disjoint_and_users_with_one_label_always_train(tmp_path):
@@ -196,7 +221,7 @@ def test_feedback_users_are_the_stores_active_clicks_newest_first(tmp_path):
 
 
 def test_save_load_round_trip_scores_unknown_items_and_similar_users(tmp_path, embedder):
-    stats = ItemStats.fit(load_ratings(write_ratings(tmp_path / "r.csv", 20)))
+    stats = ItemStats.fit(by_user(load_ratings(write_ratings(tmp_path / "r.csv", 20))))
     model = PreferenceModel(PreferenceConfig(embedder=embedder, dim=8, heads=2, hidden=8, n_tokens=3), stats)
     model.seen_users = {"1000"}
     model.save(tmp_path / "m")
@@ -208,7 +233,7 @@ def test_save_load_round_trip_scores_unknown_items_and_similar_users(tmp_path, e
     assert loaded.seen_users == {"1000"}
     with torch.no_grad():
         loaded.embedder[0].embedding.weight.add_(1.0)  # the embedder changed since training: warn
-    loaded._cache.clear()
+    loaded._index, loaded._table = {"": 0}, loaded._table[:1]  # forget the embeddings of the old embedder
     with pytest.warns(UserWarning, match="another embedder"):
         PreferenceModel.load(tmp_path / "m", embedder=loaded.embedder)
     histories = {"a": (["black gown", "black dress"], ["floral top"]), "b": (["black gown"], ["floral top", "floral dress"]),
@@ -228,8 +253,14 @@ def test_training_learns_the_users_taste_and_eval_cli_prints_json(tmp_path, embe
     assert p[0] > p[1]
     assert evaluation.main(["preference", "--ratings", path, "--model", cfg.out, "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert set(result) == {"pairwise_accuracy", "auc", "n_users", "baselines"} and set(result["baselines"]) == {"popularity", "user_agnostic"}
+    assert set(result) == {"pairwise_accuracy", "auc", "n_users", "baselines", "by_history"}
+    assert set(result["baselines"]) == {"popularity", "user_agnostic"}
     assert result["n_users"] == len(split_users(ratings)["test"]) and result["pairwise_accuracy"] > 0.9
+    buckets = result["by_history"]
+    assert set(buckets) <= {"0", "1-2", "3+"} and sum(b["n_users"] for b in buckets.values()) == result["n_users"]
+    for b in buckets.values():
+        assert set(b) == set(result) - {"by_history"} and set(b["baselines"]) == set(result["baselines"])
+        assert set(b["baselines"]["user_agnostic"]) == {"pairwise_accuracy", "auc"}
     assert "warning" not in capsys.readouterr().err
     five = write_five_columns(path, tmp_path / "five.csv")
     assert evaluation.main(["preference", "--ratings", five, "--model", cfg.out]) == 0
@@ -238,7 +269,7 @@ def test_training_learns_the_users_taste_and_eval_cli_prints_json(tmp_path, embe
 
 def test_a_seed_ensemble_averages_its_members_and_survives_save_and_load(tmp_path, embedder):
     path = write_ratings(tmp_path / "r.csv", 60)
-    cfg = TrainConfig(ratings=path, epochs=1, token_epochs=1, taste_users=0, members=2)
+    cfg = TrainConfig(ratings=path, epochs=1, token_epochs=1, taste_users=0, members=2, select="last", lr=1e-2)  # members differ
     model = train_ensemble(cfg, PreferenceConfig(embedder=embedder, dim=8, heads=2, hidden=16, n_tokens=2))
     assert len(model.members) == 1 and [m["seed"] for m in model.metrics["members"]] == [0, 1]
     args = (["gown for wedding"], ["sheath for wedding"], ["gown for party", "sheath for work", "never seen words"])
@@ -265,14 +296,14 @@ def test_a_seed_ensemble_averages_its_members_and_survives_save_and_load(tmp_pat
 
 
 def test_custom_user_split_and_select_last_keep_the_final_epoch(tmp_path, embedder):
-    """`parts` (the cross-validation bench's folds) decides who trains and who selects; `select="last"` keeps the
-    last epoch's weights, so the model's validation figures are the last row of its training history."""
+    """`parts` (a custom user split) decides who trains and who selects; `select="last"` keeps the last epoch's
+    weights, so the model's validation figures are the last row of its training history, whose first is the start."""
     path = write_ratings(tmp_path / "r.csv", 60)
     users = sorted({r.user for r in load_ratings(path)})
     parts = {"train": set(users[:40]), "valid": set(users[40:50]), "test": set(users[50:])}
     cfg = TrainConfig(ratings=path, epochs=3, token_epochs=0, taste_users=0, lr=1e-2, select="last")
     model = train(cfg, PreferenceConfig(embedder=embedder, dim=8, heads=2, hidden=16, n_tokens=2), parts=parts)
     assert model.seen_users == set(users[:50]) and model.metrics["train_users"] == 40
-    last = model.metrics["history"][-1]
-    assert (last["stage"], last["epoch"]) == ("a", 3)
+    first, last = model.metrics["history"][0], model.metrics["history"][-1]
+    assert (first["stage"], first["epoch"], last["stage"], last["epoch"]) == ("a", 0, "a", 3)
     assert model.metrics["valid"]["pairwise_accuracy"] == last["valid_pairwise_accuracy"]

@@ -1,4 +1,5 @@
-"""A rental review as the preference model reads it: the item, the user's profile and (history rows only) the label.
+"""A rental review as the preference model reads it: the item, the user's profile and (history rows only) the
+label, the fit report and the stars.
 
 A target row may only show its item (`item_id, category, rented_for, size`) and the user's profile; its own
 `fit, rating, review_date, recommend` are never features. Loaders (`stylist.data.rtr`) build these records.
@@ -6,6 +7,7 @@ A target row may only show its item (`item_id, category, rented_for, size`) and 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 PROFILE_NUMBERS = ("height_in", "weight_lbs", "bust_size_num", "bust_size_letter", "age")
@@ -25,10 +27,20 @@ class Rating:
     date: str
     row: int
     profile: dict[str, float | str] = field(default_factory=dict)
+    fit: str = ""  # the renter's own report ("small", "fit", "large"): a history row's, never a target's
+    rating: float = math.nan  # the renter's stars (2-10): a history row's, never a target's
 
     @property
     def text(self) -> str:
         return item_text(self.category, self.rented_for, self.size)
+
+    @property
+    def size_value(self) -> float:
+        """The size as a number (RentTheRunway sizes are numeric), NaN when missing or not a number."""
+        try:
+            return float(self.size)
+        except ValueError:
+            return math.nan
 
 
 def item_text(category: str, rented_for: str, size: str) -> str:

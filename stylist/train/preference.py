@@ -1,15 +1,18 @@
 """Train the per-user preference model on a user split of the RentTheRunway ratings, in two stages.
 
-    python -m stylist train-preference                       # -> checkpoints/preference/ (3 seeds, ~75 s, 1 CPU thread)
+    python -m stylist train-preference                       # ratings-full.csv -> checkpoints/preference/ (1 CPU thread)
     python -m stylist train-preference --contrastive 0 --out runs/pref-nocontrast   # ablations
     python -m stylist train-preference --feedback data/ --out runs/pref-app          # + the app's recorded users
 
 Stage (a): everything but the preference tokens, on the base loss (cross-entropy of [l+, l-] against the
-label, every row of every training user as a target, the user's other rows as history) plus the
-contrastive preference loss on (liked, disliked) target pairs of the same user with the same history.
+label, every row of every training user with other rows as a target, those rows as history; a row without
+history is the prior alone and teaches nothing) plus the contrastive preference loss on (liked, disliked)
+target pairs of the same user with the same history (the protocol's pair first, then random ones).
 Stage (b): the K preference tokens join the attention and are the only thing trained. Each stage keeps
-the epoch with the best pairwise loss on the validation users (`ratings.split_users`); test users are
-never read here. Item like rates use only training users' rows, leave-user-out for a user's own targets.
+the epoch (or its start) with the best pairwise accuracy on the validation users (`ratings.split_users`); test
+users are never read here. Item statistics use only training users' rows, leave-user-out for a user's own
+targets. The residual head starts at zero, so training starts from the item prior and moves only as far as
+validation allows.
 Synthetic "taste users" (like titles with one word, dislike titles with another, over Polyvore training
 titles) are mixed in, so that with no item statistics or profile (the app's case) the history path reads text.
 The saved model is `--members` (default 3) such models of consecutive seeds; its P(like) is their average.
@@ -37,7 +40,7 @@ from stylist.core.feedback import FeedbackStore
 from stylist.core.records import Rating
 from stylist.data.rtr import by_user, episodes, load_ratings, split_users
 from stylist.data.splits import polyvore_catalog, polyvore_split
-from stylist.evaluation.preference import metrics, model_scores
+from stylist.evaluation.preference import bucket_metrics, metrics, model_scores
 from stylist.models.preference import (
     DEFAULT_PATH,
     Example,
@@ -47,7 +50,7 @@ from stylist.models.preference import (
     base_losses,
     pair_losses,
     rating_example,
-    tally,
+    user_counts,
 )
 
 T = TypeVar("T")
@@ -55,45 +58,45 @@ T = TypeVar("T")
 
 @dataclass
 class TrainConfig:
-    ratings: str | None = None  # default: the shared rtr/ratings.csv
+    ratings: str | None = None  # default: the shared rtr/ratings-full.csv
     out: str = str(DEFAULT_PATH)
     contrastive: float = 1.0  # weight of the contrastive preference loss; 0 = ablation without it
     tokens: bool = True  # run stage (b); False = ablation without preference tokens
-    epochs: int = 12  # stage (a)
-    token_epochs: int = 8  # stage (b)
+    epochs: int = 6  # stage (a); on ratings-full.csv the validation pairwise loss is lowest by epoch 4-6, then rises
+    token_epochs: int = 3  # stage (b)
     lr: float = 1e-3  # chosen over 3e-3 by the validation users' pairwise loss
     token_lr: float = 1e-2
     weight_decay: float = 0.01
     batch_size: int = 128
-    pairs_per_user: int = 8
+    pairs_per_user: int = 8  # (liked, disliked) pairs per user, the protocol pair first; 32 was no better on validation, and slower
     taste_users: int = 600  # synthetic users over Polyvore training titles; 0 = ratings only
     taste_words: int = 2  # a taste user likes titles with one of up to this many words (and dislikes as many others);
-    # chosen by bench/preference_text_tastes.py (held-out Polyvore titles) and bench/preference_cv.py, never the app bench
-    select: str = "best"  # "best": each stage keeps its epoch with the lowest validation pairwise loss; "last": its last
+    # chosen on ratings.csv by bench/preference_text_tastes.py (held-out Polyvore titles) and a cross-validation bench since deleted, never the app bench
+    select: str = "accuracy"  # each stage keeps the epoch (its start included) with the best validation pairwise
+    # accuracy; "loss" (lowest pairwise loss) kept the untrained prior on ratings-full.csv, though trained epochs ranked
+    # as well or better (they are surer, not more often wrong); "last": the last epoch
     feedback: str | None = None  # a FeedbackStore (folder or .sqlite) whose users also train, as text-only users
     seed: int = 0
-    members: int = 3  # an ensemble of this many seeds (seed, seed + 1, ...), P(like) averaged (+1.1 points in CV, session 8)
-
-
-def own_counts(rows: list[Rating]) -> dict[str, list[int]]:
-    """A user's own like counts per item, category/occasion and category, to leave them out of their targets."""
-    counts: dict[str, list[int]] = {}
-    for r in rows:
-        tally((counts, counts, counts), r)  # the three levels' keys never collide
-    return counts
+    members: int = 3  # an ensemble of this many seeds (seed, seed + 1, ...), P(like) averaged: less residual noise
 
 
 def user_examples(rows: list[T], liked: list[bool], make: Callable[[T, list[T]], Example], pairs_per_user: int,
-                  rng: random.Random) -> tuple[list[Example], list[tuple[Example, Example]]]:
-    """One user's pointwise examples (each row, the other rows as history) and up to `pairs_per_user`
-    (liked, disliked) example pairs sharing one history (the user's rows minus both targets)."""
+                  rng: random.Random) -> tuple[list[Example], list[bool], list[tuple[Example, Example]]]:
+    """One user's pointwise examples (each row, the other rows as history; none for a one-row user), their labels,
+    and up to `pairs_per_user` (liked, disliked) pairs sharing one history (the user's rows minus both targets,
+    not empty): the protocol's pair (latest liked, latest not-liked; rows are newest first) and random others."""
+    if len(rows) < 2:
+        return [], [], []
     points = [make(r, rows[:i] + rows[i + 1 :]) for i, r in enumerate(rows)]
     combos = [(i, j) for i in range(len(rows)) for j in range(len(rows)) if liked[i] and not liked[j]]
     pairs = []
-    for i, j in rng.sample(combos, min(pairs_per_user, len(combos))):
-        history = [r for k, r in enumerate(rows) if k not in (i, j)]
-        pairs.append((make(rows[i], history), make(rows[j], history)))
-    return points, pairs
+    if combos and len(rows) > 2:
+        first = (liked.index(True), liked.index(False))
+        others = [c for c in combos if c != first]
+        for i, j in [first, *rng.sample(others, min(pairs_per_user - 1, len(others)))]:
+            history = [r for k, r in enumerate(rows) if k not in (i, j)]
+            pairs.append((make(rows[i], history), make(rows[j], history)))
+    return points, liked, pairs
 
 
 def taste_users(texts: list[str], n_users: int, rng: random.Random, words: int = 1) -> list[list[tuple[str, bool]]]:
@@ -135,13 +138,17 @@ def training_data(stats: ItemStats, users: dict[str, list[Rating]], text_users: 
     """Examples and labels of every ratings row (leave-user-out item rates) and of every text-only user
     (synthetic taste users, the app's feedback users): those have no item statistics and no profile."""
     points, labels, pairs = [], [], []
-    for rows in users.values():
-        minus = own_counts(rows)
-        p, q = user_examples(rows, [r.liked for r in rows], lambda t, h: rating_example(stats, t, h, minus), pairs_per_user, rng)
-        points, labels, pairs = points + p, labels + [r.liked for r in rows], pairs + q
+    for rows in tqdm(list(users.values()), desc="ratings users", leave=False):
+        minus = user_counts(rows)
+        p, y, q = user_examples(rows, [r.liked for r in rows], lambda t, h: rating_example(stats, t, h, minus), pairs_per_user, rng)
+        points += p
+        labels += y
+        pairs += q
     for rows in text_users:
-        p, q = user_examples(rows, [liked for _, liked in rows], lambda t, h: Example(t[0], h), pairs_per_user, rng)
-        points, labels, pairs = points + p, labels + [liked for _, liked in rows], pairs + q
+        p, y, q = user_examples(rows, [liked for _, liked in rows], lambda t, h: Example(t[0], h), pairs_per_user, rng)
+        points += p
+        labels += y
+        pairs += q
     return points, labels, pairs
 
 
@@ -156,6 +163,7 @@ def train_epoch(model: PreferenceModel, opt: torch.optim.Optimizer, cfg: TrainCo
     """One pass over the pointwise rows, with a slice of the (liked, disliked) pairs in every step; the mean loss."""
     (point_t, point_y), (pos_t, neg_t) = data
     n_points, n_pairs = len(point_y), len(pos_t[0])
+    net, inputs = model.net, model.inputs
     steps = (n_points + cfg.batch_size - 1) // cfg.batch_size
     pair_batch = max(1, n_pairs // steps)
     order, pair_order = torch.randperm(n_points, generator=gen), torch.randperm(n_pairs, generator=gen)
@@ -163,10 +171,10 @@ def train_epoch(model: PreferenceModel, opt: torch.optim.Optimizer, cfg: TrainCo
     total = 0.0
     for step in tqdm(range(steps), desc=desc, leave=False):
         idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-        loss = base_losses(model.net(*(t[idx] for t in point_t)), point_y[idx]).mean()
+        loss = base_losses(net(*inputs(point_t, idx)), point_y[idx]).mean()
         if cfg.contrastive > 0:
             j = pair_order[step * pair_batch : (step + 1) * pair_batch]
-            loss = loss + cfg.contrastive * pair_losses(model.net(*(t[j] for t in pos_t)), model.net(*(t[j] for t in neg_t))).mean()
+            loss = loss + cfg.contrastive * pair_losses(net(*inputs(pos_t, j)), net(*inputs(neg_t, j))).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -174,24 +182,37 @@ def train_epoch(model: PreferenceModel, opt: torch.optim.Optimizer, cfg: TrainCo
     return total / steps
 
 
+def validation_row(model: PreferenceModel, valid: list, stage: str, epoch: int, train_loss: float | None) -> dict:
+    """The validation users' pairwise loss and accuracy (overall and by history length) after an epoch."""
+    pos, neg = model_scores(model, valid)
+    return {"stage": stage, "epoch": epoch, "train_loss": None if train_loss is None else round(train_loss, 4),
+            "valid_pairwise_loss": round(pairwise_loss(pos, neg), 4), **{f"valid_{k}": v for k, v in metrics(pos, neg).items()},
+            "valid_by_history": {b: m["pairwise_accuracy"] for b, m in bucket_metrics(valid, pos, neg).items()}}
+
+
+SELECT = {  # how a stage picks its epoch: a key that is higher for the better epoch
+    "accuracy": lambda row: row["valid_pairwise_accuracy"],
+    "loss": lambda row: -row["valid_pairwise_loss"],
+    "last": lambda row: row["epoch"],
+}
+
+
 def run_stage(model: PreferenceModel, params: list[torch.nn.Parameter], cfg: TrainConfig, lr: float, epochs: int,
               data: tuple, valid: list, name: str) -> list[dict]:
-    """Train `params` for `epochs`, keep the weights of the epoch with the lowest validation pairwise loss or,
-    with `select="last"`, the last weights."""
+    """Train `params` for `epochs` and keep the weights of the epoch that `cfg.select` picks on the validation
+    users, the stage's start (epoch 0) included, so a stage that does not help changes nothing."""
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
-    best, history = (float("inf"), None), []
+    key = SELECT[cfg.select]
+    history = [validation_row(model, valid, name, 0, None)]
+    best = (key(history[0]), copy.deepcopy(model.net.state_dict()))
     for epoch in range(1, epochs + 1):
         loss = train_epoch(model, opt, cfg, data, gen, f"{name} epoch {epoch}")
-        pos, neg = model_scores(model, valid)
-        row = {"stage": name, "epoch": epoch, "train_loss": round(loss, 4),
-               "valid_pairwise_loss": round(pairwise_loss(pos, neg), 4), **{f"valid_{k}": v for k, v in metrics(pos, neg).items()}}
-        history.append(row)
-        print(json.dumps(row), flush=True)
-        if cfg.select == "best" and row["valid_pairwise_loss"] < best[0]:
-            best = (row["valid_pairwise_loss"], copy.deepcopy(model.net.state_dict()))
-    if best[1] is not None:  # "last" and zero epochs leave the weights as they are
-        model.net.load_state_dict(best[1])
+        history.append(validation_row(model, valid, name, epoch, loss))
+        print(json.dumps(history[-1]), flush=True)
+        if key(history[-1]) > best[0]:  # ties keep the earlier epoch
+            best = (key(history[-1]), copy.deepcopy(model.net.state_dict()))
+    model.net.load_state_dict(best[1])
     return history
 
 
@@ -199,8 +220,9 @@ def train(cfg: TrainConfig, config: PreferenceConfig | None = None, embedder=Non
           parts: dict[str, set[str]] | None = None) -> PreferenceModel:
     """Both stages on the training users of `cfg.ratings`; the returned model carries its metrics and seen users.
     `parts` replaces the standard user split (`ratings.split_users`), e.g. for cross-validation folds."""
-    if cfg.select not in ("best", "last"):
-        raise StylistError(f"select must be 'best' or 'last', not {cfg.select!r}")
+    if cfg.select not in SELECT:
+        raise StylistError(f"select must be one of {', '.join(SELECT)}, not {cfg.select!r}")
+    start = time.time()
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     ratings = load_ratings(cfg.ratings)
@@ -208,7 +230,7 @@ def train(cfg: TrainConfig, config: PreferenceConfig | None = None, embedder=Non
     users = by_user(ratings)
     train_users = {u: users[u] for u in sorted(parts["train"])}
     config = config or PreferenceConfig()
-    stats = ItemStats.fit([r for rows in train_users.values() for r in rows], config.smoothing)
+    stats = ItemStats.fit(train_users, config.smoothing)
     model = PreferenceModel(replace(config, use_tokens=cfg.tokens), stats, embedder)
     model.seen_users = parts["train"] | parts["valid"]
     tastes = taste_users(polyvore_titles(), cfg.taste_users, rng, cfg.taste_words) if cfg.taste_users else []
@@ -219,19 +241,19 @@ def train(cfg: TrainConfig, config: PreferenceConfig | None = None, embedder=Non
         raise StylistError(f"{cfg.ratings or 'ratings.csv'}: no validation users to select epochs on (too few users with both labels)")
     print(f"{len(train_users)} ratings users + {len(tastes)} taste users + {len(app)} app users: {len(points)} rows, {len(pairs)} pairs; "
           f"{len(valid)} validation users")
-    data = ((model.batch(points), torch.tensor(labels)),
-            (model.batch([p for p, _ in pairs]), model.batch([n for _, n in pairs])))
-    start = time.time()
+    data = ((model.encode(points), torch.tensor(labels)),
+            (model.encode([p for p, _ in pairs]), model.encode([n for _, n in pairs])))
     model.net.use_tokens = False
     params = [p for name, p in model.net.named_parameters() if name != "tokens"]
     history = run_stage(model, params, cfg, cfg.lr, cfg.epochs, data, valid, "a")
-    if cfg.tokens:
+    if cfg.tokens and cfg.token_epochs:
         model.net.use_tokens = True
         history += run_stage(model, [model.net.tokens], cfg, cfg.token_lr, cfg.token_epochs, data, valid, "b")
     pos, neg = model_scores(model, valid)
     model.metrics = {
         "train_config": asdict(cfg), "train_users": len(train_users), "train_rows": len(points), "train_pairs": len(pairs),
-        "valid_users": len(valid), "valid": metrics(pos, neg), "seconds": round(time.time() - start, 1), "history": history,
+        "valid_users": len(valid), "valid": metrics(pos, neg), "valid_by_history": bucket_metrics(valid, pos, neg),
+        "gate_k": round(F.softplus(model.net.gate).item(), 3), "seconds": round(time.time() - start, 1), "history": history,
     }
     return model
 
@@ -247,7 +269,9 @@ def train_ensemble(cfg: TrainConfig, config: PreferenceConfig | None = None, emb
         model.members = [m.net for m in models[1:]]
         model.metrics["members"] = [{"seed": cfg.seed + i, "valid": m.metrics["valid"]} for i, m in enumerate(models)]
         ratings = load_ratings(cfg.ratings)
-        model.metrics["valid"] = metrics(*model_scores(model, episodes(ratings, split_users(ratings)["valid"])))
+        valid = episodes(ratings, split_users(ratings)["valid"])
+        pos, neg = model_scores(model, valid)
+        model.metrics["valid"], model.metrics["valid_by_history"] = metrics(pos, neg), bucket_metrics(valid, pos, neg)
     return model
 
 
