@@ -4,6 +4,7 @@ colours from the garment's own pixels, batches with bad files, the CLI and the e
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +13,20 @@ from PIL import Image
 
 from stylist.core.colors import PALETTE, garment_colors, garment_mask, garment_pattern, name_color
 from stylist.core.errors import StylistError
+from stylist.core.vocabulary import GARMENT_TYPES, slot_of
 from stylist.evaluation.captions import evaluate, labelled_photos
-from stylist.models.captioner import CLASSES, DEFAULT, Caption, Captioner, category_from_text, compose, main
+from stylist.models.captioner import (
+    CLASSES,
+    DEFAULT,
+    MAX_WORDS,
+    PROMPT,
+    Caption,
+    Captioner,
+    category_from_text,
+    clean_caption,
+    compose,
+    main,
+)
 from stylist.train.captioner import RENDER_CLASSES, TrainConfig, ensemble, init_model, train
 
 
@@ -158,37 +171,183 @@ def test_caption_text_helpers():
     assert category_from_text("a lovely sunset") == ""
 
 
-def test_hugging_face_image_to_text_model_goes_through_the_same_interface(tmp_path):
-    """A tiny random ViT+GPT2 VisionEncoderDecoder with a locally built tokenizer stands in for any HF id."""
+# the tiny generators' vocabulary: every word of the chat prompt, so a prompt echo would decode as words
+WORDS = list(dict.fromkeys(["<pad>", "<s>", "</s>", "<unk>", "a", "photo", "of", "navy", "red", "striped", "cotton",
+                            "t-shirt", "dress", "user", "assistant", ":", ",", ".", *re.findall(r"\w+", PROMPT.lower())]))
+CHAT_TEMPLATE = ("{% for m in messages %}{{ m['role'] }}: {% for c in m['content'] %}{% if c['type'] == 'image' %}"
+                 "<image> {% else %}{{ c['text'] }}{% endif %}{% endfor %}<end_of_utterance>\n{% endfor %}"
+                 "{% if add_generation_prompt %}assistant:{% endif %}")
+VISION = {"image_size": 32, "patch_size": 8, "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
+          "intermediate_size": 32}
+
+
+def word_tokenizer(special: dict[str, str] | None = None):
+    """A word-level tokenizer over WORDS plus the model's named special tokens (image placeholders...)."""
     from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    special = special or {}
+    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(WORDS + list(special.values()))}, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    return PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="<pad>", bos_token="<s>", eos_token="</s>",
+                                   unk_token="<unk>", extra_special_tokens=special)
+
+
+def tiny_llama(vocab_size: int):
+    from transformers import LlamaConfig
+
+    return LlamaConfig(vocab_size=vocab_size, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                       num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=256, pad_token_id=0,
+                       bos_token_id=1, eos_token_id=2)
+
+
+def tiny_blip():
+    import torch
     from transformers import (
-        GPT2Config,
-        PreTrainedTokenizerFast,
-        VisionEncoderDecoderConfig,
-        VisionEncoderDecoderModel,
-        ViTConfig,
+        BertTokenizerFast,
+        BlipConfig,
+        BlipForConditionalGeneration,
+        BlipImageProcessor,
+        BlipProcessor,
     )
+
+    tokenizer = BertTokenizerFast(vocab={w: i for i, w in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[DEC]", *WORDS[4:]])})
+    tokenizer.add_special_tokens({"bos_token": "[DEC]"})
+    text = {**VISION, "vocab_size": len(tokenizer), "max_position_embeddings": 64, "bos_token_id": 4, "pad_token_id": 0,
+            "sep_token_id": 3, "eos_token_id": 3}
+    text.pop("image_size"), text.pop("patch_size")
+    model = BlipForConditionalGeneration(BlipConfig(text_config=text, vision_config=VISION, projection_dim=16))
+    with torch.no_grad():  # BLIP's decoder generates with its own config: bias its output layer to "dress" instead
+        model.text_decoder.cls.predictions.bias[tokenizer.convert_tokens_to_ids("dress")] = 100.0
+    return model, BlipProcessor(BlipImageProcessor(size={"height": 32, "width": 32}), tokenizer), tokenizer
+
+
+def tiny_vit_gpt2():
+    from transformers import GPT2Config, VisionEncoderDecoderConfig, VisionEncoderDecoderModel, ViTConfig
     from transformers.models.vit.image_processing_pil_vit import ViTImageProcessorPil
 
-    words = ["<pad>", "<s>", "</s>", "<unk>", "navy", "red", "striped", "cotton", "t-shirt", "dress", "shoes"]
-    tokenizer = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    PreTrainedTokenizerFast(tokenizer_object=tokenizer, pad_token="<pad>", bos_token="<s>", eos_token="</s>",
-                            unk_token="<unk>").save_pretrained(tmp_path)
-    encoder = ViTConfig(image_size=32, patch_size=8, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32)
-    decoder = GPT2Config(vocab_size=len(words), n_positions=32, n_embd=16, n_layer=1, n_head=2)
-    config = VisionEncoderDecoderConfig.from_encoder_decoder_configs(encoder, decoder)
-    model = VisionEncoderDecoderModel(config)
+    tokenizer = word_tokenizer()
+    decoder = GPT2Config(vocab_size=len(tokenizer), n_positions=32, n_embd=16, n_layer=1, n_head=2)
+    model = VisionEncoderDecoderModel(VisionEncoderDecoderConfig.from_encoder_decoder_configs(ViTConfig(**VISION), decoder))
     for c in (model.config, model.generation_config):
         c.decoder_start_token_id, c.pad_token_id, c.eos_token_id, c.bos_token_id = 1, 0, 2, 1
-    model.save_pretrained(tmp_path)
-    ViTImageProcessorPil(size={"height": 32, "width": 32}).save_pretrained(tmp_path)
+    return model, ViTImageProcessorPil(size={"height": 32, "width": 32}), tokenizer
 
-    captioner = Captioner.load(str(tmp_path))
-    caption = captioner.caption_image(flat_lay("red", "beige"), path="red.png")
-    assert isinstance(caption, Caption) and not caption.error and caption.caption
-    assert caption.colors[0] == "red" and caption.category in ("", *CLASSES)
+
+def tiny_llava():
+    from transformers import CLIPVisionConfig, LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+    tokenizer = word_tokenizer({"image_token": "<image>"})
+    images = CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    processor = LlavaProcessor(images, tokenizer, patch_size=8, vision_feature_select_strategy="default",
+                               num_additional_image_tokens=1, chat_template=CHAT_TEMPLATE)
+    config = LlavaConfig(vision_config=CLIPVisionConfig(**VISION), text_config=tiny_llama(len(tokenizer)),
+                         image_token_id=tokenizer.image_token_id, vision_feature_layer=-1)
+    return LlavaForConditionalGeneration(config), processor, tokenizer
+
+
+def tiny_idefics3():
+    """The architecture of SmolVLM (whose own processor additionally needs num2words)."""
+    from transformers import Idefics3Config, Idefics3ForConditionalGeneration, Idefics3Processor
+    from transformers.models.idefics3.image_processing_pil_idefics3 import Idefics3ImageProcessorPil
+
+    tokenizer = word_tokenizer({"image_token": "<image>", "fake_image_token": "<fake_token_around_image>",
+                                "global_image_token": "<global-img>", "end_of_utterance_token": "<end_of_utterance>"})
+    images = Idefics3ImageProcessorPil(do_image_splitting=False, size={"longest_edge": 32},
+                                       max_image_size={"longest_edge": 32})
+    processor = Idefics3Processor(images, tokenizer, image_seq_len=4, chat_template=CHAT_TEMPLATE)  # (32/8)^2 / 2^2
+    config = Idefics3Config(vision_config=VISION, text_config=tiny_llama(len(tokenizer)), scale_factor=2,
+                            image_token_id=tokenizer.image_token_id)
+    return Idefics3ForConditionalGeneration(config), processor, tokenizer
+
+
+def tiny_florence2():
+    from transformers import BartConfig, Florence2Config, Florence2ForConditionalGeneration, Florence2Processor
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+    tokenizer = word_tokenizer({"image_token": "<image>"})
+    # a 32-pixel photo leaves 4x4 patches after strides 4 and 2, plus one pooled token
+    images = CLIPImageProcessorPil(size={"height": 32, "width": 32}, do_center_crop=False, image_seq_length=17)
+    vision = {"depths": [1, 1], "patch_size": [7, 3], "patch_stride": [4, 2], "patch_padding": [3, 1],
+              "patch_prenorm": [False, True], "embed_dim": [8, 16], "num_heads": [2, 2], "num_groups": [2, 2],
+              "window_size": 2, "projection_dim": 16, "max_position_embeddings": 8}
+    text = BartConfig(vocab_size=len(tokenizer), d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+                      decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=64,
+                      pad_token_id=0, bos_token_id=1, eos_token_id=2, decoder_start_token_id=2)
+    config = Florence2Config(vision_config=vision, text_config=text, image_token_id=tokenizer.image_token_id)
+    return Florence2ForConditionalGeneration(config), Florence2Processor(images, tokenizer), tokenizer
+
+
+# family -> (tiny model builder, the prompt it must be given)
+GENERATORS = {"blip": (tiny_blip, "a photo of a"), "vit-gpt2": (tiny_vit_gpt2, ""), "llava": (tiny_llava, PROMPT),
+              "idefics3": (tiny_idefics3, PROMPT), "florence2": (tiny_florence2, "<CAPTION>")}
+
+
+def save_generator(family: str, folder: Path) -> Path:
+    """A tiny random model of the family saved as a from_pretrained folder. Its generation config biases every step
+    to "dress", so a clean answer is exactly "dress" repeated, and any prompt echo left in would show."""
+    import torch
+
+    torch.manual_seed(0)
+    model, processor, tokenizer = GENERATORS[family][0]()
+    model.generation_config.sequence_bias = [[[tokenizer.convert_tokens_to_ids("dress")], 100.0]]
+    for part in (model, processor, tokenizer):
+        part.save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.parametrize("family", list(GENERATORS))
+def test_generative_captioners_get_their_prompt_and_give_a_short_caption(family, tmp_path):
+    for i, colour in enumerate(["red", "navy", "green"]):
+        flat_lay(colour, "beige").save(tmp_path / f"{i}.png")
+    captioner = Captioner.load(save_generator(family, tmp_path / "model"))
+    captioner.batch_size = 2  # two batches, the second one short
+    assert captioner.backend.prompt == GENERATORS[family][1]
+    captions = captioner.caption_images([tmp_path / f"{i}.png" for i in range(3)] + [tmp_path / "missing.png"])
+    assert [c.caption for c in captions[:3]] == [" ".join(["dress"] * MAX_WORDS)] * 3
+    assert [c.category for c in captions[:3]] == ["dress"] * 3 and captions[1].colors[0] == "navy"
+    assert captions[3].error and set(captioner.classes) >= set(GARMENT_TYPES) - {"bag"}
+    assert captioner.caption_image(flat_lay("red", "beige")).caption == captions[0].caption
+
+
+@pytest.mark.parametrize("raw, prompt, caption", [
+    ("a photo of a navy striped cotton t-shirt", "a photo of a", "navy striped cotton t-shirt"),  # BLIP's echo
+    ("arafed woman in a red dress", "a photo of a", "woman in a red dress"),
+    ("Assistant: A navy striped cotton T-shirt.", PROMPT, "navy striped cotton t-shirt"),
+    ("Colour: Navy\nPattern: Striped\nMaterial: Cotton\nType: T-shirt", PROMPT, "navy striped cotton t-shirt"),
+    ("This is a red floral summer dress. It is lying on a wooden floor.", PROMPT, "red floral summer dress"),
+    (f"User: {PROMPT}\nAssistant: Black leather ankle boots!", PROMPT, "black leather ankle boots"),
+    ("An image of black, white & grey check wool coat with a belt and big buttons", "", "black white grey check wool coat with a"),
+    ("\n\nThe image shows a pair of blue denim jeans", "", "blue denim jeans"),
+    ("Navy, striped, cotton, t-shirt", PROMPT, "navy striped cotton t-shirt"),
+    ('"White cotton tank top" - men\'s', PROMPT, "white cotton tank top mens"),
+    ("a photo of", "a photo of a", ""),
+])
+def test_generated_text_is_cleaned_to_a_short_lower_case_caption(raw, prompt, caption):
+    assert clean_caption(raw, prompt) == caption
+
+
+@pytest.mark.parametrize("error, package", [
+    (None, "torchvision"),  # the module itself is missing, as for Qwen2-VL's video processor
+    (ImportError("SmolVLMProcessor requires the num2words library. Install it with `pip install num2words`."), "num2words"),
+])
+def test_a_missing_optional_package_is_one_line_naming_it(error, package, tmp_path, monkeypatch):
+    import sys
+
+    from transformers import AutoProcessor
+
+    def load_processor(*args, **kwargs):
+        if error:
+            raise error
+        import torchvision  # noqa: F401
+
+    folder = save_generator("blip", tmp_path)
+    monkeypatch.setitem(sys.modules, "torchvision", None)  # `import torchvision` now fails
+    monkeypatch.setattr(AutoProcessor, "from_pretrained", load_processor)
+    with pytest.raises(StylistError) as info:
+        Captioner.load(folder)
+    assert str(info.value) == f"this captioner needs {package}: pip install {package}"
 
 
 def test_unknown_captioner_is_one_line_error(tmp_path):
@@ -207,6 +366,51 @@ def test_cli_and_evaluation(tiny_classifier, tmp_path, capsys):
     assert rows[0]["path"] == str(photo) and rows[0]["colors"][0] == "red" and rows[1]["error"]
     result = evaluate(Captioner.load(tiny_classifier), labelled_photos(tmp_path / "photos"))
     assert result["n"] == 2 and set(result["per_class"]) == {"dress", "hat"} and 0 <= result["accuracy"] <= 1
+
+
+class FakeCaptioner:
+    """Knows the ten shared classes only and calls every photo a t-shirt, except hoodies, which it calls longsleeve."""
+
+    name, classes = "fake", CLASSES
+
+    def caption_images(self, paths):
+        return [Caption(path=str(p), category="longsleeve" if Path(p).parent.name == "hoodie" else "t-shirt")
+                for p in paths]
+
+
+def test_evaluation_on_types_the_captioner_does_not_know(tmp_path, monkeypatch, capsys):
+    """A folder of any subset of the garment types, and the same photos through clothing-extra's images.csv."""
+    rows = ["image,label,kids"]
+    for label, count in (("t-shirt", 2), ("hoodie", 3), ("body", 1)):
+        (tmp_path / label).mkdir()
+        for j in range(count):
+            flat_lay("red", "white").save(tmp_path / label / f"{j}.jpg")
+            rows.append(f"{label}/{j}.jpg,{label},{j == 0 and label == 'hoodie'}")
+    (tmp_path / "images.csv").write_text("\n".join(rows) + "\n")
+
+    result = evaluate(FakeCaptioner(), labelled_photos(tmp_path))
+    assert result["n"] == 6 and result["accuracy"] == round(2 / 6, 4)
+    assert result["per_class"] == {"body": 0.0, "hoodie": 0.0, "t-shirt": 1.0}
+    assert result["unknown_classes"] == ["body", "hoodie"] and result["accuracy_known"] == 1.0
+    assert result["confusion_pairs"] == [{"true": "hoodie", "predicted": "longsleeve", "n": 3},
+                                         {"true": "body", "predicted": "t-shirt", "n": 1}]
+
+    from stylist.evaluation import captions
+
+    monkeypatch.setattr(Captioner, "load", classmethod(lambda cls, name=None: FakeCaptioner()))
+    assert captions.main(["captions", "--csv", str(tmp_path / "images.csv"), "--no-kids", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "does not know body, hoodie" in out and "hoodie -> longsleeve 2" in out
+    assert json.loads(out.splitlines()[-1])["n_per_class"] == {"body": 1, "hoodie": 2, "t-shirt": 2}
+
+
+def test_every_garment_type_has_an_outfit_slot():
+    slots = {"dress": "dresses", "hat": "hats", "outwear": "outerwear", "pants": "bottoms", "shoes": "shoes",
+             "shorts": "bottoms", "skirt": "bottoms", "blazer": "outerwear", "bag": "bags"}
+    for name, category in GARMENT_TYPES.items():
+        assert slot_of(category) == slots.get(name, "tops"), name
+    assert set(GARMENT_TYPES) >= set(CLASSES) and len(GARMENT_TYPES) == 18  # the 17 photo types and "bag"
+    assert all(category_from_text(category) == name for name, category in GARMENT_TYPES.items())
 
 
 @pytest.mark.skipif(not (DEFAULT / "config.json").exists(), reason="embedded captioner not trained yet")

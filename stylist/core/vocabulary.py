@@ -22,6 +22,15 @@ FORMALITY = ("sporty", "casual", "smart", "formal")
 OCCASIONS = {"sport": "sporty", "casual": "casual", "work": "smart", "evening": "formal"}
 SEASONS = ("spring", "summer", "autumn", "winter")
 
+# Garment types of the real photo sets (folder names) and the captioner's "bag" -> the category noun a shopper
+# (and the outfit model, trained on product titles) uses; `slot_of` of the noun gives the type's slot.
+GARMENT_TYPES = {
+    "dress": "dress", "hat": "hat", "longsleeve": "long-sleeve top", "outwear": "jacket", "pants": "trousers",
+    "shirt": "shirt", "shoes": "shoes", "shorts": "shorts", "skirt": "skirt", "t-shirt": "t-shirt", "bag": "bag",
+    "blazer": "blazer", "blouse": "blouse", "body": "bodysuit", "hoodie": "hoodie", "polo": "polo shirt", "top": "top",
+    "undershirt": "tank top",
+}
+
 # First matching keyword wins, so specific words come before general ones.
 _KEYWORDS: tuple[tuple[str, str], ...] = (
     ("office", "other"), ("tech", "other"), ("home", "other"), ("makeup", "other"), ("bikini", "other"), ("swim", "other"), ("bra", "other"), ("lingerie", "other"), ("sock", "other"),
@@ -46,7 +55,7 @@ _KEYWORDS: tuple[tuple[str, str], ...] = (
     ("top", "tops"), ("shirt", "tops"), ("blouse", "tops"), ("sweater", "tops"), ("sweatshirt", "tops"),
     ("hoodie", "tops"), ("tee", "tops"), ("tank", "tops"), ("camisole", "tops"), ("longsleeve", "tops"),
     ("pullover", "tops"), ("jumper", "tops"), ("tunic", "tops"), ("polo", "tops"), ("knit", "tops"),
-    ("turtleneck", "tops"), ("clothing", "tops"),
+    ("turtleneck", "tops"), ("bodysuit", "tops"), ("undershirt", "tops"), ("clothing", "tops"),
 )
 
 

@@ -25,25 +25,36 @@ from stylist.core.colors import garment_colors, garment_mask, garment_pattern, t
 from stylist.core.errors import StylistError
 from stylist.core.images import load_image
 from stylist.core.paths import CHECKPOINTS
+from stylist.core.vocabulary import GARMENT_TYPES
 
 # the shared real photos' ten classes, then "bag", which only the demo catalog's floor-photo renders teach
 CLASSES = ("dress", "hat", "longsleeve", "outwear", "pants", "shirt", "shoes", "shorts", "skirt", "t-shirt", "bag")
 DEFAULT = CHECKPOINTS / "captioner"
-PROMPT = "Describe this garment in five words: colour, pattern, material and type."
+PROMPT = "Describe this garment in at most five words: colour, pattern, material, type."
 
-# class -> the noun a shopper (and the outfit LM, trained on product titles) would use
-NOUNS = {"dress": "dress", "hat": "hat", "longsleeve": "long-sleeve top", "outwear": "jacket", "pants": "trousers",
-         "shirt": "shirt", "shoes": "shoes", "shorts": "shorts", "skirt": "skirt", "t-shirt": "t-shirt", "bag": "bag"}
-
-# words in free text (a generative captioner's output) -> class; specific words first
+# words in free text (a generative captioner's output) -> garment type; specific words first, "top" last
 _TEXT_CLASSES = (("t-shirt", "t-shirt"), ("tshirt", "t-shirt"), ("tee", "t-shirt"), ("longsleeve", "longsleeve"),
-                 ("long-sleeve", "longsleeve"), ("sweater", "longsleeve"), ("hoodie", "longsleeve"),
-                 ("jumper", "longsleeve"), ("dress", "dress"), ("skirt", "skirt"), ("shorts", "shorts"),
+                 ("long-sleeve", "longsleeve"), ("sweater", "longsleeve"), ("jumper", "longsleeve"),
+                 ("hoodie", "hoodie"), ("sweatshirt", "hoodie"), ("bodysuit", "body"), ("undershirt", "undershirt"),
+                 ("tank", "undershirt"), ("singlet", "undershirt"), ("polo", "polo"), ("blouse", "blouse"),
+                 ("blazer", "blazer"), ("dress", "dress"), ("skirt", "skirt"), ("shorts", "shorts"),
                  ("jeans", "pants"), ("pants", "pants"), ("trousers", "pants"), ("jacket", "outwear"),
-                 ("coat", "outwear"), ("blazer", "outwear"), ("shoe", "shoes"), ("sneaker", "shoes"),
-                 ("boot", "shoes"), ("sandal", "shoes"), ("hat", "hat"), ("cap", "hat"), ("shirt", "shirt"),
-                 ("blouse", "shirt"), ("bag", "bag"), ("handbag", "bag"), ("clutch", "bag"), ("tote", "bag"),
-                 ("backpack", "bag"), ("purse", "bag"))
+                 ("coat", "outwear"), ("shoe", "shoes"), ("sneaker", "shoes"), ("boot", "shoes"), ("sandal", "shoes"),
+                 ("hat", "hat"), ("cap", "hat"), ("shirt", "shirt"), ("bag", "bag"), ("handbag", "bag"),
+                 ("clutch", "bag"), ("tote", "bag"), ("backpack", "bag"), ("purse", "bag"), ("top", "top"))
+# every garment type a generative captioner's words can name
+TEXT_CLASSES = tuple(dict.fromkeys(name for _, name in _TEXT_CLASSES))
+
+MAX_WORDS = 8  # a caption is a product-title-like phrase; a VLM that rambles is cut here
+# openings that name no garment: chat role echoes, "this is", BLIP's "a photo of a" and its "arafed" artefact
+_FILLER = re.compile(r"^(?:assistant|answer|caption|this is|it is|that is|there is|this shows|"
+                     r"(?:the|this) (?:image|photo|picture) (?:shows|depicts|features)|"
+                     r"(?:a|an) (?:photo|image|picture|close-up) of|(?:a )?pair of|arafed|a|an|the)(?: |$)")
+# "Colour: navy\nPattern: striped...": a VLM answering the prompt's list field by field
+_FIELD = re.compile(r"\n?\s*\b(?:colou?r|pattern|material|type)\s*:")
+# optional packages some captioners need (module -> pip name); requirements-extra.txt lists the same
+EXTRAS = {"torchvision": "torchvision", "num2words": "num2words", "bitsandbytes": "bitsandbytes",
+          "sentencepiece": "sentencepiece"}
 
 
 @dataclass
@@ -70,17 +81,35 @@ def model_pixels(image: Image.Image, size: int) -> np.ndarray:
 
 def compose(color: str, pattern: str, material: str, category: str) -> str:
     """"<colour> [<pattern>] [<material>] <noun>", the caption format the outfit LM reads."""
-    parts = [color, pattern if pattern != "solid" else "", material, NOUNS.get(category, category)]
+    parts = [color, pattern if pattern != "solid" else "", material, GARMENT_TYPES.get(category, category)]
     return " ".join(p for p in parts if p)
 
 
 def category_from_text(text: str) -> str:
-    """The class a free-text caption names, or "" (first matching word wins)."""
+    """The garment type a free-text caption names, or "" (first matching word wins)."""
     words = re.findall(r"[a-z][a-z-]*", text.lower())
     for key, name in _TEXT_CLASSES:
         if any(w == key or w == key + "s" or (len(key) > 4 and w.startswith(key)) for w in words):
             return name
     return ""
+
+
+def clean_caption(text: str, prompt: str = "") -> str:
+    """A generated answer -> a short lower-case caption like the embedded captioner's ("navy striped t-shirt").
+
+    The outfit model reads captions as product titles, so the prompt's echo, a second sentence, "a photo of",
+    field names and punctuation are dropped and at most MAX_WORDS words are kept."""
+    text = text.lower()
+    if prompt and prompt.lower() in text:  # BLIP continues its prefix; a VLM may repeat the question
+        text = text.split(prompt.lower(), 1)[1]
+    text = _FIELD.sub(" ", text)
+    text = next((line for line in text.splitlines() if line.strip()), "")
+    text = re.split(r"(?<=[.!?;])\s", text.strip())[0]
+    text = re.sub(r"(?<![a-z0-9])-|-(?![a-z0-9])|[^a-z0-9\s-]", " ", text.replace("'", ""))
+    text = " ".join(text.split())
+    while (shorter := _FILLER.sub("", text, count=1)) != text:
+        text = shorter
+    return " ".join(text.split()[:MAX_WORDS])
 
 
 class _Classifier:
@@ -102,30 +131,39 @@ class _Classifier:
         self.mean = torch.tensor(processor.get("image_mean", [0.5] * 3)).view(1, 3, 1, 1)
         self.std = torch.tensor(processor.get("image_std", [0.5] * 3)).view(1, 3, 1, 1)
         self.flip = bool(processor.get("flip_tta", False))
-        self.labels = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
+        self.classes = tuple(self.model.config.id2label[i] for i in range(self.model.config.num_labels))
 
-    def __call__(self, image: Image.Image) -> tuple[str, float, str]:
-        """(category, confidence, free text); a classifier has no free text."""
+    def __call__(self, images: list[Image.Image]) -> list[tuple[str, float, str]]:
+        """(category, confidence, free text) per image; a classifier has no free text."""
         import torch
 
-        x = torch.from_numpy(model_pixels(image, self.size)).permute(2, 0, 1)[None].float() / 255.0
-        x = (x - self.mean) / self.std
-        if self.flip:  # the mirror image: the same test-time augmentation the training holdout used
+        x = torch.stack([torch.from_numpy(model_pixels(image, self.size)) for image in images])
+        x = (x.permute(0, 3, 1, 2).float() / 255.0 - self.mean) / self.std
+        if self.flip:  # the mirror images: the same test-time augmentation the training holdout used
             x = torch.cat([x, x.flip(-1)])
         with torch.inference_mode():
-            logits = sum(model(pixel_values=x).logits.sum(0, keepdim=True) for model in self.models)
-        probs = logits.softmax(-1)[0]
-        best = int(probs.argmax())
-        return self.labels[best], float(probs[best]), ""
+            logits = sum(model(pixel_values=x).logits for model in self.models)
+        probs = sum(logits.split(len(images))).softmax(-1)
+        confidence, best = probs.max(-1)
+        return [(self.classes[int(b)], float(c), "") for b, c in zip(best, confidence)]
 
 
 class _Generator:
-    """A Hugging Face image-to-text / image-text-to-text model asked for a five-word caption."""
+    """A Hugging Face image-to-text / image-text-to-text model asked for a five-word caption.
+
+    Each family gets the prompt it was trained on: chat VLMs (LLaVA, Idefics3/SmolVLM, Qwen2-VL...) the
+    five-word instruction through their processor's chat template, Florence-2 its `<CAPTION>` task token, BLIP
+    a prefix it continues (and echoes), a plain image-to-text model (ViT+GPT2) the image alone."""
+
+    classes = TEXT_CLASSES
 
     def __init__(self, name: str):
+        import torch
         from transformers import AutoImageProcessor, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
 
         self.model = AutoModelForImageTextToText.from_pretrained(name).eval()
+        if torch.cuda.is_available():
+            self.model.to("cuda")
         try:
             self.processor = AutoProcessor.from_pretrained(name)
         except (OSError, ValueError, TypeError):
@@ -134,36 +172,50 @@ class _Generator:
             # e.g. a VisionEncoderDecoder folder: an image processor and a tokenizer, no joint processor
             self.image_processor = AutoImageProcessor.from_pretrained(name)
             self.tokenizer = AutoTokenizer.from_pretrained(name)
-            self.processor = None
+            self.processor, self.prompt = None, ""
         else:
             self.tokenizer = self.processor.tokenizer
+            self.chat = bool(getattr(self.processor, "chat_template", None))
+            florence = self.model.config.model_type == "florence2"
+            self.prompt = PROMPT if self.chat else "<CAPTION>" if florence else "a photo of a"
+        if not self.model.config.is_encoder_decoder:  # a batch of prompts is padded where generation cannot see
+            self.tokenizer.padding_side = "left"
 
-    def __call__(self, image: Image.Image) -> tuple[str, float, str]:
+    def __call__(self, images: list[Image.Image]) -> list[tuple[str, float, str]]:
         import torch
 
         if self.processor is None:
-            inputs = self.image_processor(images=image, return_tensors="pt")
-        elif getattr(self.processor, "chat_template", None):
-            messages = [{"role": "user", "content": [{"type": "image", "image": image}, {"type": "text", "text": PROMPT}]}]
-            inputs = self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
-                                                        return_dict=True, return_tensors="pt")
-        else:  # BLIP-style conditional captioners continue a text prefix
-            inputs = self.processor(images=image, text="a photo of a", return_tensors="pt")
+            inputs = self.image_processor(images=images, return_tensors="pt")
+        elif self.chat:
+            chats = [[{"role": "user", "content": [{"type": "image", "image": image}, {"type": "text", "text": PROMPT}]}]
+                     for image in images]
+            inputs = self.processor.apply_chat_template(chats, add_generation_prompt=True, tokenize=True, return_dict=True,
+                                                        return_tensors="pt", processor_kwargs={"padding": True})
+        else:
+            inputs = self.processor(images=images, text=[self.prompt] * len(images), padding=True, return_tensors="pt")
+        inputs = inputs.to(self.model.device, dtype=self.model.dtype)  # dtype casts the pixels only
         with torch.inference_mode():
-            out = self.model.generate(**inputs, max_new_tokens=16, do_sample=False)
-        if "input_ids" in inputs and out.shape[1] > inputs["input_ids"].shape[1] and \
-                torch.equal(out[:, :inputs["input_ids"].shape[1]], inputs["input_ids"]):
-            out = out[:, inputs["input_ids"].shape[1]:]  # decoder-only VLMs echo the prompt
-        text = " ".join(self.tokenizer.decode(out[0], skip_special_tokens=True).split())
-        return category_from_text(text), 0.0, text
+            out = self.model.generate(**inputs, max_new_tokens=20, do_sample=False)
+        prompt = inputs.get("input_ids")
+        if prompt is not None and out.shape[1] > prompt.shape[1] and torch.equal(out[:, :prompt.shape[1]], prompt):
+            out = out[:, prompt.shape[1]:]  # decoder-only VLMs return the prompt before the answer
+        texts = [clean_caption(t, self.prompt) for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
+        return [(category_from_text(text), 0.0, text) for text in texts]
 
 
 class Captioner:
     """Photos -> `Caption`s with one interface for the embedded classifier and any HF captioning model."""
 
+    batch_size = 8  # photos per model call in `caption_images`
+
     def __init__(self, backend, name: str):
         self.backend = backend
         self.name = name
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The garment types this captioner can name: an evaluation on other types can only count them wrong."""
+        return tuple(self.backend.classes)
 
     @classmethod
     def load(cls, name_or_path: str | os.PathLike | None = None) -> Captioner:
@@ -175,9 +227,13 @@ class Captioner:
             config = AutoConfig.from_pretrained(name)
             classifier = any(a.endswith("ForImageClassification") for a in (config.architectures or []))
             backend = _Classifier(name) if classifier else _Generator(name)
+        except ImportError as exc:  # VLM processors import optional packages (torchvision, num2words...) lazily
+            package = _missing_package(exc)
+            if not package:
+                raise StylistError(f"cannot load captioner {name!r}: {_first_line(exc)}") from None
+            raise StylistError(f"this captioner needs {package}: pip install {package}") from None
         except (OSError, ValueError, KeyError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise StylistError(f"cannot load captioner {name!r}: {first}") from None
+            raise StylistError(f"cannot load captioner {name!r}: {_first_line(exc)}") from None
         return cls(backend, name)
 
     def caption_image(self, image: Image.Image | str | os.PathLike | bytes, path: str | None = None) -> Caption:
@@ -185,26 +241,54 @@ class Captioner:
         if not isinstance(image, Image.Image):
             path = path or (str(image) if not isinstance(image, (bytes, bytearray)) else "uploaded image")
             image = load_image(image, name=path)
-        image = image.convert("RGB")
-        category, confidence, text = self.backend(image)
-        mask = garment_mask(thumbnail(image))  # the garment's own pixels, apart from the floor it lies on
-        colors = garment_colors(image, mask)
-        pattern = garment_pattern(image, mask)
-        caption = text or compose(colors[0], pattern, "", category or "garment")
-        return Caption(path=path or "", caption=caption, category=category, colors=colors, pattern=pattern,
-                       confidence=round(confidence, 4))
+        return self._caption([image.convert("RGB")], [path or ""])[0]
 
     def caption_images(self, paths: list[str | os.PathLike]) -> list[Caption]:
-        """Caption a batch; a file that cannot be read gets a Caption with `error` set, the rest still work."""
+        """Caption files in batches; a file that cannot be read gets a Caption with `error` set, the rest still work."""
         from tqdm import tqdm
 
-        captions = []
-        for path in tqdm(paths, desc="captioning", disable=len(paths) < 20):
-            try:
-                captions.append(self.caption_image(path, path=str(path)))
-            except StylistError as exc:
-                captions.append(Caption(path=str(path), error=str(exc)))
+        captions: list[Caption] = []
+        with tqdm(total=len(paths), desc="captioning", disable=len(paths) < 20) as progress:
+            for start in range(0, len(paths), self.batch_size):
+                names = [str(p) for p in paths[start:start + self.batch_size]]
+                batch: list[Caption | None] = []
+                images, read = [], []
+                for i, name in enumerate(names):
+                    try:
+                        images.append(load_image(name, name=name).convert("RGB"))
+                        read.append(i)
+                        batch.append(None)
+                    except StylistError as exc:
+                        batch.append(Caption(path=name, error=str(exc)))
+                for i, caption in zip(read, self._caption(images, [names[i] for i in read]) if images else []):
+                    batch[i] = caption
+                captions += batch
+                progress.update(len(names))
         return captions
+
+    def _caption(self, images: list[Image.Image], paths: list[str]) -> list[Caption]:
+        """One model call for the batch; colour and pattern come from each garment's own pixels."""
+        captions = []
+        for image, path, (category, confidence, text) in zip(images, paths, self.backend(images)):
+            mask = garment_mask(thumbnail(image))  # the garment's own pixels, apart from the floor it lies on
+            colors = garment_colors(image, mask)
+            pattern = garment_pattern(image, mask)
+            caption = text or compose(colors[0], pattern, "", category or "garment")
+            captions.append(Caption(path=path, caption=caption, category=category, colors=colors, pattern=pattern,
+                                    confidence=round(confidence, 4)))
+        return captions
+
+
+def _missing_package(exc: ImportError) -> str:
+    """What to pip install for an ImportError: an optional extra its message names, else the missing module."""
+    text = str(exc).lower()
+    named = [package for module, package in EXTRAS.items() if module in text]
+    module = (exc.name or "").split(".")[0]
+    return named[0] if named else EXTRAS.get(module, module.replace("_", "-"))
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _read_json(path: Path) -> dict:
