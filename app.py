@@ -4,6 +4,7 @@ Only wiring: the models and stores are `stylist.app.service.Stylist`, the page i
 
     python app.py --catalog demo --data-dir data
     STYLIST_ADMIN_PASSWORD=... python app.py --host 0.0.0.0   # a public address needs a password
+    python app.py --auth alice:pw1 --auth bob:pw2              # sign-in; the login name is the visitor id
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                                          "(default: $STYLIST_DATA_DIR or ./data)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
     parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--auth", action="append", default=[], metavar="USER:PASSWORD",
+                        help="require sign-in (repeat for each user; or STYLIST_USERS=u1:p1,u2:p2); without it "
+                             "each browser gets its own anonymous visitor id")
     parser.add_argument("--insecure", action="store_true",
                         help="allow a non-local --host without STYLIST_ADMIN_PASSWORD (anyone could refine)")
     parser.add_argument("--refine-args", default="", help=argparse.SUPPRESS)  # e.g. "--steps 4" (tests: a tiny refine)
@@ -45,13 +49,28 @@ def check_host(host: str, password: str | None, insecure: bool) -> None:
                            "(it protects refine, export and catalog edits) or pass --insecure")
 
 
+def parse_users(pairs: list[str]) -> list[tuple[str, str]] | None:
+    """`user:password` pairs for Gradio's sign-in; None (no sign-in) when there are none."""
+    users = []
+    for pair in pairs:
+        name, _, password = pair.partition(":")
+        if not name.strip() or not password:
+            raise StylistError(f"--auth / STYLIST_USERS: expected USER:PASSWORD, got {pair!r}")
+        users.append((name.strip(), password))
+    return users or None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         check_host(args.host, os.environ.get("STYLIST_ADMIN_PASSWORD"), args.insecure)  # refuse before loading
+        users = parse_users(args.auth or [p for p in os.environ.get("STYLIST_USERS", "").split(",") if p.strip()])
+        from starlette.middleware import Middleware
+
+        from stylist.app.access import BodyLimit
         from stylist.app.config import AppConfig
         from stylist.app.service import Stylist
-        from stylist.app.ui.interface import CSS, THEME, build_ui
+        from stylist.app.ui.interface import CSS, THEME, build_ui, with_queue
 
         config = AppConfig(catalog=args.catalog, captioner=args.captioner, llm=args.llm, embedder=args.embedder,
                            data_dir=args.data_dir, refine_args=shlex.split(args.refine_args))
@@ -59,10 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     except StylistError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    demo = build_ui(app)
-    demo.queue(default_concurrency_limit=4).launch(
+    with_queue(build_ui(app), config).launch(
         server_name=args.host, server_port=args.port, theme=THEME, css=CSS, allowed_paths=app.served_paths(),
-        max_file_size=f"{config.max_upload_mb:g}mb", footer_links=["gradio", "settings"], run_history=False)
+        max_file_size=f"{config.max_upload_mb:g}mb", footer_links=["gradio", "settings"], run_history=False,
+        auth=users, app_kwargs={"middleware": [Middleware(BodyLimit, limit=config.max_request_bytes)]})
     return 0
 
 

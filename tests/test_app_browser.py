@@ -2,6 +2,7 @@
 
 upload -> captions -> suggestions -> like/dislike (and undo) -> refine in the background while a second
 visitor keeps clicking -> a new active adapter version -> the same outfit's suggestions change.
+Each browser context is its own visitor (a server-issued id); the name box sets only the display name.
 
     python -m pytest tests/test_app_browser.py                                # screenshots into a tmp folder
     STYLIST_SCREENSHOTS=docs/screenshots python -m pytest tests/test_app_browser.py   # refresh the docs
@@ -69,8 +70,9 @@ def alice(browser, url):
 
 
 def set_user(page, name: str) -> None:
+    """Set the visitor's display name (the id itself comes from the server when the page loads)."""
     box = page.locator("#user-name textarea, #user-name input").first
-    expect(box).to_have_value(re.compile(r"guest-\d+|.+"))  # filled from the browser (or a guest name)
+    expect(box).to_have_value(re.compile(r"guest-\d+|.+"))  # the name kept for this browser's visitor id
     box.fill(name)
     box.blur()
 
@@ -165,13 +167,13 @@ def test_feedback_history_undo_export(alice, shots):
 
 
 def test_data_folder_is_not_served(url, data):
-    for private in ("feedback.sqlite", "browser-secret"):
+    for private in ("feedback.sqlite", "browser-secret", "visitor-secret", "visitors.json"):
         assert (data / private).exists()
         with pytest.raises(urllib.error.HTTPError):
             urllib.request.urlopen(f"{url}gradio_api/file={data / private}", timeout=30)
 
 
-def test_refine_while_another_user_clicks(alice, browser, url, shots):
+def test_refine_while_another_user_clicks(alice, browser, url, data, shots):
     """A refine runs in the background; meanwhile a second visitor gets suggestions and its votes count."""
     tab(alice, "Style")
     outfit(alice)
@@ -186,6 +188,7 @@ def test_refine_while_another_user_clicks(alice, browser, url, shots):
     bob.set_default_timeout(TIMEOUT)
     bob.goto(url)
     set_user(bob, "bob")
+    bob.locator("#share-name input").check()  # bob lets visitors with similar taste see his name
     bob.locator("#examples img").first.click()  # the example gallery adds a photo without uploading
     caption = bob.locator("#caption-0 textarea")
     expect(caption).not_to_have_value("")
@@ -223,7 +226,8 @@ def test_refine_while_another_user_clicks(alice, browser, url, shots):
     expect(alice.locator("#compare-new")).to_contain_text("after: v1")
     alice.screenshot(path=str(shots / "refine.png"), full_page=True)
     tab(alice, "Feedback")
-    expect(alice.locator("#similar")).to_contain_text("bob")
+    expect(alice.locator("#counts")).to_contain_text("alice:")  # her own display name, not bob's or an id
+    expect(alice.locator("#similar")).to_contain_text("bob")  # bob agreed to show his name
     alice.screenshot(path=str(shots / "feedback.png"), full_page=True)
 
 
@@ -258,7 +262,7 @@ def test_catalog_search_and_add(alice, shots):
 
 
 def test_admin_password_upload_limits_photo_catalog(browser, tmp_path):
-    """With STYLIST_ADMIN_PASSWORD set, refine and export need it; bad or too many uploads get one clear line;
+    """With STYLIST_ADMIN_PASSWORD set, export needs it; refine waits for enough votes; bad or too many uploads get one clear line;
     a photo-folder catalog (`<class>/*.png`, no titles) is captioned when the app loads it."""
     env = {"STYLIST_ADMIN_PASSWORD": "s3cret"}
     for photo in EXAMPLES[:3]:
@@ -278,9 +282,9 @@ def test_admin_password_upload_limits_photo_catalog(browser, tmp_path):
         expect(page.get_by_text("not an image file").first).to_be_visible()
         page.locator("#photos input[type=file]").set_input_files([str(p) for p in (EXAMPLES * 3)[:5]])
         expect(page.get_by_text("at most 4 photos").first).to_be_visible()
-        tab(page, "Refine")
-        page.locator("#refine-start").click()
-        expect(page.get_by_text("refining needs the admin password").first).to_be_visible()
+        tab(page, "Refine")  # no votes yet: the page says how many pairs a refine needs and cannot start one
+        expect(page.locator("#pair-count")).to_contain_text("8 more pairs are needed")
+        expect(page.locator("#refine-start")).to_be_disabled()
         tab(page, "Feedback")
         page.locator("#export").click()
         expect(page.get_by_text("exporting feedback needs the admin password").first).to_be_visible()

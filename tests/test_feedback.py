@@ -12,7 +12,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stylist.core.errors import StylistError
-from stylist.core.feedback import LABELS, Context, FeedbackStore, Option, build_pairs, main
+from stylist.core.feedback import (
+    LABELS,
+    Context,
+    FeedbackStore,
+    Option,
+    Pair,
+    build_pairs,
+    main,
+    readiness,
+    split_pairs,
+)
 from stylist.core.prompts import completion
 
 CTX = Context(("white linen shirt", "blue jeans"), slot="shoes", occasion="office")
@@ -180,3 +190,18 @@ def test_any_other_label_is_refused_and_nothing_is_stored(store, label):
     with pytest.raises(StylistError, match="label must be one of like, dislike"):
         click(store, SHOWN[0], label)
     assert store.counts() == {"like": 0, "dislike": 0, "undone": 0}
+
+
+def test_readiness_is_one_count_with_its_minimum_and_grammar():
+    def pair(n: int, user: str = "ann") -> Pair:
+        return Pair(f"outfit: shirt {n}\nmissing shoes:", " black boots", " red boots", user, f"ctx-{n}")
+
+    one = readiness([pair(0)], min_pairs=8, heldout_percent=0)
+    assert (one.pairs, one.users, one.train_pairs, one.needed) == (1, 1, 1, 7)
+    assert one.describe() == ("1 preference pair from 1 user, 1 of them for training (a refine needs at least 8): "
+                              "7 more pairs are needed")
+    many = readiness([pair(n, u) for n in range(10) for u in ("ann", "bob")], min_pairs=8, heldout_percent=50)
+    train, heldout = split_pairs([pair(n, u) for n in range(10) for u in ("ann", "bob")], 50)
+    assert many.train_pairs == len(train) and len(train) + len(heldout) == 20 and many.users == 2
+    assert many.needed == max(0, 8 - len(train))
+    assert "more" not in readiness([pair(n) for n in range(8)], 8, 0).describe()

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 from stylist.app.recommender import Recommender, Suggestion, missing_slots, reason_for
+from stylist.core.attributes import Conditions
 from stylist.core.catalog import Catalog, Item
 from stylist.core.errors import StylistError
+from stylist.core.vocabulary import slot_of
 from stylist.models.embedder import load_embedder
 from stylist.models.outfit import BASE_LM, SFT_ADAPTER, load_outfit_model
 
@@ -51,10 +53,18 @@ def test_missing_slots_skip_what_the_outfit_has():
 
 
 def test_reason_names_a_user_item_and_colours():
-    reason = reason_for(Item("x", "black leather boots", "Boots", ["black"], style=["casual"]), "black tee", None)
+    casual = Conditions.of(["black tee"], "casual", None)
+    reason = reason_for(Item("x", "black leather boots", "Boots", ["black"], style=["casual"]), "black tee", casual)
     assert reason == "goes with your black tee: matching black, casual"
-    accent = reason_for(Item("y", "orange wool beanie", "Beanie", ["orange"]), "light blue jacket", None)
+    accent = reason_for(Item("y", "orange wool beanie", "Beanie", ["orange"]), "light blue jacket")
     assert accent == "goes with your light blue jacket: an orange accent"
+
+
+def test_descriptions_name_the_slot_asked_for(tiny):
+    rec = load(tiny)
+    slots = ["shoes", "bags", "outerwear", "jewelry", "hats"]
+    described = rec.describe(["white cotton t-shirt", "blue denim jeans"], slots, "casual", "winter")
+    assert [slot_of(d) for d in described] == slots
 
 
 def test_recommend_fills_missing_slots_from_the_catalog(tiny):
@@ -119,3 +129,33 @@ def test_embedded_models_load_by_default():
     assert load_outfit_model().candidate_scores([Item("a", "white tee")], [Item("b", "black boots")])
     assert load_embedder().encode(["black boots"]).shape[0] == 1
     assert (BASE_LM / "config.json").exists()
+
+
+def test_items_added_while_visitors_get_suggestions_are_never_half_indexed(tiny):
+    rec = load(tiny)
+    added = [Item(f"added-{n}", *ITEMS[n % len(ITEMS)][:2]) for n in range(40)]
+    done, errors, seen = threading.Event(), [], []
+
+    def visitor() -> None:
+        while not done.is_set():
+            try:
+                index = rec.index
+                assert len(index.items) == len(index.vectors) == len(index.slots)
+                for slot, found in rec.recommend(["white cotton t-shirt"], k=12).items():
+                    assert all(s.item.slot == slot for s in found)
+                seen.append(len(index.items))
+            except Exception as exc:  # reported by the main thread
+                errors.append(exc)
+                return
+
+    visitors = [threading.Thread(target=visitor) for _ in range(3)]
+    for t in visitors:
+        t.start()
+    for item in added:
+        rec.add_items([item])
+    done.set()
+    for t in visitors:
+        t.join()
+    assert not errors, errors[0]
+    assert len(set(seen)) > 1, "the visitors ran only before or only after the additions"
+    assert len(rec.items) == len(ITEMS) + len(added) == len({i.id for i in rec.items})

@@ -92,7 +92,7 @@ def test_sft_weight_adds_the_chosen_side_nll_to_the_dpo_loss(data, tiny_lm):
 
 def test_too_few_pairs_says_how_many_more_are_needed(tmp_path, tiny_lm):
     record_taste(FeedbackStore(tmp_path / "feedback.sqlite"), contexts=1)
-    with pytest.raises(StylistError, match=r"need \d+ more preference pairs"):
+    with pytest.raises(StylistError, match=r"a refine needs at least 50\): \d+ more pairs are needed"):
         refine(tmp_path, "ann", RefineConfig(min_pairs=50), llm=tiny_lm.base, sft_adapter=tiny_lm.adapter)
     assert [v.number for v in AdapterRegistry(tmp_path / "adapters", tiny_lm.adapter).list()] == [0]
 

@@ -2,18 +2,25 @@
 
 recommend -> vote -> undo -> export -> refine start/stop -> activate -> compare -> rollback, and the vote's
 provenance: a suggestion is credited to the adapter version that made it, not the one active at click time.
+Visitors are known by server-issued signed tokens: a forged token, someone else's vote or too many votes are
+refused with one line.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from functools import cache
 
 import pytest
 
+import stylist.app.access
+import stylist.models.captioner
 from stylist.app.config import AppConfig
 from stylist.app.service import Stylist
 from stylist.core.errors import StylistError
+from stylist.core.images import load_image
+from stylist.core.paths import EXAMPLES
 
 OUTFIT = ["navy cotton t-shirt", "blue denim jeans"]
 TINY_REFINE = ["--steps", "2", "--fitb-questions", "0", "--min-pairs", "4", "--heldout-percent", "0", "--anchors", "0"]
@@ -23,6 +30,17 @@ TINY_REFINE = ["--steps", "2", "--fitb-questions", "0", "--min-pairs", "4", "--h
 def app(tmp_path_factory) -> Stylist:
     data = tmp_path_factory.mktemp("service") / "data"
     return Stylist(AppConfig(data_dir=str(data), admin_password="secret", refine_args=TINY_REFINE))
+
+
+@pytest.fixture(scope="module")
+def token(app):
+    """A visitor's signed token by display name, as a page gets it on load (one visitor per name)."""
+    @cache
+    def issue(name: str) -> str:
+        token = app.visitors.issue()
+        app.visitors.rename(app.visitors.verify(token), name)
+        return token
+    return issue
 
 
 def state(app: Stylist) -> str:
@@ -36,50 +54,125 @@ def wait_until_settled(app: Stylist, timeout: float = 180) -> str:
     return state(app)
 
 
-def vote_everything(app: Stylist, user: str, captions: list[str]) -> None:
+def vote_everything(app: Stylist, token: str, captions: list[str]) -> None:
     """Like the first suggestion of every slot and dislike the rest: pairs for DPO."""
-    for found in app.style.recommend(captions, "casual", "summer", user=user).values():
+    for found in app.style.recommend(captions, "casual", "summer", token=token).values():
         for n, card in enumerate(found):
-            app.votes.vote(user, card, "like" if n == 0 else "dislike")
+            app.votes.vote(token, card, "like" if n == 0 else "dislike")
 
 
-def test_recommend_gives_cards_per_missing_slot_from_version_0(app):
-    cards = app.style.recommend(OUTFIT, "", "", user="ann")
+def first_card(app: Stylist):
+    return next(iter(app.style.recommend(OUTFIT, "", "").values()))[0]
+
+
+def test_recommend_gives_cards_per_missing_slot_from_version_0(app, token):
+    cards = app.style.recommend(OUTFIT, "", "", token=token("ann"))
     assert cards and "tops" not in cards and "bottoms" not in cards
     for found in cards.values():
         assert 1 <= len(found) <= app.config.per_slot
         assert all(c.adapter_version == 0 and c.for_you is None and c.text for c in found)
 
 
-def test_vote_undo_and_counts(app):
-    card = next(iter(app.style.recommend(OUTFIT, "", "", user="bea").values()))[0]
-    event = app.votes.vote("bea", card, "like")
-    assert app.votes.counts("bea") == {"like": 1, "dislike": 0, "undone": 0}
-    assert [e.id for e in app.votes.history("bea")] == [event]
-    app.votes.undo("bea", event)
-    assert app.votes.counts("bea") == {"like": 0, "dislike": 0, "undone": 1}
+def test_vote_undo_and_counts(app, token):
+    bea = token("bea")
+    card = first_card(app)
+    event = app.votes.vote(bea, card, "like")
+    assert app.votes.counts(bea) == {"like": 1, "dislike": 0, "undone": 0}
+    assert [e.id for e in app.votes.history(bea)] == [event]
+    app.votes.undo(bea, event)
+    app.votes.undo(bea, event)  # taking back a vote already taken back changes nothing
+    assert app.votes.counts(bea) == {"like": 0, "dislike": 0, "undone": 1}
     with pytest.raises(StylistError, match="label"):
-        app.votes.vote("bea", card, "love")
+        app.votes.vote(bea, card, "love")
 
 
-def test_for_you_appears_once_the_user_has_voted(app):
-    vote_everything(app, "cat", OUTFIT)
-    cards = app.style.recommend(OUTFIT, "casual", "summer", user="cat")
+def test_votes_are_kept_under_the_verified_id_with_a_display_name(app, token):
+    gil = token("gil")
+    event = app.votes.vote(gil, first_card(app), "like")
+    visitor = app.visitors.verify(gil)
+    assert visitor.startswith("v-") and visitor != "gil"
+    assert [e.user for e in app.votes.history(gil) if e.id == event] == [visitor]
+    assert app.visitors.name(visitor) == "gil"
+    assert app.visitors.rename(visitor, "  <b>Gil</b> ") == "bGilb"  # cleaned as every name shown to others
+    assert app.visitors.name(app.visitors.verify(app.visitors.issue())).startswith("guest-")
+
+
+def test_forged_or_missing_tokens_are_refused(app, token):
+    card = first_card(app)
+    visitor, _, signature = token("hal").rpartition(".")
+    forged = ["", "hal", "v-0123456789abcdef.0123", f"{visitor}x.{signature}", f"{visitor}.{signature[::-1]}"]
+    with pytest.raises(StylistError, match="no valid visitor id"):
+        app.votes.vote(None, card, "like")
+    for bad in forged:
+        for action in (lambda: app.votes.vote(bad, card, "like"), lambda: app.votes.history(bad),
+                       lambda: app.votes.undo(bad, 1), lambda: app.votes.similar_users(bad),
+                       lambda: app.style.recommend(OUTFIT, "", "", token=bad)):
+            with pytest.raises(StylistError, match="no valid visitor id: reload the page"):
+                action()
+    assert app.visitors.renew(forged[-1]) != forged[-1]  # a page with a forged token gets a fresh visitor
+    assert app.visitors.renew(token("hal")) == token("hal")
+    assert app.visitors.verify(app.visitors.renew(token("hal"), login="hal-login")) == "hal-login"
+
+
+def test_a_visitor_cannot_undo_or_see_another_visitors_votes(app, token):
+    ivy, jon = token("ivy"), token("jon")
+    event = app.votes.vote(ivy, first_card(app), "like")
+    with pytest.raises(StylistError, match=f"vote #{event} is not one of your votes"):
+        app.votes.undo(jon, event)
+    assert app.votes.counts(ivy)["like"] == 1
+    assert event not in [e.id for e in app.votes.history(jon)]
+
+
+def test_votes_per_minute_are_limited(app, token, monkeypatch):
+    monkeypatch.setattr(app.config, "votes_per_minute", 3)
+    kim, card = token("kim"), first_card(app)
+    for _ in range(3):
+        app.votes.vote(kim, card, "like")
+    with pytest.raises(StylistError, match="at most 3 votes a minute"):
+        app.votes.vote(kim, card, "like")
+    app.votes.vote(token("lea"), card, "like")  # the limit is per visitor
+
+
+def test_for_you_appears_once_the_user_has_voted(app, token):
+    vote_everything(app, token("cat"), OUTFIT)
+    cards = app.style.recommend(OUTFIT, "casual", "summer", token=token("cat"))
     assert all(c.for_you is not None for found in cards.values() for c in found)
 
 
-def test_export_needs_the_password_and_writes_trl_pairs(app):
-    vote_everything(app, "fay", OUTFIT)
+def test_similar_visitors_are_named_only_with_consent(app, token):
+    assert app.votes.preference is not None, "checkpoints/preference did not load"
+    mia, ned = token("mia"), token("ned")
+    vote_everything(app, mia, ["red floral cotton dress"])
+    vote_everything(app, ned, ["red floral cotton dress"])
+    names = [name for name, _ in app.votes.similar_users(mia, n=50)]
+    assert "ned" not in names and names[0] == "visitor 1"
+    app.visitors.share(app.visitors.verify(ned), True)
+    assert "ned" in [name for name, _ in app.votes.similar_users(mia, n=50)]
+
+
+def test_export_needs_the_password_and_writes_trl_pairs(app, token):
+    vote_everything(app, token("fay"), OUTFIT)
     with pytest.raises(StylistError, match="admin password"):
         app.votes.export("wrong")
     rows = [json.loads(line) for line in app.votes.export("secret").read_text().splitlines()]
     assert rows and all(set(r) == {"prompt", "chosen", "rejected"} for r in rows)
-    assert app.votes.feedback_size()[0] == len(rows)
+    assert app.refining.readiness().pairs == len(rows)
 
 
-def test_refine_activate_compare_rollback_and_vote_provenance(app):
-    vote_everything(app, "dan", ["white cotton shirt", "black wool trousers"])
-    old_cards = app.style.recommend(OUTFIT, "", "", user="dan")  # made by v0
+def test_export_is_deleted_after_its_time(app, monkeypatch):
+    monkeypatch.setattr(app.config, "export_seconds", 0.3)
+    path = app.votes.export("secret")
+    assert path.is_file() and "stylist-export-" in path.parent.name
+    deadline = time.time() + 10
+    while path.parent.exists() and time.time() < deadline:
+        time.sleep(0.1)
+    assert not path.parent.exists()
+
+
+def test_refine_activate_compare_rollback_and_vote_provenance(app, token):
+    dan = token("dan")
+    vote_everything(app, dan, ["white cotton shirt", "black wool trousers"])
+    old_cards = app.style.recommend(OUTFIT, "", "", token=dan)  # made by v0
     with pytest.raises(StylistError, match="admin password"):
         app.refining.start("wrong")
     app.refining.start("secret")
@@ -88,11 +181,11 @@ def test_refine_activate_compare_rollback_and_vote_provenance(app):
     assert wait_until_settled(app) == "done", app.refining.status()
     assert [v.number for v in app.refining.versions()] == [0, 1] and app.refining.versions()[1].active
 
-    new_cards = app.style.recommend(OUTFIT, "", "", user="dan")
+    new_cards = app.style.recommend(OUTFIT, "", "", token=dan)
     assert all(c.adapter_version == 1 for found in new_cards.values() for c in found)
     old_card = next(iter(old_cards.values()))[0]
-    event = app.votes.vote("dan", old_card, "like")  # clicked after v1 became active
-    assert next(e for e in app.votes.history("dan") if e.id == event).adapter_version == 0
+    event = app.votes.vote(dan, old_card, "like")  # clicked after v1 became active
+    assert next(e for e in app.votes.history(dan) if e.id == event).adapter_version == 0
 
     (old_name, old), (new_name, new) = app.style.compare(OUTFIT, "", "")
     assert (old_name, new_name) == ("v0", "v1") and set(old) == set(new)
@@ -121,15 +214,39 @@ def test_uploads_are_checked_on_the_server(app, tmp_path):
         app.shop.add_photos([], "wrong")
 
 
-def test_text_limits_hold_on_the_server(app):
+def test_uploads_are_decoded_once(app, monkeypatch):
+    """The upload check's decoded image is what the captioner reads (and what the catalog saves)."""
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(args[0])
+        return load_image(*args, **kwargs)
+
+    monkeypatch.setattr(stylist.app.access, "load_image", counted)
+    monkeypatch.setattr(stylist.models.captioner, "load_image", counted)
+    photos = sorted(str(p) for p in EXAMPLES.iterdir())[:2]
+    assert len(app.style.caption(photos)) == 2 and len(calls) == 2
+    calls.clear()
+    added = app.shop.add_photos(photos[:1], "secret")
+    assert len(added) == 1 and len(calls) == 1
+
+def test_text_limits_hold_on_the_server(app, token):
+    eve = token("eve")
     with pytest.raises(StylistError, match="at most 200 characters"):
-        app.style.recommend(["red " * 500], "", "", user="eve")
+        app.style.recommend(["red " * 500], "", "", token=eve)
     with pytest.raises(StylistError, match="occasion may be at most 40"):
-        app.style.recommend(OUTFIT, "x" * 1000, "", user="eve")
+        app.style.recommend(OUTFIT, "x" * 1000, "", token=eve)
     with pytest.raises(StylistError, match="season may be at most 40"):
-        app.style.recommend(OUTFIT, "", "y" * 41, user="eve")
+        app.style.recommend(OUTFIT, "", "y" * 41, token=eve)
     with pytest.raises(StylistError, match="at most 4 items"):
-        app.style.recommend(OUTFIT * 3, "", "", user="eve")
+        app.style.recommend(OUTFIT * 3, "", "", token=eve)
     with pytest.raises(StylistError, match="search may be at most 100"):
         app.shop.search("dress " * 50)
     assert app.shop.search("  navy  ")
+
+
+def test_uploads_leave_gradios_cache_after_a_while(app):
+    from stylist.app.ui.interface import build_ui
+
+    frequency, age = build_ui(app).delete_cache
+    assert age == app.config.cache_seconds and 0 < frequency <= age

@@ -1,4 +1,4 @@
-"""Who may do what, and what a request may carry: user names, the admin password and uploads.
+"""Who may do what, and what a request may carry: display names, the admin password, uploads, body size.
 
 Every limit here is checked on the server, whatever the page allowed, because any client can call any
 visible endpoint with any value.
@@ -9,8 +9,9 @@ from __future__ import annotations
 import hmac
 import os
 import re
-import secrets
 from pathlib import Path
+
+from PIL import Image
 
 from stylist.app.config import AppConfig
 from stylist.core.errors import StylistError
@@ -21,10 +22,10 @@ USER_NAME = re.compile(r"[^\w .@-]+")
 
 
 def clean_user(name: str | None) -> str:
-    """A user name as stored: printable word characters only, at most 40 (names are shown to others)."""
+    """A display name as stored: printable word characters only, at most 40 (names are shown to others)."""
     name = USER_NAME.sub("", (name or "").strip())[:40].strip()
     if not name:
-        raise StylistError("type a user name first (top of the page), so your clicks are kept for you")
+        raise StylistError("type a name first (top of the page)")
     return name
 
 
@@ -34,10 +35,6 @@ def check_text(text: str | None, limit: int, what: str) -> str:
     if len(text) > limit:
         raise StylistError(f"{what} may be at most {limit} characters (got {len(text)})")
     return text
-
-
-def guest_name() -> str:
-    return f"guest-{secrets.randbelow(9000) + 1000}"
 
 
 class Access:
@@ -66,8 +63,9 @@ class Access:
         season = check_text(season, self.config.tag_chars, "the season") or None
         return captions, occasion, season
 
-    def check_uploads(self, paths: list[str], limit: int | None = None) -> list[str]:
-        """Refuse too many, too large or non-image uploads before any model sees them."""
+    def check_uploads(self, paths: list[str], limit: int | None = None) -> list[tuple[str, Image.Image]]:
+        """Refuse too many, too large or non-image uploads before any model sees them; returns each upload's
+        name with its decoded image, so no photo is decoded twice."""
         paths = [str(p) for p in paths or []]
         limit = limit or self.config.max_photos
         if len(paths) > limit:
@@ -78,5 +76,51 @@ class Access:
                 raise StylistError(f"{name}: only {', '.join(sorted(UPLOAD_SUFFIXES))} photos are accepted")
             if os.path.getsize(path) > self.config.max_upload_mb * 1e6:
                 raise StylistError(f"{name}: larger than {self.config.max_upload_mb:g} MB")
-            load_image(path, name=name)  # raises a one-line error for broken or hostile files
-        return paths
+        # load_image raises a one-line error for broken or hostile files
+        return [(Path(path).name, load_image(path, name=Path(path).name)) for path in paths]
+
+
+class BodyLimit:
+    """ASGI middleware refusing request bodies over `limit` bytes with 413: at once by Content-Length, and
+    while reading for bodies that do not declare their length, so nothing larger is buffered or stored."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.limit:
+            return await self._refuse(send)
+        seen, started, refused = 0, False, False
+
+        async def counted():
+            """The app's reads; past the limit the client gets 413 and the app sees a disconnect (an exception
+            here could be turned into another answer by the app's own error handling)."""
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                refused = True
+                if not started:
+                    await self._refuse(send)
+                return {"type": "http.disconnect"}
+            return message
+
+        async def watched(message):
+            nonlocal started
+            if not refused:  # after a refusal the 413 is the whole answer
+                started = started or message["type"] == "http.response.start"
+                await send(message)
+
+        await self.app(scope, counted, watched)
+
+    async def _refuse(self, send) -> None:
+        body = f"request body over the limit of {self.limit / 1e6:g} MB\n".encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})

@@ -23,4 +23,14 @@ class AppConfig:
     caption_chars: int = 200  # a five-word caption needs ~40; longer text only slows everyone's LM calls
     tag_chars: int = 40  # occasion and season
     search_chars: int = 100
+    votes_per_minute: int | None = 30  # per visitor, so no one visitor dominates a refine (None: no limit)
+    export_seconds: float = 120  # an export's download link works this long, then the file is deleted
+    concurrency: int = 4  # requests served at once; the rest wait in the queue
+    queue_size: int = 64  # beyond this many waiting requests, a visitor is told to try again
+    cache_seconds: int = 1800  # uploads and page files older than this are deleted from Gradio's cache
     refine_args: list[str] = field(default_factory=list)  # extra `python -m stylist refine` options (tests: tiny)
+
+    @property
+    def max_request_bytes(self) -> int:
+        """The largest request body the server reads: a full set of photos at the size limit, plus 1 MB."""
+        return int((self.max_upload_mb * self.max_photos + 1) * 1e6)

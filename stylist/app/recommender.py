@@ -1,5 +1,7 @@
 """Complete an outfit: for each missing slot the LM describes a piece, the embedder retrieves catalog
-items near that description, and the LM's PMI score (plus the counts) re-ranks them.
+items near that description, and the LM's PMI score (plus the counts) re-ranks them. The season and the
+occasion's formality are conditions (`stylist.core.attributes`): items known not to suit them are never
+candidates, and each card's reason names the visitor's item it pairs with and why.
 
     python -m stylist recommend --caption "navy cotton t-shirt" --caption "blue denim jeans" \\
         --caption "white leather sneakers" [--occasion casual] [--season summer] [--k 5] [--json]
@@ -14,21 +16,30 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import threading
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from stylist.core.attributes import Conditions, formality_of, seasons_of
 from stylist.core.catalog import Catalog, Item, load_catalog
 from stylist.core.colors import PALETTE
 from stylist.core.errors import StylistError
-from stylist.core.prompts import item_caption, outfit_prompt
-from stylist.core.vocabulary import OTHER, SLOTS, slot_of
+from stylist.core.prompts import completion, item_caption, outfit_prompt
+from stylist.core.vocabulary import FORMALITY, OTHER, SLOTS, slot_of
 from stylist.models.embedder import load_embedder
 from stylist.models.outfit import OutfitModel, load_outfit_model
 
 NEUTRALS = {"black", "white", "grey", "navy", "beige", "brown"}
 EXCLUSIVE = {"dresses": ("tops", "bottoms"), "tops": ("dresses",), "bottoms": ("dresses",)}
+DESCRIPTION_CANDIDATES = 3  # caption rotations the LM describes a missing piece from (one greedy text each)
+ESSENTIAL = ("tops", "bottoms", "shoes")  # what an outfit cannot do without (a dress is optional: tops and bottoms)
+SEASONAL_WEIGHT = 1.0  # score for an item made for the asked season alone (about a slot's score spread)
+PARTNER_MARGIN = 0.1  # backward PMI (per token) within which two of the visitor's items pair about equally well
 
 
 @dataclass
@@ -56,23 +67,78 @@ def missing_slots(captions: list[str], available: set[str]) -> list[str]:
 
 
 def colours_in(text: str) -> list[str]:
-    return [c for c in sorted(PALETTE, key=len, reverse=True) if f" {c} " in f" {text.lower()} "]
+    """The palette colours a text names, in order ("light blue" is not also read as "blue")."""
+    names = "|".join(re.escape(c) for c in sorted(PALETTE, key=len, reverse=True))
+    return re.findall(rf"\b({names})\b", text.lower())
 
 
-def reason_for(item: Item, partner: str, occasion: str | None) -> str:
-    """One line: which of the user's items it goes with best, and why in colour and style words."""
-    colours = item.colors or colours_in(item_caption(item))
+def shown_colours(item: Item) -> list[str]:
+    """The colours a reason may name: those the item's caption names (what the visitor reads), else its
+    colours field; so a brown hat with a black band is never said to match black."""
+    return colours_in(item_caption(item)) or list(item.colors)
+
+
+def colour_harmony(colours: list[str], partner: str) -> str | None:
+    """Why the colours go together: a colour both share, else the item's accent, else its neutral."""
     shared = [c for c in colours if c in colours_in(partner)]
+    accents = [c for c in colours if c not in NEUTRALS]
     if shared:
-        why = [f"matching {shared[0]}"]
-    elif colours and all(c in NEUTRALS for c in colours):
-        why = ["neutral colours"]
-    elif colours:
-        why = [f"{'an' if colours[0][0] in 'aeiou' else 'a'} {colours[0]} accent"]
-    else:
-        why = []
-    why += [s for s in (item.style[:1] or ([occasion] if occasion else []))]
-    return f"goes with your {partner}" + (": " + ", ".join(why) if why else "")
+        return f"matching {shared[0]}"
+    if accents:
+        return f"{'an' if accents[0][0] in 'aeiou' else 'a'} {accents[0]} accent"
+    return f"neutral {colours[0]}" if colours else None
+
+
+def pick_partner(backward: np.ndarray, named: Counter, margin: float = PARTNER_MARGIN) -> int:
+    """Which of the visitor's items a card names: the one its backward PMI says it pairs with best, or, among
+    those within `margin` of the best, the one the page has named least so far, so the cards do not all name
+    one piece where the evidence supports another. `named` counts the names given so far (updated)."""
+    close = np.flatnonzero(backward >= backward.max() - margin)
+    best = int(min(close, key=lambda j: (named[int(j)], -backward[j])))
+    named[best] += 1
+    return best
+
+
+def reason_for(item: Item, partner: str, conditions: Conditions = Conditions(), broken: Sequence[str] = ()) -> str:
+    """One line from the evidence that ranked the item: the visitor's item it pairs with best, their colour
+    harmony, and the requested formality and season where the item's tags or words show it suits them
+    (`broken`: the conditions no item of its slot could meet)."""
+    why = [colour_harmony(shown_colours(item), partner)]
+    suits = (conditions.levels or frozenset()) & (formality_of(item) or frozenset())
+    if suits:
+        level = min(suits, key=FORMALITY.index)
+        why.append(level if conditions.occasion in (None, level) else f"{conditions.occasion}: {level}")
+    if conditions.season and conditions.season in (seasons_of(item) or ()):
+        why.append(f"for {conditions.season}")
+    why += [f"nothing in the catalog fits the {name}" for name in broken]
+    return f"goes with your {partner}" + (": " + ", ".join(w for w in why if w) if any(why) else "")
+
+
+@dataclass(frozen=True, eq=False)
+class CatalogIndex:
+    """The items retrieval searches, their caption embeddings and slots, as one read-only snapshot: adding
+    items builds a new one, so a request that reads the index once never sees items without vectors."""
+
+    items: tuple[Item, ...] = ()
+    vectors: np.ndarray = field(default_factory=lambda: _frozen(np.zeros((0, 1), dtype=np.float32)))
+    slots: np.ndarray = field(default_factory=lambda: _frozen(np.array([], dtype=str)))
+
+    def extended(self, items: list[Item], vectors: np.ndarray) -> CatalogIndex:
+        """A new index with these items (and their embeddings) after the current ones."""
+        return CatalogIndex(self.items + tuple(items),
+                            _frozen(np.concatenate([self.vectors, vectors]) if self.items else vectors),
+                            _frozen(np.array([i.slot for i in self.items + tuple(items)])))
+
+    def nearest(self, query: np.ndarray, slot: str, k: int) -> list[Item]:
+        """The k items of a slot whose embeddings are nearest to the query."""
+        scores = np.where(self.slots == slot, self.vectors @ query, -np.inf)
+        top = np.argsort(-scores)[:k]
+        return [self.items[i] for i in top if np.isfinite(scores[i])]
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
 
 
 class Recommender:
@@ -83,8 +149,8 @@ class Recommender:
         self.catalog, self.model, self.embedder = catalog, model, embedder
         self.candidates_per_slot = candidates_per_slot
         self.description_tokens = description_tokens
-        self.items: list[Item] = []
-        self.vectors = np.zeros((0, 1), dtype=np.float32)
+        self.index = CatalogIndex()  # replaced whole by add_items, read once per request: no lock for readers
+        self._adding = threading.Lock()  # two additions at once must not both extend the same snapshot
         self.add_items(catalog.wearable())
 
     @classmethod
@@ -94,30 +160,79 @@ class Recommender:
         request without an adapter uses and the reference of every version's unconditional terms."""
         return cls(catalog, load_outfit_model(llm, adapter), load_embedder(embedder))
 
+    @property
+    def items(self) -> tuple[Item, ...]:
+        """The catalog items that can be recommended now."""
+        return self.index.items
+
     def add_items(self, items: list[Item]) -> None:
-        """Index new catalog items: embeddings and unconditional likelihoods, once."""
+        """Index new catalog items (embeddings and unconditional likelihoods, once), then publish them in one
+        assignment, so concurrent requests see the catalog before or after, never half of it."""
         items = [i for i in items if i.slot != OTHER]
         if not items:
             return
-        captions = [item_caption(i) for i in items]
-        vectors = self.embedder.encode(captions, normalize_embeddings=True, convert_to_numpy=True)
-        self.vectors = vectors if not self.items else np.concatenate([self.vectors, vectors])
-        self.items += items
-        self.slot_of_item = np.array([i.slot for i in self.items])
+        vectors = self.embedder.encode([item_caption(i) for i in items], normalize_embeddings=True,
+                                       convert_to_numpy=True)
         self.model.warm(items)
+        with self._adding:
+            self.index = self.index.extended(items, vectors)
 
     def describe(self, captions: list[str], slots: list[str], occasion: str | None, season: str | None,
-                 adapter: str | os.PathLike | None = None) -> list[str]:
-        """What the LM thinks each missing slot should hold (one short description per slot)."""
-        prompts = [outfit_prompt(captions, slot, occasion, season) for slot in slots]
-        return self.model.generate(prompts, max_new_tokens=self.description_tokens, adapter=adapter)
+                 adapter: str | os.PathLike | None = None, index: CatalogIndex | None = None) -> list[str]:
+        """What the LM thinks each missing slot should hold: one short description per slot, naming that slot.
 
-    def retrieve(self, description: str, slot: str) -> list[Item]:
-        """The catalog items of a slot nearest to the description."""
+        The LM reads an outfit as a set, so each rotation of the captions gives another greedy candidate; the
+        first that names the slot and suits the request's conditions wins, else the first that names the slot,
+        else the first candidate with the slot's likeliest noun in place of the words naming another slot."""
+        conditions = Conditions.of(captions, occasion, season)
+        turns = min(len(captions), DESCRIPTION_CANDIDATES)
+        prompts = [outfit_prompt(captions[t:] + captions[:t], slot, occasion, season)
+                   for slot in slots for t in range(turns)]
+        texts = self.model.generate(prompts, max_new_tokens=self.description_tokens, adapter=adapter)
+        chosen = []
+        for n, slot in enumerate(slots):
+            options = texts[n * turns:(n + 1) * turns]
+            named = [t for t in options if slot_of(t) == slot]
+            fitting = [t for t in named if not conditions.broken(Item(id="", title=t))]
+            chosen.append((fitting or named or [self._name_slot(options[0], slot, prompts[n * turns],
+                                                                index or self.index, adapter)])[0])
+        return chosen
+
+    def _name_slot(self, text: str, slot: str, prompt: str, index: CatalogIndex,
+                   adapter: str | os.PathLike | None) -> str:
+        """The description's words minus those naming another slot, then the category name of `slot` in the
+        catalog that the LM finds likeliest after them (so retrieval searches near words the catalog uses)."""
+        kept = " ".join(w for w in text.split() if slot_of(w) in (OTHER, slot)).strip(" ,;")
+        nouns = sorted({i.category.lower() for i in index.items if i.slot == slot and slot_of(i.category) == slot})
+        texts = [f"{kept} {noun}".strip() for noun in nouns or [slot]]
+        return texts[int(np.argmax(self.model.logprobs([(prompt, completion(t)) for t in texts], adapter)))]
+
+    def retrieve(self, description: str, slot: str, index: CatalogIndex | None = None,
+                 k: int | None = None) -> list[Item]:
+        """The k (default: candidates_per_slot) catalog items of a slot nearest to the description, in `index`
+        (default: the current one)."""
         query = self.embedder.encode([f"{description} {slot}"], normalize_embeddings=True, convert_to_numpy=True)[0]
-        scores = np.where(self.slot_of_item == slot, self.vectors @ query, -np.inf)
-        top = np.argsort(-scores)[:self.candidates_per_slot]
-        return [self.items[i] for i in top if np.isfinite(scores[i])]
+        return (index or self.index).nearest(query, slot, k or self.candidates_per_slot)
+
+    def candidates(self, description: str, slot: str, conditions: Conditions, index: CatalogIndex,
+                   fallback: bool = True) -> list[tuple[Item, list[str]]]:
+        """The items of a slot nearest to the description that meet the request's season and formality, each
+        with the conditions it breaks (none). When none meets them and `fallback`, the nearest of those breaking
+        the fewest, so a slot the outfit needs is never left empty and its reason can say why."""
+        kept: list[tuple[Item, list[str]]] = []
+        breaking: list[tuple[Item, list[str]]] = []
+        for item in self.retrieve(description, slot, index, k=len(index.items)):
+            broken = conditions.broken(item)
+            if not broken:
+                kept.append((item, broken))
+                if len(kept) == self.candidates_per_slot:
+                    break
+            elif not kept:
+                breaking.append((item, broken))
+        if kept or not breaking or not fallback:
+            return kept
+        fewest = min(len(b) for _, b in breaking)
+        return [(i, b) for i, b in breaking if len(b) == fewest][:self.candidates_per_slot]
 
     @torch.no_grad()
     def recommend(self, captions: list[str], occasion: str | None = None, season: str | None = None, k: int = 5,
@@ -128,7 +243,9 @@ class Recommender:
         captions = [c.strip() for c in captions if c and c.strip()]
         if not captions:
             raise StylistError("give at least one caption of an item you have")
-        available = set(self.slot_of_item.tolist())
+        index = self.index  # one snapshot for the whole request, whatever add_items publishes meanwhile
+        available = set(index.slots.tolist())
+        asked = bool(slots)
         if slots:
             unknown = [s for s in slots if s not in SLOTS]
             if unknown:
@@ -136,8 +253,13 @@ class Recommender:
             slots = [s for s in slots if s in available]
         else:
             slots = missing_slots(captions, available)
-        descriptions = self.describe(captions, slots, occasion, season, adapter) if slots else []
-        pools = {slot: self.retrieve(d, slot) for slot, d in zip(slots, descriptions)}
+        conditions = Conditions.of(captions, occasion, season)
+        descriptions = self.describe(captions, slots, occasion, season, adapter, index) if slots else []
+        # a slot the visitor asked for, or one no outfit does without, falls back; a finishing touch no item
+        # of which suits the request is left out, as the demo catalog's own outfits leave it out
+        found = {slot: self.candidates(d, slot, conditions, index, fallback=asked or slot in ESSENTIAL)
+                 for slot, d in zip(slots, descriptions)}
+        pools = {slot: [item for item, _ in pool] for slot, pool in found.items()}
         everything = [(slot, item) for slot, pool in pools.items() for item in pool]
         # one batched pass for all slots' likelihoods; the per-slot calls below hit the cache
         self.model.logprobs([p for slot, item in everything
@@ -145,18 +267,23 @@ class Recommender:
                             adapter)
         made_with = str(adapter) if adapter is not None else self.model.adapter
         user_items = [Item(id=f"user-{n}", title=c) for n, c in enumerate(captions)]
-        result = {}
+        terms = {slot: self.model.pmi_terms(captions, [item_caption(i) for i in pool], slot, occasion, season, adapter)
+                 for slot, pool in pools.items() if pool}
+        # a visitor's item that every candidate raises (a long, specific caption) says nothing about one of them:
+        # a card names the item it raises more than the request's candidates do on average
+        typical = np.concatenate([b for _, b in terms.values()]).mean(0) if terms else None
+        result, named = {}, Counter()
         for slot, description in zip(slots, descriptions):
-            pool = pools[slot]
-            if not pool:
+            if slot not in terms:
                 continue
-            forward, backward = self.model.pmi_terms(captions, [item_caption(i) for i in pool], slot, occasion, season,
-                                                     adapter)
+            pool, (forward, backward) = pools[slot], terms[slot]
             scores = self.model.combine(forward, backward, self.model.counts_scores(user_items, pool))
+            scores = scores + SEASONAL_WEIGHT * np.array([conditions.seasonal(i) for i in pool])
             prompt = outfit_prompt(captions, slot, occasion, season)
             ranked = np.argsort(-scores, kind="stable")[:k]
             result[slot] = [Suggestion(pool[i], slot, float(scores[i]),
-                                       reason_for(pool[i], captions[int(np.argmax(backward[i]))], occasion),
+                                       reason_for(pool[i], captions[pick_partner(backward[i] - typical, named)],
+                                                  conditions, found[slot][i][1]),
                                        prompt, description, captions, occasion, season, made_with)
                             for i in ranked]
         return result

@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
+import argparse
+
 from stylist.app.access import Access
 from stylist.app.runner import RefineJob
 from stylist.core.adapters import AdapterRegistry, AdapterVersion
 from stylist.core.errors import StylistError
+from stylist.core.feedback import HELDOUT_PERCENT, MIN_TRAIN_PAIRS, FeedbackStore, Readiness, readiness
 from stylist.core.refine_status import RefineStatus
 
 
 class Refining:
     """Admin actions on the adapter: every one checks the password on the server."""
 
-    def __init__(self, access: Access, registry: AdapterRegistry, job: RefineJob, extra_args: list[str]):
-        self.access, self.registry, self.job, self.extra_args = access, registry, job, extra_args
+    def __init__(self, access: Access, registry: AdapterRegistry, job: RefineJob, store: FeedbackStore,
+                 extra_args: list[str]):
+        self.access, self.registry, self.job, self.store, self.extra_args = access, registry, job, store, extra_args
+        # the worker's minimum and held-out share, as the options the app passes it will set them
+        parser = argparse.ArgumentParser(add_help=False)
+        parser.add_argument("--min-pairs", type=int, default=MIN_TRAIN_PAIRS)
+        parser.add_argument("--heldout-percent", type=int, default=HELDOUT_PERCENT)
+        self._rules = parser.parse_known_args(extra_args)[0]
+
+    def readiness(self) -> Readiness:
+        """The pairs recorded so far and how many more a refine needs (the worker applies the same rule)."""
+        return readiness(self.store.pairs(), self._rules.min_pairs, self._rules.heldout_percent)
 
     def start(self, password: str | None) -> None:
         self.access.check_admin(password, "refining")
+        ready = self.readiness()
+        if ready.needed:
+            raise StylistError(f"not enough votes to refine yet: {ready.describe()}")
         self.job.start(extra=self.extra_args)
 
     def stop(self, password: str | None) -> None:

@@ -1,15 +1,13 @@
 """The running app: the shared models and stores, and one object per concern that the page's tabs call.
 
-`ui/` is only layout; every action a page can take is a method of `access`, `style`, `votes`, `refining` or
-`shop`, so it can be tested without a browser (tests/test_service.py) and the same rules (who may do what,
-how big an upload may be) hold for every visitor.
+`ui/` is only layout; every action a page can take is a method of `access`, `visitors`, `style`, `votes`,
+`refining` or `shop`, so it can be tested without a browser (tests/test_service.py) and the same rules (who
+may do what, how big an upload may be) hold for every visitor.
 
     python app.py --catalog demo --data-dir data
 """
 
 from __future__ import annotations
-
-import threading
 
 from stylist.app.access import Access
 from stylist.app.config import AppConfig
@@ -18,6 +16,7 @@ from stylist.app.refining import Refining
 from stylist.app.runner import RefineJob
 from stylist.app.shop import Shop, open_catalog
 from stylist.app.style import Style, load_preference
+from stylist.app.visitors import Visitors
 from stylist.app.votes import Votes
 from stylist.core.adapters import AdapterRegistry
 from stylist.core.feedback import FeedbackStore
@@ -32,6 +31,7 @@ class Stylist:
         self.config = config
         self.data = data_dir(config.data_dir)
         self.access = Access(config)
+        self.visitors = Visitors(self.data)
         captioner = Captioner.load(config.captioner)
         catalog = open_catalog(config.catalog, self.data, captioner)
         registry = AdapterRegistry(self.data / "adapters")
@@ -39,11 +39,12 @@ class Stylist:
         recommender = Recommender.load(catalog, llm=config.llm, embedder=config.embedder)
         store = FeedbackStore(self.data / "feedback.sqlite")
         preference = load_preference()
-        lock = threading.Lock()  # the recommender's index and adapter are shared by every visitor's request
-        self.shop = Shop(catalog, self.data, self.access, captioner, recommender, lock)
-        self.style = Style(self.access, captioner, recommender, registry, store, preference, lock, config.per_slot)
-        self.votes = Votes(self.access, store, preference)
-        self.refining = Refining(self.access, registry, RefineJob(self.data, llm=config.llm), config.refine_args)
+        self.shop = Shop(catalog, self.data, self.access, captioner, recommender)
+        self.style = Style(self.access, captioner, recommender, registry, store, preference, config.per_slot,
+                           self.visitors)
+        self.votes = Votes(self.access, store, preference, self.visitors)
+        self.refining = Refining(self.access, registry, RefineJob(self.data, llm=config.llm), store,
+                                 config.refine_args)
 
     def served_paths(self) -> list[str]:
         return self.shop.served_paths()

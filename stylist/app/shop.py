@@ -16,7 +16,6 @@ from pathlib import Path
 from stylist.app.access import Access, check_text
 from stylist.app.recommender import Recommender
 from stylist.core.catalog import IMAGE_SUFFIXES, Catalog, Item, load_catalog, parse_item
-from stylist.core.images import load_image
 from stylist.core.paths import EXAMPLES, writing
 from stylist.models.captioner import Captioner
 
@@ -29,8 +28,18 @@ def open_catalog(source: str, data: Path, captioner: Captioner) -> Catalog:
         item = parse_item(raw, f"{path}, item #{n}")
         if item.id not in catalog.items:
             catalog.add(item)
+    _drop_non_images(catalog)
     _caption_untitled(catalog, data, captioner)
     return catalog
+
+
+def _drop_non_images(catalog: Catalog) -> None:
+    """A catalog's `image` must name a photo: anything else (a typo, or `/etc/passwd`) is never shown or served."""
+    for item in catalog.items.values():
+        if item.image and Path(item.image).suffix.lower() not in IMAGE_SUFFIXES:
+            print(f"warning: catalog item {item.id}: {item.image} is not an image file; shown without a photo",
+                  file=sys.stderr)
+            item.image = None
 
 
 def _additions_path(data: Path, catalog: Catalog) -> Path:
@@ -61,9 +70,10 @@ class Shop:
     """Browse, search and grow the catalog; additions are indexed for retrieval at once and kept across restarts."""
 
     def __init__(self, catalog: Catalog, data: Path, access: Access, captioner: Captioner,
-                 recommender: Recommender, lock: threading.Lock):
+                 recommender: Recommender):
         self.catalog, self.data, self.access = catalog, data, access
-        self.captioner, self.recommender, self._lock = captioner, recommender, lock
+        self.captioner, self.recommender = captioner, recommender
+        self._adding = threading.Lock()  # the additions file is read, extended and rewritten by one request at a time
         self._images = data / "catalog-images"
 
     def search(self, query: str | None, limit: int = 60) -> list[Item]:
@@ -72,19 +82,19 @@ class Shop:
     def add_photos(self, paths: list[str], password: str | None) -> list[Item]:
         """Caption new photos, copy them into the data folder and add them to the catalog."""
         self.access.check_admin(password, "adding to the catalog")
-        paths = self.access.check_uploads(paths, limit=self.access.config.max_catalog_photos)
         added = []
-        for caption in self.captioner.caption_images(paths):
+        for name, photo in self.access.check_uploads(paths, limit=self.access.config.max_catalog_photos):
+            caption = self.captioner.caption_image(photo, path=name)
             item_id = f"added-{secrets.token_hex(4)}"
             image = self._images / f"{item_id}.png"
             with writing(self.data):
                 self._images.mkdir(parents=True, exist_ok=True)
-                load_image(caption.path).save(image)
+                photo.save(image)
             added.append(Item(id=item_id, title=caption.caption, category=caption.category,
                               colors=list(caption.colors), pattern=caption.pattern, material=caption.material,
                               image=str(image)))
         path = _additions_path(self.data, self.catalog)
-        with self._lock:  # no recommendation sees a half-indexed catalog, no addition overwrites another
+        with self._adding:  # no addition overwrites another; the recommender publishes its index whole
             with writing(self.data):  # saved first: an addition the disk refused is not shown either
                 _write_json(path, _read_json(path, []) + [asdict(i) for i in added])
             for item in added:
@@ -93,11 +103,9 @@ class Shop:
         return added
 
     def served_paths(self) -> list[str]:
-        """Folders the web server may serve images from: the catalog's photos and the examples. The data
-        folder (feedback, adapters, secrets) is not among them; only its added catalog photos are."""
-        roots = {str(EXAMPLES), str(self._images)}
-        roots |= {str(Path(i.image).parent) for i in self.catalog.items.values() if i.image}
-        return sorted(roots)
+        """What the web server may serve: each catalog photo by its own path (never its folder, which may hold
+        anything), the example photos and the folder of added photos (the app writes only images there)."""
+        return sorted({str(EXAMPLES), str(self._images)} | {i.image for i in self.catalog.items.values() if i.image})
 
 
 def example_photos() -> list[str]:

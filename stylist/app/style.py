@@ -7,11 +7,14 @@ actually saw, even when a refine activates a new version between the suggestion 
 from __future__ import annotations
 
 import sys
-import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from stylist.app.access import Access, clean_user
+import numpy as np
+
+from stylist.app.access import Access
 from stylist.app.recommender import Recommender
+from stylist.app.visitors import Visitors
 from stylist.core.adapters import AdapterRegistry, AdapterVersion
 from stylist.core.errors import StylistError
 from stylist.core.feedback import Context, FeedbackStore
@@ -56,47 +59,52 @@ class Style:
     """Caption photos and complete outfits with the active adapter version (or a named one, to compare)."""
 
     def __init__(self, access: Access, captioner: Captioner, recommender: Recommender, registry: AdapterRegistry,
-                 store: FeedbackStore, preference: PreferenceModel | None, lock: threading.Lock, per_slot: int):
-        self.access, self.captioner, self.recommender = access, captioner, recommender
+                 store: FeedbackStore, preference: PreferenceModel | None, per_slot: int, visitors: Visitors):
+        self.access, self.captioner, self.recommender, self.visitors = access, captioner, recommender, visitors
         self.registry, self.store, self.preference = registry, store, preference
-        self._lock, self.per_slot = lock, per_slot
+        self.per_slot = per_slot
 
     def caption(self, paths: list[str]) -> list[str]:
-        """One editable caption per photo."""
-        paths = self.access.check_uploads(paths)
-        return [c.caption for c in self.captioner.caption_images(paths)]
+        """One editable caption per photo, from the images the upload check already decoded."""
+        return [self.captioner.caption_image(image, path=name).caption
+                for name, image in self.access.check_uploads(paths)]
 
     def recommend(self, captions: list[str], occasion: str | None, season: str | None,
-                  user: str | None = None, version: AdapterVersion | None = None) -> dict[str, list[Card]]:
-        """Suggestions per missing slot, re-ordered "for you" once the user has a history."""
+                  token: str | None = None, version: AdapterVersion | None = None) -> dict[str, list[Card]]:
+        """Suggestions per missing slot, re-ordered "for you" once the visitor whose `token` this is has a
+        history (a forged token is refused; no token, as for Compare: no personal order)."""
+        visitor = self.visitors.verify(token) if token is not None else None  # refused before any model runs
         captions, occasion, season = self.access.check_outfit(captions, occasion, season)
         if not captions:
             raise StylistError("add at least one photo (or type a caption) first")
         version = version or self.registry.active()  # read once: a refine may activate another meanwhile
-        with self._lock:
-            groups = self.recommender.recommend(captions, occasion=occasion, season=season, k=self.per_slot,
-                                                adapter=version.path if version.number else None)
+        # no app-wide lock: the recommender reads one catalog snapshot, the outfit model locks its own LM
+        groups = self.recommender.recommend(captions, occasion=occasion, season=season, k=self.per_slot,
+                                            adapter=version.path if version.number else None)
         cards = {}
         for slot, found in groups.items():
             shown = [(s.item.id, item_caption(s.item)) for s in found]
             cards[slot] = [Card(s.item.id, s.item.text, text, s.item.image, slot, s.score, s.reason, s.captions,
                                 s.occasion, s.season, shown, version.number) for s, (_, text) in zip(found, shown)]
-        if user:
-            self._for_you(clean_user(user), cards)
+        if visitor:
+            self._for_you(visitor, cards)
         return cards
 
     def _for_you(self, user: str, cards: dict[str, list[Card]]) -> None:
-        """Order each slot by the preference model's P(like) given this user's own history."""
+        """Re-order each slot by outfit score and this user's taste blended (`for_you_keys`); a card's `for_you`
+        is its P(like) given the user's own history, shrunk by how few votes that history has."""
         if self.preference is None:
             return
         liked, disliked = self.store.history_texts(user)  # newest first, as the preference model reads a history
         if not liked and not disliked:
             return
         for found in cards.values():
-            scores = self.preference.score(liked, disliked, [c.text for c in found])
-            for card, p in zip(found, scores):
+            likes = self.preference.score(liked, disliked, [c.text for c in found])
+            shrunk, keys = for_you_keys([c.score for c in found], likes, len(liked) + len(disliked))
+            for card, p in zip(found, shrunk):
                 card.for_you = float(p)
-            found.sort(key=lambda c: -c.for_you)
+            order = np.argsort(-keys, kind="stable")
+            found[:] = [found[i] for i in order]
 
     def compare(self, captions: list[str], occasion: str | None, season: str | None
                 ) -> tuple[tuple[str, dict[str, list[Card]]], tuple[str, dict[str, list[Card]]]]:
@@ -107,3 +115,27 @@ class Style:
         old = self.registry.get(active.parent or 0)
         return ((old.name, self.recommend(captions, occasion, season, version=old)),
                 (active.name, self.recommend(captions, occasion, season, version=active)))
+
+
+@dataclass(frozen=True)
+class ForYouBlend:
+    """How far a visitor's votes move a slot's order away from the outfit score (see `for_you_keys`)."""
+
+    weight: float = 1.0  # one logit of taste weighs as much as one standard deviation of outfit score in the slot
+    shrink_votes: float = 10.0  # a visitor's first 10 votes count half: P(like) from a few votes is overconfident
+
+
+def for_you_keys(scores: Sequence[float], likes: Sequence[float], votes: int,
+                 blend: ForYouBlend = ForYouBlend()) -> tuple[np.ndarray, np.ndarray]:
+    """The shrunk P(like) of a slot's cards and their "for you" ranking keys, higher first:
+
+        p' = 0.5 + (p - 0.5) * n / (n + shrink_votes)          p: the preference model's P(like), n: votes
+        key = (score - mean) / std  +  weight * logit(p')      outfit scores z-scored within the slot (0 if all equal)
+
+    so the outfit score orders a slot until the votes add up, and taste takes over only when it is both strong
+    and backed by many votes."""
+    scores = np.asarray(scores, dtype=float)
+    spread = scores.std()
+    z = (scores - scores.mean()) / spread if spread > 0 else np.zeros_like(scores)
+    p = 0.5 + (np.clip(np.asarray(likes, dtype=float), 1e-6, 1 - 1e-6) - 0.5) * votes / (votes + blend.shrink_votes)
+    return p, z + blend.weight * np.log(p / (1 - p))

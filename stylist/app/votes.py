@@ -1,60 +1,107 @@
-"""Likes and dislikes: recorded at once, taken back, listed, exported as trl pairs, compared between users."""
+"""Likes and dislikes: recorded at once, taken back, listed, exported as trl pairs, compared between visitors.
+
+Every method that reads or writes one visitor's votes takes the visitor's signed token (visitors.py), never a
+name: a visitor sees, undoes and casts only their own votes.
+"""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+import threading
+import time
+from collections import defaultdict, deque
 from pathlib import Path
 
-from stylist.app.access import Access, clean_user
+from stylist.app.access import Access
 from stylist.app.style import Card
+from stylist.app.visitors import Visitors
+from stylist.core.errors import StylistError
 from stylist.core.feedback import Event, FeedbackStore, Option, write_jsonl
 from stylist.models.preference import PreferenceModel
 
 
 class Votes:
-    """One visitor's votes and everyone's preference pairs, over the SQLite feedback store."""
+    """Each visitor's votes and everyone's preference pairs, over the SQLite feedback store."""
 
-    def __init__(self, access: Access, store: FeedbackStore, preference: PreferenceModel | None):
-        self.access, self.store, self.preference = access, store, preference
+    def __init__(self, access: Access, store: FeedbackStore, preference: PreferenceModel | None, visitors: Visitors):
+        self.access, self.store, self.preference, self.visitors = access, store, preference, visitors
+        self._recent: dict[str, deque[float]] = defaultdict(deque)  # visitor -> times of their last votes
+        self._rate_lock = threading.Lock()
 
-    def vote(self, user: str, card: Card, label: str) -> int:
+    def vote(self, token: str | None, card: Card, label: str) -> int:
         """Record a like or dislike (with what else was shown: DPO's negatives, and the adapter version that made
         the suggestion); returns the event id."""
-        event = self.store.record(clean_user(user), card.context, Option(card.item_id, card.text), label,
+        visitor = self.visitors.verify(token)
+        self._count_vote(visitor)
+        event = self.store.record(visitor, card.context, Option(card.item_id, card.text), label,
                                   options=[Option(i, t) for i, t in card.shown], adapter_version=card.adapter_version)
         return event.id
 
-    def undo(self, user: str, event_id: int) -> None:
-        self.store.undo(event_id, user=clean_user(user))
+    def _count_vote(self, visitor: str) -> None:
+        """At most `votes_per_minute` votes per visitor, so no one visitor dominates what a refine learns."""
+        limit = self.access.config.votes_per_minute
+        if not limit:
+            return
+        now = time.monotonic()
+        with self._rate_lock:
+            recent = self._recent[visitor]
+            while recent and recent[0] <= now - 60:
+                recent.popleft()
+            if len(recent) >= limit:
+                raise StylistError(f"at most {limit} votes a minute: wait a moment, then vote again")
+            recent.append(now)
 
-    def history(self, user: str) -> list[Event]:
-        return self.store.events(clean_user(user))
+    def undo(self, token: str | None, event_id: int) -> None:
+        """Take back one of this visitor's votes; someone else's vote (or no vote) is refused."""
+        visitor = self.visitors.verify(token)
+        if self.store.undo(event_id, user=visitor):
+            return
+        if not any(e.id == event_id for e in self.store.events(visitor, include_undone=True)):
+            raise StylistError(f"vote #{event_id} is not one of your votes: you can take back only your own")
 
-    def counts(self, user: str) -> dict[str, int]:
-        return self.store.counts(clean_user(user))
+    def history(self, token: str | None) -> list[Event]:
+        return self.store.events(self.visitors.verify(token))
+
+    def counts(self, token: str | None) -> dict[str, int]:
+        return self.store.counts(self.visitors.verify(token))
 
     def export(self, password: str | None) -> Path:
-        """Everyone's preference pairs as trl JSONL (prompt, chosen, rejected), in a fresh temporary file:
-        the data folder itself is never served."""
+        """Everyone's preference pairs as trl JSONL (prompt, chosen, rejected), for the admin only, in a fresh
+        temporary folder that is deleted after `export_seconds`: the data folder itself is never served."""
         self.access.check_admin(password, "exporting feedback")
         pairs = self.store.pairs()  # read before a file exists: a failed read leaves nothing behind
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", prefix="stylist-preferences-", suffix=".jsonl",
-                                         delete=False) as out:
+        folder = Path(tempfile.mkdtemp(prefix="stylist-export-"))
+        remove_later(folder, self.access.config.export_seconds)
+        path = folder / "stylist-preferences.jsonl"
+        with open(path, "w", encoding="utf-8") as out:
             write_jsonl(pairs, out)
-        return Path(out.name)
+        return path
 
-    def feedback_size(self) -> tuple[int, int]:
-        """How many DPO pairs a refine would get now, and from how many users."""
-        pairs = self.store.pairs()
-        return len(pairs), len({p.user for p in pairs})
-
-    def similar_users(self, user: str, n: int = 5) -> list[tuple[str, float]]:
-        """Users whose like/dislike history is closest to this user's (empty until there is a history)."""
+    def similar_users(self, token: str | None, n: int = 5) -> list[tuple[str, float]]:
+        """Visitors whose like/dislike history is closest to this visitor's (empty until there is a history),
+        by display name where they agreed to show it, else as "visitor 1", "visitor 2", ..."""
+        visitor = self.visitors.verify(token)
         histories: dict[str, tuple[list[str], list[str]]] = {}
         for event in self.store.events():  # newest first, as the preference model reads a history
             liked, disliked = histories.setdefault(event.user, ([], []))
             (liked if event.label == "like" else disliked).append(event.item_text)
-        user = clean_user(user)
-        if self.preference is None or user not in histories:
+        if self.preference is None or visitor not in histories:
             return []
-        return self.preference.similar_users(histories, user, k=n)
+        near = self.preference.similar_users(histories, visitor, k=n)
+        return [(self.visitors.shown_as(other, f"visitor {rank}"), score)
+                for rank, (other, score) in enumerate(near, 1)]
+
+
+def remove_later(path: Path, seconds: float) -> None:
+    """Delete a file or folder after `seconds` (a daemon timer: a stopped app leaves it to the OS's temp cleanup)."""
+    def remove():
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+    timer = threading.Timer(seconds, remove)
+    timer.daemon = True
+    timer.start()
+

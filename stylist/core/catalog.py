@@ -94,7 +94,7 @@ class Catalog:
         """Items whose id, title, category, colours, pattern or material contain every word of the query."""
         words = query.lower().split()
         hits = []
-        for item in self.items.values():
+        for item in list(self.items.values()):  # a snapshot: a visitor may add photos meanwhile
             haystack = " ".join([item.id, item.text, item.category, *item.colors, item.pattern, item.material,
                                  *item.style]).lower()
             if all(w in haystack for w in words):

@@ -282,6 +282,45 @@ def _event(row: tuple) -> Event:
                  [Option(**o) for o in json.loads(options)], item_id, item_text, version, label, undone_at)
 
 
+MIN_TRAIN_PAIRS = 8  # fewer pairs move the adapter by noise, not by taste
+HELDOUT_PERCENT = 20  # of outfit contexts, kept out of training to measure preference accuracy before/after
+
+
+def split_pairs(pairs: Sequence[Pair], heldout_percent: int) -> tuple[list[Pair], list[Pair]]:
+    """(train, held-out) by a hash of the context, so a held-out outfit prompt is never trained on."""
+    heldout = {p.context_key for p in pairs
+               if int(hashlib.sha1(p.context_key.encode()).hexdigest(), 16) % 100 < heldout_percent}
+    return [p for p in pairs if p.context_key not in heldout], [p for p in pairs if p.context_key in heldout]
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """How far the recorded feedback is from a refine: the one count the page, the CLI and the worker share."""
+
+    pairs: int  # every preference pair (what an export writes)
+    users: int
+    train_pairs: int  # the pairs of outfits not held out: what DPO trains on
+    min_pairs: int
+
+    @property
+    def needed(self) -> int:
+        return max(0, self.min_pairs - self.train_pairs)
+
+    def describe(self) -> str:
+        users = f"{self.users} {'user' if self.users == 1 else 'users'}"
+        text = (f"{self.pairs} preference {'pair' if self.pairs == 1 else 'pairs'} from {users}, "
+                f"{self.train_pairs} of them for training (a refine needs at least {self.min_pairs})")
+        if self.needed:
+            text += f": {self.needed} more {'pair is' if self.needed == 1 else 'pairs are'} needed"
+        return text
+
+
+def readiness(pairs: Sequence[Pair], min_pairs: int = MIN_TRAIN_PAIRS,
+              heldout_percent: int = HELDOUT_PERCENT) -> Readiness:
+    train, _ = split_pairs(pairs, heldout_percent)
+    return Readiness(len(pairs), len({p.user for p in pairs}), len(train), min_pairs)
+
+
 def write_jsonl(pairs: Sequence[Pair], out) -> None:
     for pair in pairs:
         out.write(json.dumps(pair.trl(), ensure_ascii=False) + "\n")

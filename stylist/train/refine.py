@@ -17,7 +17,6 @@ complete, then activated; a crash, kill or stop leaves the feedback and the acti
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -29,7 +28,7 @@ from pathlib import Path
 
 from stylist.core.adapters import AdapterRegistry
 from stylist.core.errors import StylistError
-from stylist.core.feedback import DB_NAME, FeedbackStore, Pair
+from stylist.core.feedback import DB_NAME, HELDOUT_PERCENT, MIN_TRAIN_PAIRS, FeedbackStore, Pair, readiness, split_pairs
 from stylist.core.paths import data_dir, shared_data
 from stylist.core.refine_status import RefineResult, RefineStatus, refine_lock
 from stylist.data.corpus import negative_pairs
@@ -46,21 +45,14 @@ class RefineConfig:
     epochs: float = 2.0
     batch_size: int = 8
     steps: int | None = None  # overrides epochs (the app's tests use a handful)
-    min_pairs: int = 8
+    min_pairs: int = MIN_TRAIN_PAIRS
     anchors: float = 1.0  # Polyvore anchor pairs per user pair; 0 trains on the user's pairs alone
     sft_weight: float = 0.5  # weight of trl's "sft" loss (NLL of the chosen side) added to the DPO loss
-    heldout_percent: int = 20  # of contexts, for preference accuracy; 0 trains on everything
+    heldout_percent: int = HELDOUT_PERCENT  # 0 trains on everything
     max_length: int = 256
     fitb_questions: int = 100  # the first questions of held-out Polyvore FITB; 0 skips FITB
     seed: int = 0
     threads: int = 1
-
-
-def split_pairs(pairs: Sequence[Pair], heldout_percent: int) -> tuple[list[Pair], list[Pair]]:
-    """(train, held-out) by a hash of the context, so a held-out outfit prompt is never trained on."""
-    heldout = {p.context_key for p in pairs
-               if int(hashlib.sha1(p.context_key.encode()).hexdigest(), 16) % 100 < heldout_percent}
-    return [p for p in pairs if p.context_key not in heldout], [p for p in pairs if p.context_key in heldout]
 
 
 def preference_logps(model, tokenizer, pairs: Sequence[Pair]) -> tuple[list[float], list[float]]:
@@ -142,12 +134,12 @@ def _refine(data: str | Path | None, user: str | None, config: RefineConfig | No
     registry = AdapterRegistry(data / "adapters", sft_adapter)
     registry.clean()
     pairs = FeedbackStore(data / DB_NAME).pairs(user)  # a snapshot: clicks made meanwhile wait for the next run
+    ready = readiness(pairs, config.min_pairs, config.heldout_percent)
+    if ready.needed:
+        who = f"user {user!r}" if user else "the feedback"
+        raise StylistError(f"not enough to refine on: {who} has {ready.describe()} (a pair is a liked and a "
+                           "disliked or passed-over suggestion for the same outfit)")
     train, heldout = split_pairs(pairs, config.heldout_percent)
-    if len(train) < config.min_pairs:
-        who = f"user {user!r}" if user else "all users"
-        raise StylistError(f"need {config.min_pairs - len(train)} more preference pairs to refine ({who} has "
-                           f"{len(train)} for training; a pair is a liked and a disliked or passed-over "
-                           "suggestion for the same outfit)")
     return _train(registry, train, heldout, user, config, llm, watch, callbacks)
 
 

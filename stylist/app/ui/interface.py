@@ -1,5 +1,9 @@
 """The Gradio page: the name box, then Style, Feedback, Refine and Catalog tabs over one shared `Stylist`.
 
+A page is known by the signed visitor token the server issues on load (visitors.py); the token lives in the
+page's server-side gr.State, which every handler reads, and in the browser (gr.BrowserState) so the same visitor
+comes back after a reload. Only the caption, complete and search handlers are public API.
+
 Only layout and event wiring live in `ui/`; every action is a `Stylist` method (see service.py). Each tab is
 built by its own `components/` module, so this file shows the whole page at a glance. User text shown back
 in HTML is escaped; Markdown components sanitise HTML themselves.
@@ -13,20 +17,20 @@ import secrets
 
 import gradio as gr
 
-from stylist.app.access import clean_user, guest_name
+from stylist.app.config import AppConfig
 from stylist.app.service import Stylist
+from stylist.app.ui.common import one_line_errors
 from stylist.app.ui.components.catalog import create_catalog_tab
 from stylist.app.ui.components.feedback import create_feedback_tab
 from stylist.app.ui.components.refine import create_refine_tab
 from stylist.app.ui.components.style import create_style_tab
-from stylist.core.errors import StylistError
 
 INTRO = """# stylist: complete your outfit
 
 1. **Add 1-4 photos** of garments you want to wear (or click an example photo).
 2. **Check the captions** the app wrote; fix them if they are wrong.
 3. **Get suggestions** from the catalog for each missing piece, and tell the app what you think with
-   Like / Dislike. Click again to take a vote back. Your votes are kept under your name, and the **Refine** tab
+   Like / Dislike. Click again to take a vote back. Your votes are kept for this browser, and the **Refine** tab
    retrains the suggestion model on everyone's votes."""
 
 CSS = """
@@ -45,35 +49,47 @@ THEME = gr.themes.Soft(primary_hue="indigo")
 
 def build_ui(app: Stylist) -> gr.Blocks:
     """The whole page. State that belongs to one visitor lives in gr.State / gr.BrowserState."""
-    with gr.Blocks(title="stylist") as demo:
+    age = app.config.cache_seconds
+    with gr.Blocks(title="stylist", delete_cache=(max(age // 4, 60), age)) as demo:
         with gr.Row():
             gr.Markdown(INTRO, elem_id="intro")
             with gr.Column(scale=0, min_width=360):
-                user = gr.Textbox(label="Your name (remembered in this browser)", max_length=40, elem_id="user-name")
+                name = gr.Textbox(label="Your name (as the app shows it)", max_length=40, elem_id="user-name")
+                share = gr.Checkbox(False, label="show my name to others with similar taste", elem_id="share-name")
                 password = gr.Textbox(label="Admin password (refine, export, catalog edits)", type="password",
                                       visible=app.access.protected, elem_id="admin-password")
-        saved_user = gr.BrowserState(None, storage_key="stylist-user", secret=_browser_secret(app))
-        demo.load(lambda saved: saved or guest_name(), inputs=saved_user, outputs=user)
-        user.change(_remembered, inputs=user, outputs=saved_user)
+        visitor = gr.State(None)  # this page's signed visitor token, kept on the server
+        saved = gr.BrowserState(None, storage_key="stylist-visitor", secret=_browser_secret(app))
+
+        def welcome(token: str | None, request: gr.Request):
+            """Keep the browser's token if it is valid (and the signed-in login's), else issue a new one."""
+            token = app.visitors.renew(token, request.username)
+            who = app.visitors.verify(token)
+            return token, token, app.visitors.name(who), app.visitors.sharing(who)
+
+        demo.load(welcome, inputs=saved, outputs=[visitor, saved, name, share], api_visibility="private")
+        gr.on([name.blur, name.submit], one_line_errors(lambda t, n: app.visitors.rename(app.visitors.verify(t), n)),
+              inputs=[visitor, name], outputs=name, api_visibility="private")
+        share.input(one_line_errors(lambda t, on: app.visitors.share(app.visitors.verify(t), on)),
+                    inputs=[visitor, share], api_visibility="private")
 
         with gr.Tabs():
-            style = create_style_tab(app, user)
-            create_feedback_tab(app, user, password)
+            style = create_style_tab(app, visitor)
+            create_feedback_tab(app, visitor, password)
             create_refine_tab(app, password, style)
             create_catalog_tab(app, password)
     return demo
 
 
-def _remembered(name: str) -> str | None:
-    """What the browser keeps of the name box: the cleaned name, or nothing while it is blank."""
-    try:
-        return clean_user(name)
-    except StylistError:
-        return None
+def with_queue(demo: gr.Blocks, config: AppConfig) -> gr.Blocks:
+    """At most `concurrency` requests run at once and `queue_size` wait: beyond that Gradio answers at once that
+    the queue is full (try again) instead of keeping every visitor waiting for minutes."""
+    return demo.queue(default_concurrency_limit=config.concurrency, max_size=config.queue_size)
 
 
 def _browser_secret(app: Stylist) -> str:
-    """A per-install secret so the remembered name survives restarts (BrowserState encrypts with it)."""
+    """A per-install key so the browser's copy of the token survives restarts. Gradio sends it to the page, so
+    it hides nothing: the token's own signature (visitors.py) is what makes it trustworthy."""
     path = app.data / "browser-secret"
     if not path.exists():
         path.write_text(secrets.token_hex(16))

@@ -32,7 +32,7 @@ def create_catalog_tab(app: Stylist, password: gr.Textbox) -> Components:
         return shown, f"{len(items)} of {len(app.shop.catalog)} items match; showing {len(shown)}"
 
     gr.on([tab.select, query.submit, query.change], search, inputs=query, outputs=[gallery, found],
-          trigger_mode="always_last")
+          trigger_mode="always_last", api_name="search")
 
     @one_line_errors
     def add_photos(paths, pw):
@@ -40,5 +40,5 @@ def create_catalog_tab(app: Stylist, password: gr.Textbox) -> Components:
         return ("Added: " + "; ".join(md(i.text) for i in items), [(i.image, i.text) for i in items],
                 f"{len(items)} new items (now {len(app.shop.catalog)} in the catalog)")
 
-    add.click(add_photos, inputs=[uploads, password], outputs=[added, gallery, found])
+    add.click(add_photos, inputs=[uploads, password], outputs=[added, gallery, found], api_visibility="private")
     return {"tab": tab}

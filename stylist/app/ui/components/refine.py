@@ -9,7 +9,7 @@ import pandas as pd
 
 from stylist.app.service import Stylist
 from stylist.app.style import Card
-from stylist.app.ui.common import Components, clock, one_line_errors
+from stylist.app.ui.common import Components, clock, md, one_line_errors
 from stylist.core.adapters import AdapterVersion
 from stylist.core.refine_status import RefineResult, RefineStatus
 
@@ -54,27 +54,31 @@ def create_refine_tab(app: Stylist, password: gr.Textbox, style: Components) -> 
         key = (status.started, status.state, status.step, len(status.losses))
         if key == last:  # nothing new: leave the page alone
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), last
-        return (_progress_html(status), _loss_frame(status.losses), gr.Button(interactive=not status.running),
+        startable = not status.running and not app.refining.readiness().needed
+        return (_progress_html(status), _loss_frame(status.losses), gr.Button(interactive=startable),
                 gr.Button(interactive=status.running), _metric_rows(status.result), key)
 
-    timer.tick(tick, inputs=seen, outputs=[progress, loss, start, stop, metrics, seen], show_progress="hidden")
+    timer.tick(tick, inputs=seen, outputs=[progress, loss, start, stop, metrics, seen], show_progress="hidden",
+               api_visibility="private")
 
     def listing():
         found = app.refining.versions()
         active = next(v.name for v in found if v.active)
-        n_pairs, users = app.votes.feedback_size()
+        ready = app.refining.readiness()
         return (_versions_table(found), gr.Dropdown(choices=[v.name for v in found], value=active),
-                f"Feedback so far: **{n_pairs} preference pairs** from {users} users (a pair is a liked suggestion "
-                "and a disliked or passed-over one for the same outfit).")
+                f"Feedback so far: {md(ready.describe())}. A pair is a liked suggestion and a disliked or "
+                "passed-over one for the same outfit.",
+                gr.Button(interactive=not ready.needed and not app.refining.status().running))
 
-    start.click(one_line_errors(lambda pw: app.refining.start(pw)), inputs=password)
-    stop.click(one_line_errors(lambda pw: app.refining.stop(pw)), inputs=password)
+    start.click(one_line_errors(lambda pw: app.refining.start(pw)), inputs=password, api_visibility="private")
+    stop.click(one_line_errors(lambda pw: app.refining.stop(pw)), inputs=password, api_visibility="private")
     # the versions list follows the run: refresh it whenever the run state changes
-    shown = [versions, pick, pairs]
-    gr.on([seen.change, tab.select], listing, outputs=shown)
-    activate.click(one_line_errors(lambda v, pw: app.refining.activate(v, pw)),
-                   inputs=[pick, password]).then(listing, outputs=shown)
-    rollback.click(one_line_errors(lambda pw: app.refining.rollback(pw)), inputs=password).then(listing, outputs=shown)
+    shown = [versions, pick, pairs, start]
+    gr.on([seen.change, tab.select], listing, outputs=shown, api_visibility="private")
+    activate.click(one_line_errors(lambda v, pw: app.refining.activate(v, pw)), inputs=[pick, password],
+                   api_visibility="private").then(listing, outputs=shown, api_visibility="private")
+    rollback.click(one_line_errors(lambda pw: app.refining.rollback(pw)), inputs=password,
+                   api_visibility="private").then(listing, outputs=shown, api_visibility="private")
 
     @one_line_errors
     def side_by_side(occ, sea, *caps):
@@ -83,7 +87,7 @@ def create_refine_tab(app: Stylist, password: gr.Textbox, style: Components) -> 
                 gr.Gallery(_gallery(new), label=f"after: {new_name} (active)"))
 
     compare.click(side_by_side, inputs=[style["occasion"], style["season"], *style["texts"]],
-                  outputs=[old_gallery, new_gallery])
+                  outputs=[old_gallery, new_gallery], api_visibility="private")
     return {"tab": tab}
 
 

@@ -18,7 +18,7 @@ from stylist.core.vocabulary import OCCASIONS, SEASONS, SLOTS
 LIKE, DISLIKE = "Like", "Dislike"
 
 
-def create_style_tab(app: Stylist, user: gr.Textbox) -> Components:
+def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
     """Photos -> editable captions -> suggestion cards; returns the outfit inputs the Refine tab reuses
     (`texts`: the caption boxes, `occasion`, `season`) and the `tab`."""
     n = app.config.max_photos
@@ -60,7 +60,7 @@ def create_style_tab(app: Stylist, user: gr.Textbox) -> Components:
                 raise StylistError(f"at most {n} photos: remove one first")
             return paths + [evt.value["image"]["path"]]
 
-        gallery.select(add_example, inputs=files, outputs=files)
+        gallery.select(add_example, inputs=files, outputs=files, api_visibility="private")
 
         @one_line_errors
         def caption(paths):
@@ -75,19 +75,19 @@ def create_style_tab(app: Stylist, user: gr.Textbox) -> Components:
                 out.append(gr.Textbox(value=found[i] if shown else "", visible=shown or i == 0))
             return out
 
-        files.change(caption, inputs=files, outputs=thumbs + texts, show_progress_on=files)
+        files.change(caption, inputs=files, outputs=thumbs + texts, show_progress_on=files, api_name="caption")
 
         @one_line_errors
-        def complete(name, occ, sea, *caps):
-            groups = app.style.recommend(list(caps), occ, sea, user=name)
+        def complete(token, occ, sea, *caps):
+            groups = app.style.recommend(list(caps), occ, sea, token=token or "")
             found = sum(len(g) for g in groups.values())
             message = (f"{found} suggestions for {len(groups)} missing pieces, best first. *score*: how well the "
                        "outfit model thinks it completes your outfit; *for you*: the chance you like it, from your "
                        "own votes.")
             return {slot: [asdict(c) for c in g] for slot, g in groups.items()}, {}, message
 
-        go.click(complete, inputs=[user, occasion, season, *texts], outputs=[cards, votes, notice],
-                 show_progress_on=notice)
+        go.click(complete, inputs=[visitor, occasion, season, *texts], outputs=[cards, votes, notice],
+                 show_progress_on=notice, api_name="complete")
 
         @gr.render(inputs=[cards], triggers=[cards.change])
         def show(groups):
@@ -95,7 +95,7 @@ def create_style_tab(app: Stylist, user: gr.Textbox) -> Components:
                 with gr.Row(elem_classes="suggestions", equal_height=True):
                     gr.Markdown(f"### {html.escape(slot)}", elem_classes="slot-name")
                     for raw in groups[slot]:
-                        _card(app, Card(**raw), user, votes, notice)
+                        _card(app, Card(**raw), visitor, votes, notice)
     return {"tab": tab, "texts": texts, "occasion": occasion, "season": season}
 
 
@@ -104,7 +104,7 @@ def _choices(names: Iterable[str]) -> list[tuple[str, str]]:
     return [("any", ""), *((name, name) for name in names)]
 
 
-def _card(app: Stylist, card: Card, user: gr.Textbox, votes: gr.State, notice: gr.Markdown) -> None:
+def _card(app: Stylist, card: Card, visitor: gr.State, votes: gr.State, notice: gr.Markdown) -> None:
     """One suggestion: image, caption, score, reason, and the like/dislike pair (a second click undoes)."""
     with gr.Column(min_width=160, elem_classes="card"):
         gr.Image(card.image, show_label=False, height=130, interactive=False, buttons=[], container=False)
@@ -116,23 +116,22 @@ def _card(app: Stylist, card: Card, user: gr.Textbox, votes: gr.State, notice: g
             dislike = gr.Button(DISLIKE, size="sm", elem_classes="dislike")
 
     @one_line_errors
-    def click(label, name, state):
+    def click(label, token, state):
         state = dict(state)
         old = state.pop(card.item_id, None)
         if old:
-            app.votes.undo(name, old["event"])
+            app.votes.undo(token, old["event"])
         if old and old["label"] == label:
             message = f"Vote on *{card.title}* taken back."
         else:
-            state[card.item_id] = {"label": label, "event": app.votes.vote(name, card, label)}
+            state[card.item_id] = {"label": label, "event": app.votes.vote(token, card, label)}
             message = f"Recorded: you {label}d *{card.title}*."
         now = state.get(card.item_id, {}).get("label")
         return _vote_button(LIKE, now == "like"), _vote_button(DISLIKE, now == "dislike"), state, message
 
-    like.click(lambda name, state: click("like", name, state), inputs=[user, votes],
-               outputs=[like, dislike, votes, notice])
-    dislike.click(lambda name, state: click("dislike", name, state), inputs=[user, votes],
-                  outputs=[like, dislike, votes, notice])
+    for button, label in ((like, "like"), (dislike, "dislike")):
+        button.click(lambda token, state, label=label: click(label, token, state), inputs=[visitor, votes],
+                     outputs=[like, dislike, votes, notice], api_visibility="private")
 
 
 def _vote_button(label: str, on: bool) -> gr.Button:

@@ -1,0 +1,140 @@
+"""What a client other than the page can reach, over plain HTTP and gradio_client against `python app.py`.
+
+Only the files the catalog names are served (not their folders, not a catalog "image" that is no image), a
+request body over the limit is refused before it is read, internal handlers are not in the public API, and the
+public ones refuse a caller without the server-issued visitor token.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shutil
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from browser import REPO, free_port, running_app
+
+from stylist.app.config import AppConfig
+
+PUBLIC = {"/caption", "/complete", "/search"}
+PHOTO = sorted((REPO / "assets" / "examples").glob("*.png"))[0]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> tuple[str, Path]:
+    """The app over a two-item catalog: one photo beside a private file, and one item whose image is /etc/passwd."""
+    root = tmp_path_factory.mktemp("security")
+    photos = root / "photos"
+    photos.mkdir()
+    shutil.copy(PHOTO, photos / "dress.png")
+    (photos / "notes.txt").write_text("not for the web")
+    catalog = {"name": "tiny", "items": [
+        {"id": "dress", "title": "red floral cotton dress", "category": "dress", "image": "photos/dress.png"},
+        {"id": "jeans", "title": "blue denim jeans", "category": "jeans", "image": "/etc/passwd"},
+        {"id": "jacket", "title": "navy wool jacket", "category": "jacket"}]}
+    (root / "catalog.json").write_text(json.dumps(catalog))
+    args = ["--data-dir", str(root / "data"), "--catalog", str(root / "catalog.json")]
+    with running_app(args, root / "app.log") as url:
+        yield url, root
+
+
+def status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_only_the_catalog_photos_are_served(site):
+    url, root = site
+    file = f"{url}gradio_api/file="
+    assert status(file + str(root / "photos" / "dress.png")) == 200
+    for private in (root / "photos" / "notes.txt", Path("/etc/passwd"), Path("/etc/hostname"),
+                    root / "data" / "visitor-secret", root / "catalog.json"):
+        assert status(file + urllib.parse.quote(str(private))) == 403, private
+    assert "not an image file" in (root / "app.log").read_text()
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(site):
+    url, _ = site
+    host = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
+    conn.putrequest("POST", "/gradio_api/upload")
+    conn.putheader("Content-Type", "multipart/form-data; boundary=x")
+    conn.putheader("Content-Length", str(200_000_000))  # declared only: nothing is sent
+    conn.endheaders()
+    response = conn.getresponse()
+    assert response.status == 413 and b"over the limit" in response.read()
+    conn.close()
+
+
+def test_a_streamed_body_over_the_limit_is_refused(site):
+    """No Content-Length (chunked): the server counts what it reads and stops past the limit (a JSON endpoint:
+    the upload endpoint's own per-file limit would answer first)."""
+    url, _ = site
+    limit = AppConfig().max_request_bytes
+    host = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
+    chunk = b"\0" * 1_000_000
+    chunks = (chunk for _ in range(limit // len(chunk) + 3))
+    try:
+        conn.request("POST", "/gradio_api/queue/join", body=chunks, encode_chunked=True,
+                     headers={"Content-Type": "application/json"})
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the server answered and closed before the rest was sent
+    assert conn.getresponse().status == 413
+    conn.close()
+
+
+def test_internal_handlers_are_not_in_the_api(site):
+    from gradio_client import Client
+
+    url, _ = site
+    client = Client(url, verbose=False, download_files=False, analytics_enabled=False)
+    endpoints = client.view_api(print_info=False, return_format="dict")
+    assert set(endpoints["named_endpoints"]) == PUBLIC and not endpoints["unnamed_endpoints"]
+    with urllib.request.urlopen(f"{url}gradio_api/info", timeout=30) as response:
+        assert set(json.load(response)["named_endpoints"]) == PUBLIC
+
+
+def test_a_call_without_the_visitor_token_is_refused(site):
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    url, _ = site
+    client = Client(url, verbose=False, download_files=False, analytics_enabled=False)
+    with pytest.raises(AppError, match="no valid visitor id: reload the page"):
+        client.predict("", "", "navy cotton t-shirt", "", "", "", api_name="/complete")
+    assert "dress" in json.dumps(client.predict("dress", api_name="/search"))  # what needs no visitor still works
+
+
+def test_a_full_queue_says_so_at_once():
+    """Beyond `queue_size` waiting requests Gradio refuses at once ("queue is full") instead of a long wait."""
+    import gradio as gr
+    from gradio_client import Client
+
+    from stylist.app.ui.interface import with_queue
+
+    with gr.Blocks() as demo:
+        box = gr.Textbox()
+        box.submit(lambda text: time.sleep(3) or text, box, box, api_name="slow")
+    with_queue(demo, AppConfig(concurrency=1, queue_size=1)).launch(server_port=free_port(), prevent_thread_lock=True,
+                                                                     quiet=True)
+    try:
+        client = Client(demo.local_url, verbose=False, download_files=False, analytics_enabled=False)
+        jobs = [client.submit("x", api_name="/slow") for _ in range(4)]
+        outcomes = []
+        for job in jobs:
+            try:
+                outcomes.append(job.result(timeout=60))
+            except Exception as exc:  # the client's error type for a refused job varies by transport
+                outcomes.append(str(exc))
+        assert "x" in outcomes and any("queue is full" in str(o).lower() for o in outcomes), outcomes
+    finally:
+        demo.close()
