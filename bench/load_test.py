@@ -37,8 +37,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.browser import REPO, free_port, wait_http  # the repo root is on the path only now
+from stylist.app.server import REPO, free_port, wait_http
 
 OUTFITS = [["navy cotton t-shirt", "blue denim jeans"], ["white linen shirt", "black wool trousers"],
            ["floral summer dress"], ["grey wool sweater", "olive chino trousers", "white leather sneakers"],

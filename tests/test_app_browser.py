@@ -22,7 +22,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from browser import CHROMIUM, REPO, chromium, running_app
+from browser import CHROMIUM, chromium
+
+from stylist.app.server import REPO, running_app
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason=f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")

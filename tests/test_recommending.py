@@ -124,6 +124,25 @@ def test_add_items_makes_them_recommendable(tiny):
     assert rec.recommend(["white tee"], slots=["bags"])["bags"][0].item.id == "b"
 
 
+def test_a_repeated_request_is_answered_from_memory_until_the_catalog_or_adapter_changes(tiny, monkeypatch):
+    rec = load(tiny)
+    first = rec.recommend(["white cotton t-shirt"], slots=["shoes"], adapter=tiny["other"])
+    calls = []
+    monkeypatch.setattr(rec.model, "logprobs", lambda *a, **kw: calls.append(1) or pytest.fail("LM called"))
+    again = rec.recommend(["white cotton t-shirt"], slots=["shoes"], adapter=tiny["other"])
+    assert [(s.item.id, s.score) for s in again["shoes"]] == [(s.item.id, s.score) for s in first["shoes"]]
+    again["shoes"].clear()  # a caller's list is its own
+    assert rec.recommend(["white cotton t-shirt"], slots=["shoes"], adapter=tiny["other"])["shoes"]
+    monkeypatch.undo()
+    rec.add_items([Item("new", "black leather sneakers", "Sneakers")])
+    seen = []
+    real = rec.model.logprobs
+    monkeypatch.setattr(rec.model, "logprobs", lambda *a, **kw: seen.append(1) or real(*a, **kw))
+    rec.recommend(["white cotton t-shirt"], slots=["shoes"], adapter=tiny["other"])
+    rec.recommend(["white cotton t-shirt"], slots=["shoes"], adapter=None)
+    assert len(seen) >= 2 and not calls  # a new catalog snapshot and another adapter are computed afresh
+
+
 @pytest.mark.skipif(not (SFT_ADAPTER / "adapter_config.json").exists(), reason="embedded checkpoints not built")
 def test_embedded_models_load_by_default():
     assert load_outfit_model().candidate_scores([Item("a", "white tee")], [Item("b", "black boots")])

@@ -17,9 +17,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from browser import REPO, free_port, running_app
 
 from stylist.app.config import AppConfig
+from stylist.app.server import REPO, free_port, running_app
 
 PUBLIC = {"/caption", "/complete", "/search"}
 PHOTO = sorted((REPO / "assets" / "examples").glob("*.png"))[0]

@@ -18,7 +18,7 @@ import json
 import os
 import re
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -145,8 +145,12 @@ class Recommender:
     """Captions in, ranked catalog items per missing slot out, with any adapter version of the outfit model."""
 
     def __init__(self, catalog: Catalog, model: OutfitModel, embedder, candidates_per_slot: int = 12,
-                 description_tokens: int = 12):
+                 description_tokens: int = 12, remembered: int = 512):
         self.catalog, self.model, self.embedder = catalog, model, embedder
+        # a demo room asks for the same few outfits (the example photos) again and again: the same request on
+        # the same catalog snapshot and adapter gives the same result, so the latest `remembered` are kept
+        self._recent: OrderedDict[tuple, dict[str, list[Suggestion]]] = OrderedDict()
+        self._recent_lock, self.remembered = threading.Lock(), remembered
         self.candidates_per_slot = candidates_per_slot
         self.description_tokens = description_tokens
         self.index = CatalogIndex()  # replaced whole by add_items, read once per request: no lock for readers
@@ -244,6 +248,21 @@ class Recommender:
         if not captions:
             raise StylistError("give at least one caption of an item you have")
         index = self.index  # one snapshot for the whole request, whatever add_items publishes meanwhile
+        key = (tuple(captions), occasion, season, k, tuple(slots or ()), str(adapter), len(index.items))  # add_items only appends
+        with self._recent_lock:
+            if key in self._recent:
+                self._recent.move_to_end(key)
+                return {slot: list(found) for slot, found in self._recent[key].items()}
+        result = self._recommend(captions, occasion, season, k, slots, adapter, index)
+        with self._recent_lock:
+            self._recent[key] = result
+            while len(self._recent) > self.remembered:
+                self._recent.popitem(last=False)
+        return {slot: list(found) for slot, found in result.items()}
+
+    def _recommend(self, captions: list[str], occasion: str | None, season: str | None, k: int,
+                   slots: list[str] | None, adapter: str | os.PathLike | None, index: CatalogIndex
+                   ) -> dict[str, list[Suggestion]]:
         available = set(index.slots.tolist())
         asked = bool(slots)
         if slots:

@@ -11,11 +11,10 @@ adapter (trl's DPOTrainer without a ref_model, as the app's refinement does).
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -23,6 +22,7 @@ import torch
 from stylist.data.corpus import negative_pairs
 from stylist.models.outfit import BASE_LM, SFT_ADAPTER, load_lm
 from stylist.train.callbacks import BarCallback, HookCallback
+from stylist.train.cli import parse_config
 from stylist.train.refine import dpo_trainer
 
 
@@ -61,10 +61,7 @@ def train_dpo(config: DpoConfig) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stylist.experimental.lm_dpo", description=__doc__.split("\n")[0])
-    for f in fields(DpoConfig):
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
-    config = DpoConfig(**vars(parser.parse_args(argv)))
+    config = parse_config(DpoConfig, argv, "python -m stylist.experimental.lm_dpo", __doc__.split("\n")[0])
     torch.set_num_threads(1)
     torch.manual_seed(config.seed)
     train_dpo(config)

@@ -10,7 +10,6 @@ caption and a copy with words dropped (what a short generated description looks 
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 from dataclasses import asdict, dataclass
@@ -26,6 +25,7 @@ from stylist.core.catalog import Item
 from stylist.core.prompts import item_caption
 from stylist.data.corpus import garment_texts, train_word_tokenizer, training_items
 from stylist.models.embedder import DEFAULT_EMBEDDER
+from stylist.train.cli import parse_config
 
 
 @dataclass
@@ -84,10 +84,7 @@ def build_embedder(config: EmbedderConfig) -> SentenceTransformer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stylist train-embedder", description=__doc__.split("\n")[0])
-    for name, value in asdict(EmbedderConfig()).items():
-        parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
-    config = EmbedderConfig(**vars(parser.parse_args(argv)))
+    config = parse_config(EmbedderConfig, argv, "python -m stylist train-embedder", __doc__.split("\n")[0])
     torch.set_num_threads(1)
     model = build_embedder(config)
     out = Path(config.out)

@@ -13,14 +13,13 @@ tried and not adopted, is in `stylist.experimental.lm_dpo`.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import math
 import os
 import random
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +42,7 @@ from stylist.models.outfit import (
     load_outfit_model,
     save_scoring_config,
 )
+from stylist.train.cli import parse_config
 
 
 @dataclass
@@ -268,10 +268,7 @@ def tune_scoring(config: TrainConfig) -> ScoringConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stylist train-lm", description=__doc__.split("\n")[0])
-    for f in fields(TrainConfig):
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), default=f.default)
-    config = TrainConfig(**vars(parser.parse_args(argv)))
+    config = parse_config(TrainConfig, argv, "python -m stylist train-lm", __doc__.split("\n")[0])
     torch.set_num_threads(1)
     torch.manual_seed(config.seed)
     steps = ["base", "sft", "counts", "tune"] if config.step == "all" else [config.step]
