@@ -15,14 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from preference_app_users import run as app_users
+from preference_app_users import run as app_users  # a sibling script: bench/ is the script's own folder
 
 from stylist.core.catalog import load_catalog
 from stylist.core.errors import StylistError
