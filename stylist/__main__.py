@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval captions": ("stylist.evaluation.captions", "category accuracy of the captioner"),
     "eval fitb": ("stylist.evaluation.outfits", "fill-in-the-blank accuracy"),
     "eval compat": ("stylist.evaluation.outfits", "compatibility ROC AUC"),
+    "eval retrieval": ("stylist.evaluation.retrieval", "generation -> retrieval recall@1/@10 of held-out missing items"),
     "eval preference": ("stylist.evaluation.preference", "per-user like/dislike prediction"),
 }
 

@@ -1,0 +1,93 @@
+"""The outfit model's results table for any base LM, adapter and scoring weights, on Maryland or the new crawl.
+
+    python bench/lm_table.py --outfits maryland --split valid --llm runs/pretrain --adapter runs/sft \
+        --scoring runs/sft/scoring.json --scoring-base runs/pretrain/scoring_base.json
+    python bench/lm_table.py --outfits crawl --split test --limit 300 ...     # the new crawl's held-out part
+
+`bench/outfit_table.py` measures the embedded checkpoints on the Maryland test part; this one measures
+candidates before they are adopted (choose on --split valid, read test once), and the new crawl, whose
+garment types come from the titles (`stylist.data.polyvore_outfits`). Rows: chance, counts, base LM
+(PMI alone and + counts, with the base's own weights), LoRA-SFT (alone and + counts = the recommender's scorer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from stylist.core.paths import shared_data
+from stylist.data.polyvore_outfits import crawl_path, load_outfits
+from stylist.data.splits import split_outfits
+from stylist.evaluation.outfits import (
+    ChanceScorer,
+    build_compat_pairs,
+    build_fitb_questions,
+    compat_auc,
+    fitb_accuracy,
+)
+from stylist.models.outfit import load_outfit_model
+
+ROWS = (  # label, uses the LM, uses the counts, adapter (None = the SFT adapter given)
+    ("chance", False, False, None), ("counts", False, True, None),
+    ("base LM, PMI", True, False, "none"), ("base LM PMI + counts", True, True, "none"),
+    ("LoRA-SFT, PMI", True, False, None), ("LoRA-SFT PMI + counts (the recommender's scorer)", True, True, None),
+)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--outfits", default="maryland", help="maryland, crawl, or a Polyvore-format file")
+    parser.add_argument("--split", default="valid", choices=["valid", "test"])
+    parser.add_argument("--llm", help="base LM folder (default: checkpoints/base-lm)")
+    parser.add_argument("--adapter", help="LoRA-SFT adapter folder (default: the embedded one)")
+    parser.add_argument("--scoring", help="the adapter's weights (scoring.json; default: checkpoints/scorer)")
+    parser.add_argument("--scoring-base", help="the bare base LM's weights (scoring_base.json)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--limit", type=int, help="the first N outfits of the part (the crawl's are many)")
+    parser.add_argument("--rows", nargs="+", help="only rows whose label starts with one of these")
+    parser.add_argument("--json", help="also write the numbers here")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    path = {"maryland": shared_data() / "polyvore" / "outfits.json", "crawl": crawl_path()}.get(args.outfits, args.outfits)
+    catalog = load_outfits(path)
+    outfits = split_outfits(catalog.outfits)[args.split][:args.limit]
+    tasks = {seed: (build_fitb_questions(catalog, outfits, seed=seed), build_fitb_questions(catalog, outfits, hard=True, seed=seed),
+                    build_compat_pairs(catalog, outfits, seed=seed)) for seed in args.seeds}
+    table, shared = {}, {}
+    for label, use_lm, use_counts, adapter in ROWS:
+        if args.rows and not any(label.startswith(r) for r in args.rows):
+            continue
+        adapter = adapter or args.adapter
+        weights = args.scoring_base if adapter == "none" else args.scoring
+        if not use_lm and not use_counts:
+            scorer = ChanceScorer()
+        else:
+            scorer = load_outfit_model(args.llm, adapter, use_lm=use_lm, use_counts=use_counts,
+                                       share=shared.get(adapter) if use_lm else None,
+                                       **({"scoring": weights} if weights else {}))
+            if use_lm:  # rows on the same LM and adapter share its memoised likelihoods
+                shared.setdefault(adapter, scorer)
+        runs = [(fitb_accuracy(scorer, catalog, fitb, seed=seed), fitb_accuracy(scorer, catalog, hard, seed=seed),
+                 compat_auc(scorer, catalog, pairs)) for seed, (fitb, hard, pairs) in tasks.items()]
+        table[label] = np.array(runs)
+        print(label, np.round(table[label].mean(0), 3).tolist(), file=sys.stderr, flush=True)
+    n = len(next(iter(tasks.values()))[0])
+    print(f"| scorer ({args.outfits} {args.split} part, {n} outfits, seeds {args.seeds}) | FITB random negatives | "
+          "FITB same-category negatives | compatibility AUC |")
+    print("|---|---|---|---|")
+    for label, runs in table.items():
+        cells = [f"{m:.3f}" + (f" ± {s:.3f}" if len(runs) > 1 else "") for m, s in zip(runs.mean(0), runs.std(0))]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"args": vars(args), "n": n, **{k: v.tolist() for k, v in table.items()}},
+                                              indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

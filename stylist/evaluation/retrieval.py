@@ -1,0 +1,140 @@
+"""Complementary-item retrieval: the recommender's first step, generation, measured on held-out outfits.
+
+    python -m stylist eval retrieval --split test [--json]
+    python -m stylist eval retrieval --outfits ../shared/data/polyvore-outfits/outfits.json --split test
+
+For each outfit one item (of a slot the app recommends) is blanked; the LM writes a description of the
+missing piece from the other captions, the way `Recommender.describe` does, and the embedder ranks the
+blank's true item among `negatives` other items of the same slot (from other outfits of the file) by
+similarity to "<description> <slot>", as `Recommender.retrieve` does. Reported: recall@1, recall@10 and
+the mean rank of the true item, beside two baselines on the same questions: the slot alone as the query
+(what retrieval knows without the LM) and the counting model's ranking (`counts.py`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from stylist.core.catalog import Catalog, Item, Outfit
+from stylist.core.paths import shared_data
+from stylist.core.prompts import item_caption, outfit_prompt
+from stylist.core.vocabulary import SLOTS
+from stylist.data.polyvore_outfits import load_outfits
+from stylist.data.splits import split_outfits
+
+
+@dataclass
+class RetrievalQuestion:
+    context: list[Item]
+    slot: str
+    candidates: list[Item]  # the true item first
+
+
+def build_questions(catalog: Catalog, outfits: list[Outfit], negatives: int = 99, seed: int = 0
+                    ) -> list[RetrievalQuestion]:
+    """One question per outfit with a blankable item: the blank is random among the items of a
+    recommendable slot, its negatives are items of that slot from other outfits of the whole file (a
+    held-out part alone may hold too few hats) whose caption differs from the true item's."""
+    rng = random.Random(seed)
+    by_slot: dict[str, list[Item]] = {}
+    for item in catalog.items.values():
+        by_slot.setdefault(item.slot, []).append(item)
+    questions = []
+    for outfit in outfits:
+        items = catalog.outfit_items(outfit)
+        blankable = [k for k, item in enumerate(items) if item.slot in SLOTS and item_caption(item)]
+        if len(items) < 2 or not blankable:
+            continue
+        answer = items[rng.choice(blankable)]
+        own = set(outfit.item_ids)
+        pool = [i for i in by_slot[answer.slot] if i.id not in own and item_caption(i) != item_caption(answer)]
+        if len(pool) < negatives:
+            continue
+        questions.append(RetrievalQuestion([i for i in items if i is not answer], answer.slot,
+                                           [answer, *rng.sample(pool, negatives)]))
+    return questions
+
+
+def rank_metrics(scores: list[np.ndarray]) -> dict:
+    """Recall@1, recall@10 and mean rank of candidate 0 (the true item); ties count against it."""
+    ranks = np.array([1 + int((s[1:] >= s[0]).sum()) for s in scores])
+    return {"recall@1": round(float((ranks <= 1).mean()), 4), "recall@10": round(float((ranks <= 10).mean()), 4),
+            "mean_rank": round(float(ranks.mean()), 2)}
+
+
+def similarity_scores(embedder, queries: list[str], questions: list[RetrievalQuestion]) -> list[np.ndarray]:
+    """Cosine similarity of each question's query to its candidates' captions."""
+    captions = sorted({item_caption(c) for q in questions for c in q.candidates})
+    vectors = embedder.encode(captions, normalize_embeddings=True, convert_to_numpy=True, batch_size=256)
+    index = {c: k for k, c in enumerate(captions)}
+    query_vectors = embedder.encode(queries, normalize_embeddings=True, convert_to_numpy=True, batch_size=256)
+    return [vectors[[index[item_caption(c)] for c in q.candidates]] @ v for q, v in zip(questions, query_vectors)]
+
+
+def describe(llm: str | None, adapter: str | None, questions: list[RetrievalQuestion], max_new_tokens: int = 12,
+             batch_size: int = 64) -> list[str]:
+    """The LM's description of each missing piece, from the prompt the recommender uses."""
+    from stylist.models.outfit import generate, load_lm  # torch only when the LM is asked for
+
+    model, tokenizer = load_lm(llm, adapter)
+    prompts = [outfit_prompt([item_caption(i) for i in q.context], q.slot) for q in questions]
+    return [text for begin in tqdm(range(0, len(prompts), batch_size), desc="generate")
+            for text in generate(model, tokenizer, prompts[begin:begin + batch_size], max_new_tokens)]
+
+
+def evaluate(catalog: Catalog, outfits: list[Outfit], llm: str | None = None, adapter: str | None = None,
+             embedder: str | None = None, negatives: int = 99, seed: int = 0, limit: int | None = None) -> dict:
+    """Generation -> retrieval and both baselines on the same questions; plus a few example descriptions."""
+    from stylist.models.counts import DEFAULT_COUNTS, CountModel
+    from stylist.models.embedder import load_embedder
+
+    questions = build_questions(catalog, outfits, negatives, seed)[:limit]
+    encoder = load_embedder(embedder)
+    descriptions = describe(llm, adapter, questions)
+    counts = CountModel.load(DEFAULT_COUNTS)
+    result = {
+        "generation": rank_metrics(similarity_scores(encoder, [f"{d} {q.slot}" for d, q in zip(descriptions, questions)],
+                                                     questions)),
+        "slot_only": rank_metrics(similarity_scores(encoder, [q.slot for q in questions], questions)),
+        "counts": rank_metrics([np.array(counts.candidate_scores(q.context, q.candidates))
+                                for q in tqdm(questions, desc="counts")]),
+        "n": len(questions), "candidates": negatives + 1, "chance": {"recall@1": round(1 / (negatives + 1), 4),
+                                                                       "recall@10": round(10 / (negatives + 1), 4),
+                                                                       "mean_rank": (negatives + 2) / 2},
+        "examples": [{"outfit": [item_caption(i) for i in q.context], "slot": q.slot, "generated": d,
+                      "true": item_caption(q.candidates[0])} for q, d in list(zip(questions, descriptions))[:5]],
+    }
+    return result
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stylist eval retrieval", description=__doc__.split("\n")[0])
+    parser.add_argument("--outfits", default=str(shared_data() / "polyvore" / "outfits.json"),
+                        help="Polyvore-format outfits; a file without categories reads garment types from titles")
+    parser.add_argument("--split", default="test", choices=["all", "train", "valid", "test"],
+                        help="which outfits to blank (test = the held-out 20%%, by set id hash)")
+    parser.add_argument("--llm", help="base LM: HF model id or folder (default: checkpoints/base-lm)")
+    parser.add_argument("--adapter", help="LoRA adapter folder, or 'none' for the base LM (default: SFT)")
+    parser.add_argument("--embedder", help="sentence-transformers id or folder (default: checkpoints/embedder)")
+    parser.add_argument("--negatives", type=int, default=99, help="other items of the blank's slot per question")
+    parser.add_argument("--limit", type=int, help="at most this many questions (the first ones)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="last line: the whole result as one JSON object")
+    args = parser.parse_args(argv[1:] if argv and argv[0] == "retrieval" else argv)
+
+    catalog = load_outfits(args.outfits)
+    outfits = catalog.outfits if args.split == "all" else split_outfits(catalog.outfits)[args.split]
+    result = evaluate(catalog, outfits, args.llm, args.adapter, args.embedder, args.negatives, args.seed, args.limit)
+    for name in ("generation", "slot_only", "counts", "chance"):
+        m = result[name]
+        print(f"{name:10s} recall@1 {m['recall@1']:.3f}  recall@10 {m['recall@10']:.3f}  mean rank {m['mean_rank']:.1f}"
+              f"  (of {result['candidates']}, {result['n']} outfits)")
+    if args.json:
+        print(json.dumps({**result, "split": args.split, "outfits": args.outfits, "adapter": args.adapter}))
+    return 0
