@@ -12,6 +12,7 @@ from stylist.app.recommender import Recommender, pick_partner, reason_for
 from stylist.app.style import ForYouBlend, for_you_keys
 from stylist.core.attributes import Conditions, formality_of, seasons_of
 from stylist.core.catalog import Catalog, Item
+from stylist.core.vocabulary import split_garments
 from stylist.data.demo_catalog import build_items
 
 
@@ -113,3 +114,17 @@ def test_for_you_blend_lets_votes_win_only_when_they_add_up():
     _, equal = for_you_keys([1.0, 1.0], [0.4, 0.6], votes=10, blend=ForYouBlend(weight=2.0))
     assert equal[1] > equal[0] and np.isfinite(equal).all()
     assert list(np.argsort(-for_you_keys(scores, [0.0, 0.5, 1.0], votes=0)[1])) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("typed, items", [
+    ("white cotton t-shirt and blue denim shorts", ["white cotton t-shirt", "blue denim shorts"]),
+    ("navy cotton t-shirt, blue denim jeans\nwhite leather sneakers",
+     ["navy cotton t-shirt", "blue denim jeans", "white leather sneakers"]),
+    ("red dress with black leather belt", ["red dress", "black leather belt"]),
+    ("black and white striped shirt", ["black and white striped shirt"]),
+    ("black, white and red floral dress", ["black, white and red floral dress"]),
+    ("red floral cotton dress, gold", ["red floral cotton dress, gold"]),
+    ("a nice outfit", ["a nice outfit"]),
+])
+def test_a_typed_description_splits_into_the_garments_it_names(typed, items):
+    assert split_garments(typed) == items

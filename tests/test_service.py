@@ -250,3 +250,12 @@ def test_uploads_leave_gradios_cache_after_a_while(app):
 
     frequency, age = build_ui(app).delete_cache
     assert age == app.config.cache_seconds and 0 < frequency <= age
+
+
+def test_a_typed_box_naming_several_garments_gives_one_item_each(app):
+    captions, _, _ = app.access.check_outfit(["white cotton t-shirt and blue denim shorts", ""], None, None)
+    assert captions == ["white cotton t-shirt", "blue denim shorts"]
+    one = ["black and white striped shirt"]
+    assert app.access.check_outfit(one, None, None)[0] == one
+    cards = app.style.recommend(["white cotton t-shirt and blue denim shorts"], "", "")
+    assert "tops" not in cards and "bottoms" not in cards  # both read as the visitor's own items

@@ -16,6 +16,7 @@ from PIL import Image
 from stylist.app.config import AppConfig
 from stylist.core.errors import StylistError
 from stylist.core.images import load_image
+from stylist.core.vocabulary import split_garments
 
 UPLOAD_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 USER_NAME = re.compile(r"[^\w .@-]+")
@@ -54,9 +55,10 @@ class Access:
 
     def check_outfit(self, captions: list[str], occasion: str | None, season: str | None
                      ) -> tuple[list[str], str | None, str | None]:
-        """The outfit a request describes, within the limits: at most one caption per photo slot."""
+        """The outfit a request describes, within the limits: a typed box may name several garments ("white
+        t-shirt and denim shorts"), each becomes an item, and an outfit holds at most one item per photo slot."""
         captions = [check_text(c, self.config.caption_chars, "a caption") for c in captions or []]
-        captions = [c for c in captions if c]
+        captions = [item for c in captions if c for item in split_garments(c)]
         if len(captions) > self.config.max_photos:
             raise StylistError(f"at most {self.config.max_photos} items per outfit (got {len(captions)})")
         occasion = check_text(occasion, self.config.tag_chars, "the occasion") or None

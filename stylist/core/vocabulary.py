@@ -69,6 +69,28 @@ def slot_of(category: str) -> str:
     return OTHER
 
 
+def split_garments(text: str) -> list[str]:
+    """One typed description as the garments it names: "white t-shirt and blue denim shorts" is two items, while
+    "black and white striped shirt" stays one, because a part is split off only when it names a garment itself.
+
+    Commas, semicolons, new lines, " and ", " with " and " & " separate candidate parts; a part naming no garment
+    stays joined, as typed, to the part after it (or, at the end, to the one before)."""
+    pieces = re.split(r"([,;\n]| and | with | & )", text.strip())  # parts at even places, separators between
+    items: list[str] = []
+    span = ""
+    for n, piece in enumerate(pieces):
+        if n % 2:  # a separator belongs to a span only inside it, never at its start
+            span += piece if span else ""
+        elif slot_of(piece) != OTHER:
+            items.append((span + piece).strip(" ,;.\n"))
+            span = ""
+        else:
+            span += piece
+    if span.strip(" ,;.\n"):  # trailing words that name no garment stay with the last garment
+        items = items[:-1] + [f"{items[-1]}, {span.strip(' ,;.')}"] if items else [span.strip(" ,;.\n")]
+    return [i for i in items if i] or [text.strip()]
+
+
 def _matches(word: str, key: str) -> bool:
     """Short keys ("cap", "tee", "ring") match whole words or plurals; longer ones match as prefixes."""
     if len(key) <= 4:
