@@ -17,19 +17,12 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from stylist.core.paths import shared_data
 from stylist.data.polyvore_outfits import crawl_path, load_outfits
 from stylist.data.splits import split_outfits
-from stylist.evaluation.outfits import (
-    ChanceScorer,
-    build_compat_pairs,
-    build_fitb_questions,
-    compat_auc,
-    fitb_accuracy,
-)
+from stylist.evaluation.outfits import ChanceScorer, ResultsTable
 from stylist.models.outfit import load_outfit_model
 
 ROWS = (  # label, uses the LM, uses the counts, adapter (None = the SFT adapter given)
@@ -56,9 +49,7 @@ def main() -> int:
     path = {"maryland": shared_data() / "polyvore" / "outfits.json", "crawl": crawl_path()}.get(args.outfits, args.outfits)
     catalog = load_outfits(path)
     outfits = split_outfits(catalog.outfits)[args.split][:args.limit]
-    tasks = {seed: (build_fitb_questions(catalog, outfits, seed=seed), build_fitb_questions(catalog, outfits, hard=True, seed=seed),
-                    build_compat_pairs(catalog, outfits, seed=seed)) for seed in args.seeds}
-    table, shared = {}, {}
+    table, shared = ResultsTable(catalog, outfits, args.seeds), {}
     for label, use_lm, use_counts, adapter in ROWS:
         if args.rows and not any(label.startswith(r) for r in args.rows):
             continue
@@ -72,20 +63,10 @@ def main() -> int:
                                        **({"scoring": weights} if weights else {}))
             if use_lm:  # rows on the same LM and adapter share its memoised likelihoods
                 shared.setdefault(adapter, scorer)
-        runs = [(fitb_accuracy(scorer, catalog, fitb, seed=seed), fitb_accuracy(scorer, catalog, hard, seed=seed),
-                 compat_auc(scorer, catalog, pairs)) for seed, (fitb, hard, pairs) in tasks.items()]
-        table[label] = np.array(runs)
-        print(label, np.round(table[label].mean(0), 3).tolist(), file=sys.stderr, flush=True)
-    n = len(next(iter(tasks.values()))[0])
-    print(f"| scorer ({args.outfits} {args.split} part, {n} outfits, seeds {args.seeds}) | FITB random negatives | "
-          "FITB same-category negatives | compatibility AUC |")
-    print("|---|---|---|---|")
-    for label, runs in table.items():
-        cells = [f"{m:.3f}" + (f" ± {s:.3f}" if len(runs) > 1 else "") for m, s in zip(runs.mean(0), runs.std(0))]
-        print(f"| {label} | " + " | ".join(cells) + " |")
+        table.add(label, scorer)
+    print(table.markdown(f"{args.outfits} {args.split} part"))
     if args.json:
-        Path(args.json).write_text(json.dumps({"args": vars(args), "n": n, **{k: v.tolist() for k, v in table.items()}},
-                                              indent=1))
+        Path(args.json).write_text(json.dumps({"args": vars(args), "n": table.questions, **table.to_json()}, indent=1))
     return 0
 
 

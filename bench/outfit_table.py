@@ -14,11 +14,10 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from stylist.data.splits import polyvore_catalog, split_outfits
-from stylist.evaluation.outfits import build_compat_pairs, build_fitb_questions, compat_auc, fitb_accuracy, load_scorer
+from stylist.evaluation.outfits import ResultsTable, load_scorer
 
 ROWS = {  # label -> (scorer, adapter)
     "chance": ("chance", None),
@@ -39,29 +38,17 @@ def main() -> int:
     args = parser.parse_args()
     torch.set_num_threads(1)
     catalog = polyvore_catalog()
-    test = split_outfits(catalog.outfits)["test"]
-    tasks = {seed: (build_fitb_questions(catalog, test, seed=seed), build_fitb_questions(catalog, test, hard=True, seed=seed),
-                    build_compat_pairs(catalog, test, seed=seed)) for seed in args.seeds}
-    table, models = {}, {}
+    table, models = ResultsTable(catalog, split_outfits(catalog.outfits)["test"], args.seeds), {}
     for label, (name, adapter) in ROWS.items():
         if args.rows and name not in args.rows:
             continue
         scorer = load_scorer(name, adapter=adapter, share=models.get(adapter) if name in ("lm", "model") else None)
         if name in ("lm", "model"):  # rows on the same LM and adapter share its memoised likelihoods
             models.setdefault(adapter, scorer)
-        runs = [(fitb_accuracy(scorer, catalog, fitb, seed=seed), fitb_accuracy(scorer, catalog, hard, seed=seed),
-                 compat_auc(scorer, catalog, pairs)) for seed, (fitb, hard, pairs) in tasks.items()]
-        table[label] = np.array(runs)
-        print(label, np.round(table[label].mean(0), 3).tolist(), file=sys.stderr, flush=True)
-    n = len(next(iter(tasks.values()))[0])
-    print(f"| scorer (held-out test part, {n} outfits, seeds {args.seeds}) | FITB random negatives | "
-          "FITB same-category negatives | compatibility AUC |")
-    print("|---|---|---|---|")
-    for label, runs in table.items():
-        cells = [f"{m:.3f}" + (f" ± {s:.3f}" if len(runs) > 1 else "") for m, s in zip(runs.mean(0), runs.std(0))]
-        print(f"| {label} | " + " | ".join(cells) + " |")
+        table.add(label, scorer)
+    print(table.markdown("held-out test part"))
     if args.json:
-        Path(args.json).write_text(json.dumps({k: v.tolist() for k, v in table.items()}, indent=1))
+        Path(args.json).write_text(json.dumps(table.to_json(), indent=1))
     return 0
 
 

@@ -182,6 +182,40 @@ def heldout_fitb(scorer: OutfitScorer, n: int = 100, hard: bool = False) -> floa
     return fitb_accuracy(scorer, catalog, questions, progress=False)
 
 
+class ResultsTable:
+    """FITB, hard FITB and compatibility AUC of several scorers on the same questions (one set per seed), as the
+    results tables in bench/ print them: mean over seeds, with the standard deviation when there are several."""
+
+    def __init__(self, catalog: Catalog, outfits: Sequence[Outfit], seeds: Sequence[int]):
+        self.catalog, self.seeds = catalog, list(seeds)
+        self.tasks = {seed: (build_fitb_questions(catalog, outfits, seed=seed),
+                             build_fitb_questions(catalog, outfits, hard=True, seed=seed),
+                             build_compat_pairs(catalog, outfits, seed=seed)) for seed in self.seeds}
+        self.rows: dict[str, np.ndarray] = {}
+
+    @property
+    def questions(self) -> int:
+        return len(next(iter(self.tasks.values()))[0])
+
+    def add(self, label: str, scorer: OutfitScorer) -> None:
+        runs = [(fitb_accuracy(scorer, self.catalog, fitb, seed=seed),
+                 fitb_accuracy(scorer, self.catalog, hard, seed=seed), compat_auc(scorer, self.catalog, pairs))
+                for seed, (fitb, hard, pairs) in self.tasks.items()]
+        self.rows[label] = np.array(runs)
+        print(label, np.round(self.rows[label].mean(0), 3).tolist(), file=sys.stderr, flush=True)
+
+    def markdown(self, what: str) -> str:
+        lines = [f"| scorer ({what}, {self.questions} outfits, seeds {self.seeds}) | FITB random negatives | "
+                 "FITB same-category negatives | compatibility AUC |", "|---|---|---|---|"]
+        for label, runs in self.rows.items():
+            cells = [f"{m:.3f}" + (f" ± {s:.3f}" if len(runs) > 1 else "") for m, s in zip(runs.mean(0), runs.std(0))]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, list]:
+        return {label: runs.tolist() for label, runs in self.rows.items()}
+
+
 def load_scorer(name: str, llm: str | None = None, adapter: str | None = None,
                 share: OutfitModel | None = None) -> OutfitScorer:
     """chance, counts, lm (the LM's PMI alone) or model (the recommender's scorer: LM PMI + counts).
