@@ -6,8 +6,8 @@
     python bench/load_test.py --refine-kill  # kill -9 the refine worker while training and while saving
 
 Each visitor is one page speaking Gradio's queue protocol as the page's JavaScript does (join, then read the
-session's event stream): page load (which issues the visitor token), "Complete my outfit", the render of the
-cards, and Like/Dislike on 1-2 of them. gradio_client cannot do this: the page-load and vote handlers are
+session's event stream): page load (which issues the visitor token), "Complete my outfit", the filling of the
+card grid, and Like/Dislike on 1-2 of them. gradio_client cannot do this: the page-load and vote handlers are
 private (not in `Client.view_api()`), and without the page load `/complete` refuses the request (no visitor id).
 The app runs with a fresh temporary data folder and an admin password; everything stops by itself.
 
@@ -59,8 +59,8 @@ class Page:
         self.api, self.session, self.http, self.saved = url + "gradio_api/", secrets.token_hex(6), http, saved
         self.deps = {d["api_name"]: d for d in config["dependencies"]}
         self.elem = {c["props"].get("elem_id"): c["id"] for c in config["components"] if c.get("props")}
-        self.buttons: list[dict] = []  # the Like/Dislike handlers of the cards shown now
-        self.visitor = ""
+        self.grid = _vote_handlers(config)
+        self.key, self.cards, self.visitor = "", [], ""  # the rendering shown, its cards' (row, column)
 
     def call(self, dep: dict, data: list) -> dict:
         """Run one handler as the page does; returns its output or raises PageError."""
@@ -89,19 +89,20 @@ class Page:
         return self.visitor
 
     def recommend(self, captions: list[str], occasion: str, season: str) -> int:
-        """"Complete my outfit", then the render of the cards it returns; returns the number of cards."""
-        self.call(self.deps["complete"], [None, occasion, season, *(captions + [""] * 4)[:4]])
-        config = self.call(self.deps["apply"], [None])["render_config"]
-        kinds = {c["id"]: (c["props"].get("elem_classes") or [""])[0] for c in config["components"]}
-        self.buttons = [d for d in config["dependencies"]
-                        if d["targets"] and kinds.get(d["targets"][0][0]) in ("like", "dislike")]
-        return len(self.buttons) // 2
+        """"Complete my outfit", then the filling of the card grid it triggers; returns the number of cards."""
+        made = self.call(self.deps["complete"], [None, None, occasion, season, *(captions + [""] * 4)[:4]])["data"][0]
+        shown = self.call(self.deps["show"], [made, None])["data"]
+        self.key, updates = shown[0], shown[2:]  # the rendering now shown, then the score help, then the grid
+        per_row = (len(updates) // len(self.grid)) - 2  # row, slot name, then column/body/like/dislike per card
+        self.cards = [(r, c // 4) for r in range(len(self.grid)) for c in range(0, per_row, 4)
+                      if updates[r * (per_row + 2) + 2 + c].get("visible")]
+        return len(self.cards)
 
     def vote(self, card: int, label: str) -> str:
         """Click Like or Dislike on a card (each card at most once, so no click takes a vote back); returns the
         page's acknowledgement."""
-        button = self.buttons[2 * card + (label == "dislike")]
-        message = self.call(button, [None, None])["data"][3]
+        row, col = self.cards[card]
+        message = self.call(self.grid[row][col][label], [None, self.key, None, None])["data"][3]
         if not message.startswith("Recorded:"):
             raise PageError(f"not acknowledged: {message}")
         return message
@@ -110,6 +111,22 @@ class Page:
         """An admin button of the page, by its element id."""
         dep = next(d for d in self.deps.values() if d["targets"] and d["targets"][0][0] == self.elem[elem_id])
         return self.call(dep, data)
+
+
+def _vote_handlers(config: dict) -> list[list[dict[str, dict]]]:
+    """The Like/Dislike handlers of the page's fixed card grid: [row][column]["like" | "dislike"]."""
+    kinds = {c["id"]: (c["props"].get("elem_classes") or [""])[0] for c in config["components"] if c.get("props")}
+    cells: list[dict[str, dict]] = []  # one per card, in the grid's order (a card's Like is made before its Dislike)
+    clicks = [d for d in config["dependencies"] if d["targets"] and d["targets"][0][0] is not None]
+    for dep in sorted(clicks, key=lambda d: d["targets"][0][0]):
+        kind = kinds.get(dep["targets"][0][0])
+        if kind == "like":
+            cells.append({"like": dep})
+        elif kind == "dislike":
+            cells[-1]["dislike"] = dep
+    rows = sum(kind == "suggestions" for kind in kinds.values())
+    per_row = len(cells) // rows
+    return [cells[i:i + per_row] for i in range(0, len(cells), per_row)]
 
 
 class App:

@@ -54,9 +54,12 @@ def status(url: str) -> int:
 def test_only_the_catalog_photos_are_served(site):
     url, root = site
     file = f"{url}gradio_api/file="
-    assert status(file + str(root / "photos" / "dress.png")) == 200
+    served = list((root / "data" / "served").iterdir())  # the one photo, linked into the served folder
+    assert [p.read_bytes() for p in served] == [(root / "photos" / "dress.png").read_bytes()]
+    assert status(file + str(served[0])) == 200
     for private in (root / "photos" / "notes.txt", Path("/etc/passwd"), Path("/etc/hostname"),
-                    root / "data" / "visitor-secret", root / "catalog.json"):
+                    root / "data" / "visitor-secret", root / "catalog.json",
+                    root / "photos" / "dress.png"):  # the catalog's folder is never served, not even its photo
         assert status(file + urllib.parse.quote(str(private))) == 403, private
     assert "not an image file" in (root / "app.log").read_text()
 

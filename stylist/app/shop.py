@@ -5,18 +5,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 import threading
 from dataclasses import asdict
 from pathlib import Path
 
+from tqdm import tqdm
+
 from stylist.app.access import Access, check_text
 from stylist.app.recommender import Recommender
 from stylist.core.catalog import IMAGE_SUFFIXES, Catalog, Item, load_catalog, parse_item
-from stylist.core.paths import EXAMPLES, writing
+from stylist.core.paths import EXAMPLES, unwritable, writing
 from stylist.models.captioner import Captioner
 
 
@@ -75,6 +80,7 @@ class Shop:
         self.captioner, self.recommender = captioner, recommender
         self._adding = threading.Lock()  # the additions file is read, extended and rewritten by one request at a time
         self._images = data / "catalog-images"
+        self._served = _serve_photos(catalog, data, keep=self._images)
 
     def search(self, query: str | None, limit: int = 60) -> list[Item]:
         return self.catalog.search(check_text(query, self.access.config.search_chars, "a search"), limit=limit)
@@ -103,9 +109,57 @@ class Shop:
         return added
 
     def served_paths(self) -> list[str]:
-        """What the web server may serve: each catalog photo by its own path (never its folder, which may hold
-        anything), the example photos and the folder of added photos (the app writes only images there)."""
-        return sorted({str(EXAMPLES), str(self._images)} | {i.image for i in self.catalog.items.values() if i.image})
+        """What the web server may serve: the folder of catalog photos (`_serve_photos`), the example photos and the
+        folder of added photos (the app writes only images there); never a catalog's own folder, which may hold
+        anything."""
+        return sorted({str(EXAMPLES), str(self._images), str(self._served)})
+
+
+def _serve_photos(catalog: Catalog, data: Path, keep: Path) -> Path:
+    """Link (or copy) each photo the catalog names into one folder of the data folder, and show it from there.
+
+    Gradio checks each file it sends or serves against every allowed path in turn, two `realpath` calls each, so
+    allowing each photo by its own path made every suggestion card cost time in proportion to the catalog. The
+    links are made once (kept across restarts); a read-only data folder gets a temporary folder instead."""
+    folder = data / "served"
+    try:
+        folder.mkdir(exist_ok=True)
+        if not os.access(folder, os.W_OK):
+            raise PermissionError(f"{folder} is read-only")
+    except OSError as exc:
+        if unwritable(exc) is None:
+            raise
+        folder = Path(tempfile.mkdtemp(prefix="stylist-served-"))
+        print(f"note: {data} is {unwritable(exc)}: catalog photos are served from {folder}", file=sys.stderr)
+    items = [i for i in catalog.items.values() if i.image and Path(i.image).parent != keep]
+    for item in tqdm(items, desc="catalog photos", unit="photo", disable=len(items) < 5000):
+        source = Path(item.image).resolve()
+        target = folder / (hashlib.sha1(str(source).encode()).hexdigest()[:24] + source.suffix.lower())
+        try:
+            if not (target.exists() and _same_file(source, target)):
+                _link_or_copy(source, target)
+        except FileNotFoundError:
+            print(f"warning: catalog item {item.id}: no photo at {source}; shown without a photo", file=sys.stderr)
+            item.image = None
+            continue
+        item.image = str(target)
+    return folder
+
+
+def _same_file(source: Path, target: Path) -> bool:
+    """The link is the photo itself, or a copy no older than it (a changed photo is copied again)."""
+    a, b = source.stat(), target.stat()
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino) or (a.st_size == b.st_size and b.st_mtime >= a.st_mtime)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """A hard link where the file system allows it (no space used), else a copy; either lands whole (rename)."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        os.link(source, tmp)
+    except OSError:
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
 
 
 def example_photos() -> list[str]:

@@ -98,13 +98,15 @@ class Style:
         liked, disliked = self.store.history_texts(user)  # newest first, as the preference model reads a history
         if not liked and not disliked:
             return
-        for found in cards.values():
-            likes = self.preference.score(liked, disliked, [c.text for c in found])
-            shrunk, keys = for_you_keys([c.score for c in found], likes, len(liked) + len(disliked))
-            for card, p in zip(found, shrunk):
+        found = [c for group in cards.values() for c in group]
+        likes = iter(self.preference.score(liked, disliked, [c.text for c in found]))  # one pass for every slot
+        for group in cards.values():
+            shrunk, keys = for_you_keys([c.score for c in group], [next(likes) for _ in group],
+                                        len(liked) + len(disliked))
+            for card, p in zip(group, shrunk):
                 card.for_you = float(p)
             order = np.argsort(-keys, kind="stable")
-            found[:] = [found[i] for i in order]
+            group[:] = [group[i] for i in order]
 
     def compare(self, captions: list[str], occasion: str | None, season: str | None
                 ) -> tuple[tuple[str, dict[str, list[Card]]], tuple[str, dict[str, list[Card]]]]:

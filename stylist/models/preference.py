@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
+import threading
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -330,6 +331,7 @@ class PreferenceModel:
         self.members: list[PreferenceNet] = []  # more nets (other seeds) whose P(like) is averaged with `net`'s
         self._index: dict[str, int] = {"": 0}  # text -> row of `_table`; row 0 (zeros) pads histories
         self._table = torch.zeros(1, self.embedder.get_embedding_dimension())
+        self._growing = threading.Lock()
         self.metrics: dict = {}
         self.seen_users: set[str] = set()  # users whose rows trained or selected the model; eval skips them
 
@@ -337,13 +339,14 @@ class PreferenceModel:
     def ids(self, texts: list[str]) -> list[int]:
         """Rows of the embedding table for texts, embedding the new ones once: histories repeat the same items,
         and training keeps (target, history) as row ids, not as copies of embeddings."""
-        new = sorted({t for t in texts if t not in self._index})
-        if new:
-            vectors = self.embedder.encode(new, convert_to_tensor=True, batch_size=256, show_progress_bar=False)
-            start = len(self._index)
-            self._index.update({t: start + i for i, t in enumerate(new)})
-            self._table = torch.cat([self._table, vectors.detach().float().cpu()])
-        return [self._index[t] for t in texts]
+        with self._growing:  # the app scores for several visitors at once: rows must match the texts they embed
+            new = sorted({t for t in texts if t not in self._index})
+            if new:
+                vectors = self.embedder.encode(new, convert_to_tensor=True, batch_size=256, show_progress_bar=False)
+                start = len(self._index)
+                self._index.update({t: start + i for i, t in enumerate(new)})
+                self._table = torch.cat([self._table, vectors.detach().float().cpu()])
+            return [self._index[t] for t in texts]
 
     def embed(self, texts: list[str]) -> torch.Tensor:
         """Embeddings of texts [N, E]."""

@@ -36,7 +36,14 @@ INTRO = """# stylist: complete your outfit
 CSS = """
 .card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 6px; }
 .slot-name { max-width: 110px; min-width: 90px !important; text-transform: capitalize; }
-.card-text p { font-size: 0.85em; line-height: 1.3; }
+.card-text img { width: 100%; height: 130px; object-fit: contain; }
+.card-text p { font-size: 0.85em; line-height: 1.3; margin: 2px 0; }
+.no-photo { height: 130px; display: flex; align-items: center; justify-content: center; opacity: 0.6; }
+.compare-row { display: flex; gap: 8px; align-items: flex-start; margin-bottom: 8px; }
+.compare-row > h4 { width: 90px; flex: none; text-transform: capitalize; margin: 0; }
+.compare-row > div { width: 140px; flex: none; }
+.compare-row img { width: 100%; height: 110px; object-fit: contain; }
+.compare-row p { font-size: 0.85em; line-height: 1.3; margin: 2px 0; }
 button.voted-like { background: #2e7d32 !important; color: white !important; }
 button.voted-dislike { background: #b23b3b !important; color: white !important; }
 .progress { height: 14px; background: #e3e5ee; border-radius: 7px; overflow: hidden; margin-top: 6px; }

@@ -9,7 +9,7 @@ import pandas as pd
 
 from stylist.app.service import Stylist
 from stylist.app.style import Card
-from stylist.app.ui.common import Components, clock, md, one_line_errors
+from stylist.app.ui.common import Components, card_html, clock, md, one_line_errors, slot_order
 from stylist.core.adapters import AdapterVersion
 from stylist.core.refine_status import RefineResult, RefineStatus
 
@@ -42,10 +42,8 @@ def create_refine_tab(app: Stylist, password: gr.Textbox, style: Components) -> 
         gr.Markdown("### Old vs new adapter on the outfit from the Style tab")
         compare = gr.Button("Compare", elem_id="compare")
         with gr.Row():
-            old_gallery = gr.Gallery(label="previous version", columns=3, height=420, allow_preview=False,
-                                     elem_id="compare-old")
-            new_gallery = gr.Gallery(label="active version", columns=3, height=420, allow_preview=False,
-                                     elem_id="compare-new")
+            old_view = gr.HTML(elem_id="compare-old")
+            new_view = gr.HTML(elem_id="compare-new")
         seen = gr.State(None)
         timer = gr.Timer(1.0)
 
@@ -83,11 +81,10 @@ def create_refine_tab(app: Stylist, password: gr.Textbox, style: Components) -> 
     @one_line_errors
     def side_by_side(occ, sea, *caps):
         (old_name, old), (new_name, new) = app.style.compare(list(caps), occ, sea)
-        return (gr.Gallery(_gallery(old), label=f"before: {old_name}"),
-                gr.Gallery(_gallery(new), label=f"after: {new_name} (active)"))
+        return _side(f"before: {old_name}", old), _side(f"after: {new_name} (active)", new)
 
     compare.click(side_by_side, inputs=[style["occasion"], style["season"], *style["texts"]],
-                  outputs=[old_gallery, new_gallery], api_visibility="private")
+                  outputs=[old_view, new_view], api_visibility="private")
     return {"tab": tab}
 
 
@@ -102,8 +99,12 @@ def _versions_table(versions: list[AdapterVersion]) -> dict:
     return {"headers": ["version", "origin", "created", "trained on (pairs)", "metrics after"], "data": rows}
 
 
-def _gallery(groups: dict[str, list[Card]]) -> list[tuple[str, str]]:
-    return [(c.image, f"{c.title} · {c.score:.2f}") for found in groups.values() for c in found if c.image]
+def _side(heading: str, groups: dict[str, list[Card]]) -> str:
+    """One version's suggestions: a row per slot, named, each card with its whole title and score."""
+    rows = "".join(f'<div class="compare-row"><h4>{html.escape(slot)}</h4>'
+                   + "".join(f"<div>{card_html(c, reason=False)}</div>" for c in groups[slot]) + "</div>"
+                   for slot in slot_order(groups))
+    return f"<h3>{html.escape(heading)}</h3>{rows}"
 
 
 def _loss_frame(losses: list[float]) -> pd.DataFrame:

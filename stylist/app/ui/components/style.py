@@ -1,8 +1,13 @@
-"""The Style tab: garment photos -> editable captions -> suggestion cards with Like / Dislike."""
+"""The Style tab: garment photos -> editable captions -> suggestion cards with Like / Dislike.
+
+The cards are a fixed grid (one row per slot, `per_slot` cards each) made once with the page and filled with each
+answer, not components rendered anew: a click is never lost to a re-render, and an answer costs value updates only.
+"""
 
 from __future__ import annotations
 
 import html
+import secrets
 from collections.abc import Iterable
 from dataclasses import asdict
 
@@ -11,11 +16,17 @@ import gradio as gr
 from stylist.app.service import Stylist
 from stylist.app.shop import example_photos
 from stylist.app.style import Card
-from stylist.app.ui.common import UPLOAD_TYPES, Components, md, one_line_errors
+from stylist.app.ui.common import UPLOAD_TYPES, Components, card_html, md, one_line_errors, slot_order
 from stylist.core.errors import StylistError
 from stylist.core.vocabulary import OCCASIONS, SEASONS, SLOTS
 
 LIKE, DISLIKE = "Like", "Dislike"
+KEPT = 2  # renderings a page's state keeps: a click on cards being replaced still counts for the card clicked
+SCORE_HELP = ("*score*: how much the outfit model thinks this piece adds to your outfit (its likelihood with your "
+              "items against on its own, plus how often such pieces are worn together); it compares the pieces of "
+              "one row, higher is better. *for you* (once you have voted): the chance you like it, from your own "
+              "likes and dislikes, kept near 0.50 while you have few votes. A row is ordered by score, then by score "
+              "and taste together; taste weighs fully after about ten votes.")
 
 
 def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
@@ -49,9 +60,13 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
                     season = gr.Dropdown(_choices(SEASONS), value="", label="Season (optional)")
                 go = gr.Button("Complete my outfit", variant="primary", elem_id="complete")
 
-        cards = gr.State({})  # slot -> list of Card dicts
+        shown = gr.State({})  # rendering key -> {slot: [Card dicts]}, the latest KEPT renderings
+        key = gr.Textbox(visible="hidden", elem_id="cards-key")  # the rendering this page shows, sent with a click
+        pending = gr.Textbox(visible="hidden")  # the rendering just made, shown (and `key` set) by `show`
         votes = gr.State({})  # item id -> {"label", "event"}
         notice = gr.Markdown("Suggestions appear below when you press **Complete my outfit**.", elem_id="vote-notice")
+        explained = gr.Markdown(SCORE_HELP, visible=False, elem_id="score-help")
+        grid = [_slot_row(app.config.per_slot) for _ in SLOTS]
 
         @one_line_errors
         def add_example(current, evt: gr.SelectData):
@@ -68,34 +83,79 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
             found = app.style.caption(paths) if paths else []
             out = []
             for i in range(n):
-                shown = i < len(found)
-                out.append(gr.Image(value=paths[i] if shown else None, visible=shown))
+                out.append(gr.Image(value=paths[i] if i < len(found) else None, visible=i < len(found)))
             for i in range(n):
-                shown = i < len(found)
-                out.append(gr.Textbox(value=found[i] if shown else "", visible=shown or i == 0))
+                out.append(gr.Textbox(value=found[i] if i < len(found) else "", visible=i < len(found) or i == 0))
             return out
 
-        files.change(caption, inputs=files, outputs=thumbs + texts, show_progress_on=files, api_name="caption")
+        # the boxes are locked while captions are computed, so a correction typed meanwhile is never overwritten
+        files.change(lambda: [gr.Textbox(interactive=False)] * n, outputs=texts, queue=False,
+                     api_visibility="private", show_progress="hidden"
+                     ).then(caption, inputs=files, outputs=thumbs + texts, show_progress_on=files, api_name="caption"
+                            ).then(lambda: [gr.Textbox(interactive=True)] * n, outputs=texts, queue=False,
+                                   api_visibility="private", show_progress="hidden")
 
         @one_line_errors
-        def complete(token, occ, sea, *caps):
+        def complete(token, kept, occ, sea, *caps):
+            """Suggestions as a new rendering, kept beside the one before it (see `click`)."""
             groups = app.style.recommend(list(caps), occ, sea, token=token or "")
             found = sum(len(g) for g in groups.values())
-            message = (f"{found} suggestions for {len(groups)} missing pieces, best first. *score*: how well the "
-                       "outfit model thinks it completes your outfit; *for you*: the chance you like it, from your "
-                       "own votes.")
-            return {slot: [asdict(c) for c in g] for slot, g in groups.items()}, {}, message
+            rendering = secrets.token_hex(6)
+            kept = dict(list(kept.items())[-KEPT + 1:]) | {rendering: {s: [asdict(c) for c in g] for s, g in groups.items()}}
+            return rendering, f"{found} suggestions for {len(groups)} missing pieces, best first.", kept, {}
 
-        go.click(complete, inputs=[visitor, occasion, season, *texts], outputs=[cards, votes, notice],
-                 show_progress_on=notice, api_name="complete")
+        def show(rendering, kept):
+            """Fill the grid with one rendering: value updates of components that always exist (each card names
+            its rendering, so a page, or a test, can tell the new cards from the old)."""
+            groups = kept.get(rendering, {})
+            slots = slot_order(groups)
+            out = [rendering, gr.update(visible=bool(groups))]  # updates, not new components: 100-odd of them
+            for r, row in enumerate(grid):
+                cards = groups[slots[r]] if r < len(slots) else []
+                out += [gr.update(visible=bool(cards)), f"### {md(slots[r])}" if cards else ""]
+                for c in range(len(row["cards"])):
+                    card = Card(**cards[c]) if c < len(cards) else None
+                    body = f'<div data-rendering="{html.escape(rendering)}">{card_html(card, reason=True)}</div>' \
+                        if card else ""
+                    out += [gr.update(visible=card is not None), body, _vote_button(LIKE, False),
+                            _vote_button(DISLIKE, False)]
+            return out
 
-        @gr.render(inputs=[cards], triggers=[cards.change])
-        def show(groups):
-            for slot in sorted(groups, key=lambda s: SLOTS.index(s) if s in SLOTS else len(SLOTS)):
-                with gr.Row(elem_classes="suggestions", equal_height=True):
-                    gr.Markdown(f"### {html.escape(slot)}", elem_classes="slot-name")
-                    for raw in groups[slot]:
-                        _card(app, Card(**raw), visitor, votes, notice)
+        # `key` changes with the cards it names, in one update: a click always names the card it was made on
+        go.click(complete, inputs=[visitor, shown, occasion, season, *texts], outputs=[pending, notice, shown, votes],
+                 show_progress_on=notice, api_name="complete"
+                 ).success(show, inputs=[pending, shown], outputs=[key, explained, *_grid_outputs(grid)],
+                           api_visibility="private", show_progress="hidden")
+
+        @one_line_errors
+        def click(row: int, col: int, label: str, token, rendering, kept, state):
+            """A vote on the card at (row, col) of the rendering the page showed when it was clicked, even if a
+            newer one arrived meanwhile (then the buttons, which show the newer card, are left as they are)."""
+            groups = kept.get(rendering)
+            slots = slot_order(groups or {})
+            if groups is None or row >= len(slots) or col >= len(groups[slots[row]]):
+                raise StylistError("these suggestions are no longer shown: press Complete my outfit again")
+            card = Card(**groups[slots[row]][col])
+            state = dict(state)
+            old = state.pop(card.item_id, None)
+            if old:
+                app.votes.undo(token, old["event"])
+            if old and old["label"] == label:
+                message = f"Vote on *{md(card.title)}* taken back."
+            else:
+                state[card.item_id] = {"label": label, "event": app.votes.vote(token, card, label)}
+                message = f"Recorded: you {label}d *{md(card.title)}*."
+            if rendering != list(kept)[-1]:
+                return gr.skip(), gr.skip(), state, message
+            now = state.get(card.item_id, {}).get("label")
+            return _vote_button(LIKE, now == "like"), _vote_button(DISLIKE, now == "dislike"), state, message
+
+        for r, row in enumerate(grid):
+            for c, (like, dislike) in enumerate(row["buttons"]):
+                for button, label in ((like, "like"), (dislike, "dislike")):
+                    button.click(lambda *a, r=r, c=c, label=label: click(r, c, label, *a),
+                                 inputs=[visitor, key, shown, votes], outputs=[like, dislike, votes, notice],
+                                 api_visibility="private", show_progress="hidden")
     return {"tab": tab, "texts": texts, "occasion": occasion, "season": season}
 
 
@@ -104,36 +164,31 @@ def _choices(names: Iterable[str]) -> list[tuple[str, str]]:
     return [("any", ""), *((name, name) for name in names)]
 
 
-def _card(app: Stylist, card: Card, visitor: gr.State, votes: gr.State, notice: gr.Markdown) -> None:
-    """One suggestion: image, caption, score, reason, and the like/dislike pair (a second click undoes)."""
-    with gr.Column(min_width=160, elem_classes="card"):
-        gr.Image(card.image, show_label=False, height=130, interactive=False, buttons=[], container=False)
-        for_you = f" · **for you {card.for_you:.2f}**" if card.for_you is not None else ""
-        gr.Markdown(f"**{md(card.title)}**  \nscore {card.score:.2f}{for_you}  \n{md(card.reason)}",
-                    elem_classes="card-text")
-        with gr.Row():
-            like = gr.Button(LIKE, size="sm", elem_classes="like")
-            dislike = gr.Button(DISLIKE, size="sm", elem_classes="dislike")
-
-    @one_line_errors
-    def click(label, token, state):
-        state = dict(state)
-        old = state.pop(card.item_id, None)
-        if old:
-            app.votes.undo(token, old["event"])
-        if old and old["label"] == label:
-            message = f"Vote on *{card.title}* taken back."
-        else:
-            state[card.item_id] = {"label": label, "event": app.votes.vote(token, card, label)}
-            message = f"Recorded: you {label}d *{card.title}*."
-        now = state.get(card.item_id, {}).get("label")
-        return _vote_button(LIKE, now == "like"), _vote_button(DISLIKE, now == "dislike"), state, message
-
-    for button, label in ((like, "like"), (dislike, "dislike")):
-        button.click(lambda token, state, label=label: click(label, token, state), inputs=[visitor, votes],
-                     outputs=[like, dislike, votes, notice], api_visibility="private")
+def _slot_row(per_slot: int) -> dict:
+    """One slot's row of the grid, hidden until an answer fills it: its name, then `per_slot` cards."""
+    with gr.Row(elem_classes="suggestions", equal_height=True, visible=False) as row:
+        name = gr.Markdown(elem_classes="slot-name")
+        cards, buttons = [], []
+        for _ in range(per_slot):
+            with gr.Column(min_width=160, elem_classes="card", visible=False) as column:
+                body = gr.HTML(elem_classes="card-text")
+                with gr.Row():
+                    buttons.append((gr.Button(LIKE, size="sm", elem_classes="like"),
+                                    gr.Button(DISLIKE, size="sm", elem_classes="dislike")))
+            cards.append((column, body))
+    return {"row": row, "name": name, "cards": cards, "buttons": buttons}
 
 
-def _vote_button(label: str, on: bool) -> gr.Button:
+def _grid_outputs(grid: list[dict]) -> list:
+    """The grid's components in the order `show` fills them."""
+    out = []
+    for row in grid:
+        out += [row["row"], row["name"]]
+        for (column, body), (like, dislike) in zip(row["cards"], row["buttons"]):
+            out += [column, body, like, dislike]
+    return out
+
+
+def _vote_button(label: str, on: bool) -> dict:
     """A recorded vote shows a tick and its colour; a second click on it undoes the vote."""
-    return gr.Button(label + (" ✓" if on else ""), elem_classes=[f"voted-{label.lower()}"] if on else [])
+    return gr.update(value=label + (" ✓" if on else ""), elem_classes=[f"voted-{label.lower()}"] if on else [])
