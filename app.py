@@ -16,13 +16,16 @@ import shlex
 import sys
 
 from stylist.core.errors import StylistError
+from stylist.models.spec import LMSpec
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--catalog", default="demo", help="'demo' (default), a photo folder, or a catalog .json")
     parser.add_argument("--captioner", default=None, help="captioner folder or HF id (default: checkpoints/captioner)")
-    parser.add_argument("--llm", default=None, help="outfit LM folder or HF id (default: checkpoints/lm)")
+    LMSpec.add_arguments(parser, adapter_help="LoRA adapter trained for that LLM: version 0, where refining starts "
+                                              "(default: the embedded SFT adapter for the embedded LLM; a fresh LoRA, "
+                                              "saved in the data folder, for another LLM)")
     parser.add_argument("--embedder", default=None,
                         help="sentence embedder folder or HF id (default: checkpoints/embedder)")
     parser.add_argument("--data-dir", default=None, help="writable folder for feedback and adapter versions "
@@ -62,6 +65,10 @@ def parse_users(pairs: list[str]) -> list[tuple[str, str]] | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # Gradio rebuilds a pandas summary of its last 10,000 events after every event (its monitoring page, which the
+    # app does not use): under load that was a tenth of the server's time
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
+    os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
     try:
         check_host(args.host, os.environ.get("STYLIST_ADMIN_PASSWORD"), args.insecure)  # refuse before loading
         users = parse_users(args.auth or [p for p in os.environ.get("STYLIST_USERS", "").split(",") if p.strip()])
@@ -72,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         from stylist.app.service import Stylist
         from stylist.app.ui.interface import CSS, THEME, build_ui, with_queue
 
-        config = AppConfig(catalog=args.catalog, captioner=args.captioner, llm=args.llm, embedder=args.embedder,
-                           data_dir=args.data_dir, refine_args=shlex.split(args.refine_args))
+        config = AppConfig(catalog=args.catalog, captioner=args.captioner, lm=LMSpec.from_args(args),
+                           embedder=args.embedder, data_dir=args.data_dir, refine_args=shlex.split(args.refine_args))
         app = Stylist(config)
     except StylistError as exc:
         print(f"error: {exc}", file=sys.stderr)

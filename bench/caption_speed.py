@@ -21,24 +21,39 @@ from stylist.core.paths import DEMO_CATALOG, shared_data
 from stylist.models.captioner import Captioner
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    default = shared_data() / "clothing-small" / "validation"
-    parser.add_argument("--images", default=str(default if default.exists() else DEMO_CATALOG / "images"))
-    parser.add_argument("--n", type=int, default=50)
-    parser.add_argument("--captioner", default=None)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    files = sorted(p for p in Path(args.images).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)[:: 7][: args.n]
-    captioner = Captioner.load(args.captioner)
-    captioner.caption_image(files[0])  # warm-up: first call pays for lazy imports and kernel setup
+def default_images() -> Path:
+    """Real photos when the shared data is there, else the demo catalog's."""
+    real = shared_data() / "clothing-small" / "validation"
+    return real if real.exists() else DEMO_CATALOG / "images"
+
+
+def photos(images: str | Path, n: int) -> list[Path]:
+    """Every seventh photo of the folder (all classes), n at most."""
+    return sorted(p for p in Path(images).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)[:: 7][:n]
+
+
+def per_photo_ms(captioner: Captioner, files: list[Path]) -> tuple[list[float], list[float]]:
+    """Wall and CPU milliseconds of captioning each photo alone, after one warm-up call (lazy imports, kernels)."""
+    captioner.caption_image(files[0])
     wall, cpu = [], []
     for path in files:
         w, c = time.perf_counter(), time.process_time()
         captioner.caption_image(path)
         wall.append(1000 * (time.perf_counter() - w))
         cpu.append(1000 * (time.process_time() - c))
+    return wall, cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--images", default=str(default_images()))
+    parser.add_argument("--n", type=int, default=50)
+    parser.add_argument("--captioner", default=None)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    files = photos(args.images, args.n)
+    wall, cpu = per_photo_ms(Captioner.load(args.captioner), files)
     result = {"n": len(files), "cpu_ms_median": round(statistics.median(cpu), 1), "cpu_ms_mean": round(statistics.mean(cpu), 1),
               "wall_ms_median": round(statistics.median(wall), 1), "threads": torch.get_num_threads(), "images": args.images}
     print(f"{result['cpu_ms_median']} ms CPU per photo (median; mean {result['cpu_ms_mean']}), "

@@ -3,9 +3,12 @@ colours from the garment's own pixels, batches with bad files, the CLI and the e
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,6 +16,7 @@ from PIL import Image
 
 from stylist.core.colors import PALETTE, garment_colors, garment_mask, garment_pattern, name_color
 from stylist.core.errors import StylistError
+from stylist.core.paths import EXAMPLES
 from stylist.core.vocabulary import GARMENT_TYPES, slot_of
 from stylist.evaluation.captions import evaluate, labelled_photos
 from stylist.models.captioner import (
@@ -311,6 +315,134 @@ def test_generative_captioners_get_their_prompt_and_give_a_short_caption(family,
     assert captioner.caption_image(flat_lay("red", "beige")).caption == captions[0].caption
 
 
+def tiny_qwen_vl(family: str = "qwen2-vl"):
+    """Qwen2-VL or Qwen2.5-VL (same processor, other vision tower): 32-pixel photos, 8-pixel patches merged 2x2."""
+    from transformers import (
+        Qwen2_5_VLConfig,
+        Qwen2_5_VLForConditionalGeneration,
+        Qwen2_5_VLProcessor,
+        Qwen2VLConfig,
+        Qwen2VLForConditionalGeneration,
+        Qwen2VLProcessor,
+    )
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    tokens = {"image_token": "<|image_pad|>", "video_token": "<|video_pad|>", "vision_start_token": "<|vision_start|>",
+              "vision_end_token": "<|vision_end|>"}
+    tokenizer = word_tokenizer(tokens)
+    images = Qwen2VLImageProcessorPil(patch_size=8, merge_size=2, min_pixels=32 * 32, max_pixels=32 * 32)
+    template = CHAT_TEMPLATE.replace("<image> ", "<|vision_start|><|image_pad|><|vision_end|> ")
+    text = {"vocab_size": len(tokenizer), "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
+            "num_attention_heads": 2, "num_key_value_heads": 2, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2,
+            "rope_parameters": {"rope_type": "default", "rope_theta": 1e4, "mrope_section": [1, 1, 2]}}  # head_dim 8 / 2
+    vision = {"depth": 1, "hidden_size": 16, "num_heads": 2, "patch_size": 8, "spatial_merge_size": 2}
+    ids = {name.replace("_token", "_token_id"): tokenizer.convert_tokens_to_ids(token) for name, token in tokens.items()}
+    if family == "qwen2.5-vl":
+        vision |= {"intermediate_size": 32, "out_hidden_size": 16, "window_size": 16, "fullatt_block_indexes": [0]}
+        config = Qwen2_5_VLConfig(text_config=text, vision_config=vision, **ids)
+        model, processor = Qwen2_5_VLForConditionalGeneration(config), Qwen2_5_VLProcessor(images, tokenizer, None, template)
+        return model, processor, tokenizer
+    config = Qwen2VLConfig(text_config=text, vision_config={**vision, "embed_dim": 16}, **ids)
+    return Qwen2VLForConditionalGeneration(config), Qwen2VLProcessor(images, tokenizer, None, template), tokenizer
+
+
+def tiny_smolvlm():
+    from transformers import SmolVLMConfig, SmolVLMForConditionalGeneration, SmolVLMProcessor
+    from transformers.models.smolvlm.image_processing_pil_smolvlm import SmolVLMImageProcessorPil
+
+    tokenizer = word_tokenizer({"image_token": "<image>", "fake_image_token": "<fake_token_around_image>",
+                                "global_image_token": "<global-img>", "end_of_utterance_token": "<end_of_utterance>"})
+    images = SmolVLMImageProcessorPil(do_image_splitting=False, size={"longest_edge": 32},
+                                      max_image_size={"longest_edge": 32})
+    video = SimpleNamespace(num_frames=64, fps=1)  # the two settings SmolVLM's chat template reads of its video half
+    processor = SmolVLMProcessor(images, tokenizer, video, image_seq_len=4, chat_template=CHAT_TEMPLATE)
+    config = SmolVLMConfig(vision_config=VISION, text_config=tiny_llama(len(tokenizer)), scale_factor=2,
+                           image_token_id=tokenizer.image_token_id)
+    return SmolVLMForConditionalGeneration(config), processor, tokenizer
+
+
+# families whose processor also holds a video processor, the one part of them that needs torchvision
+# -> (tiny model builder, image tokens of a 3:4 photo: Qwen's 32x16 pixels are 4x2 patches merged 2x2)
+VIDEO_VLMS = {"qwen2-vl": (tiny_qwen_vl, 2), "qwen2.5-vl": (lambda: tiny_qwen_vl("qwen2.5-vl"), 2),
+              "smolvlm": (tiny_smolvlm, 4)}
+
+
+@pytest.fixture
+def without_video_processor(monkeypatch):
+    """Lets these processors be built without their video processor: PyPI has no torchvision build for a CPU-only
+    torch, and a photo never reaches that part."""
+    from transformers.processing_utils import ProcessorMixin
+
+    check = ProcessorMixin.check_argument_for_proper_class
+    monkeypatch.setattr(ProcessorMixin, "check_argument_for_proper_class",
+                        lambda self, name, arg: None if name == "video_processor" else check(self, name, arg))
+
+
+@pytest.mark.parametrize("family", list(VIDEO_VLMS))
+def test_video_capable_vlms_caption_a_batch_of_photos_with_the_chat_prompt(family, tmp_path, monkeypatch,
+                                                                           without_video_processor):
+    """Qwen2-VL, Qwen2.5-VL and SmolVLM end to end but for the video processor: the model loads from its folder,
+    the processor is handed over as AutoProcessor would build it there."""
+    import torch
+    from transformers import AutoProcessor
+
+    torch.manual_seed(0)
+    builder, image_tokens = VIDEO_VLMS[family]
+    model, processor, tokenizer = builder()
+    model.generation_config.sequence_bias = [[[tokenizer.convert_tokens_to_ids("dress")], 100.0]]
+    for part in (model, tokenizer):
+        part.save_pretrained(tmp_path)
+    assert sum(f.stat().st_size for f in tmp_path.iterdir()) < 2**20
+    monkeypatch.setattr(AutoProcessor, "from_pretrained", lambda name, **kwargs: processor)
+    captioner = Captioner.load(tmp_path)
+    prompts = []
+    generate = captioner.backend.model.generate
+    monkeypatch.setattr(captioner.backend.model, "generate",
+                        lambda **inputs: prompts.append(inputs["input_ids"]) or generate(**inputs))
+
+    captions = captioner.caption_images([EXAMPLES / "dress-01.png", EXAMPLES / "jacket-01.png"])
+    assert len(prompts) == 1 and prompts[0].shape[0] == 2  # one batch
+    for prompt in tokenizer.batch_decode(prompts[0], skip_special_tokens=False):
+        assert "five words : colour , pattern , material , type" in prompt and prompt.endswith("assistant :")
+        assert prompt.count(processor.image_token) == image_tokens
+    assert [c.caption for c in captions] == [" ".join(["dress"] * MAX_WORDS)] * 2
+    assert [c.category for c in captions] == ["dress"] * 2 and captions[0].colors[0] == "red" and not captions[1].error
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torchvision") is not None, reason="torchvision is installed")
+@pytest.mark.parametrize("family", ["qwen2-vl", "smolvlm"])
+def test_a_vlm_folder_that_needs_torchvision_is_one_line_naming_it(family, tmp_path, monkeypatch,
+                                                                    without_video_processor):
+    """The folder as a user gets it, without torchvision: the video processor AutoProcessor loads with it fails."""
+    model, processor, tokenizer = VIDEO_VLMS[family][0]()
+    for part in (model, tokenizer, processor.image_processor):
+        part.save_pretrained(tmp_path)
+    (tmp_path / "processor_config.json").write_text(json.dumps({"processor_class": type(processor).__name__}))
+    monkeypatch.undo()  # loading must meet the video processor as it is
+    with pytest.raises(StylistError) as info:
+        Captioner.load(tmp_path)
+    assert str(info.value) == "this captioner needs torchvision: pip install torchvision"
+
+
+def test_a_torchvision_built_for_another_torch_is_one_line(tmp_path):
+    """PyPI's torchvision beside a CPU-only torch fails to import with a RuntimeError, and transformers then
+    cannot import any vision model: even the embedded captioner must say which package to fix."""
+    import subprocess
+    import sys
+
+    import torch
+
+    package, meta = tmp_path / "torchvision", tmp_path / "torchvision-0.28.0.dist-info"
+    package.mkdir(), meta.mkdir()
+    (package / "__init__.py").write_text('raise RuntimeError("operator torchvision::nms does not exist")\n')
+    (meta / "METADATA").write_text("Metadata-Version: 2.1\nName: torchvision\nVersion: 0.28.0\n")
+    run = subprocess.run([sys.executable, "-m", "stylist", "caption", str(EXAMPLES / "dress-01.png")], check=False,
+                         env={**os.environ, "PYTHONPATH": str(tmp_path)}, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and run.stderr.strip().splitlines()[-1] == (
+        f"error: torchvision 0.28.0 does not work with torch {torch.__version__} (operator torchvision::nms does not "
+        "exist): install the torchvision build made for this torch, or uninstall torchvision")
+
+
 @pytest.mark.parametrize("raw, prompt, caption", [
     ("a photo of a navy striped cotton t-shirt", "a photo of a", "navy striped cotton t-shirt"),  # BLIP's echo
     ("arafed woman in a red dress", "a photo of a", "woman in a red dress"),
@@ -329,7 +461,7 @@ def test_generated_text_is_cleaned_to_a_short_lower_case_caption(raw, prompt, ca
 
 
 @pytest.mark.parametrize("error, package", [
-    (None, "torchvision"),  # the module itself is missing, as for Qwen2-VL's video processor
+    (None, "torchvision"),  # the module itself is missing
     (ImportError("SmolVLMProcessor requires the num2words library. Install it with `pip install num2words`."), "num2words"),
 ])
 def test_a_missing_optional_package_is_one_line_naming_it(error, package, tmp_path, monkeypatch):

@@ -46,8 +46,11 @@ def test_conditions_are_asked_for_or_what_the_outfit_agrees_on():
     assert Conditions.of(["navy button-down shirt"], "brunch", "monsoon") == Conditions()
     assert asked.broken(Item("a", "white canvas sneakers", style=["casual", "summer"])) == ["season", "formality"]
     assert asked.broken(Item("b", "gold hoop earrings")) == []  # unknown: never filtered out
-    assert asked.seasonal(Item("c", "navy wool coat", style=["winter"])) == 0.75
-    assert asked.seasonal(Item("d", "black leather tote bag")) == 0 == inferred.seasonal(Item("e", "linen shirt"))
+    assert asked.seasonal(Item("c", "navy wool coat", style=["winter"])) == 0.75 + 0.5  # made for it, leans to it
+    assert asked.seasonal(Item("d", "black leather tote bag")) == 0.5  # all year, but deep colour and leather
+    assert Conditions.of([], None, "summer").seasonal(Item("d", "black leather tote bag")) == -0.5
+    assert Conditions.of([], None, "summer").seasonal(Item("f", "beige leather tote bag")) == 0  # leans both ways
+    assert inferred.seasonal(Item("e", "linen shirt")) == 0  # no season asked: no order by season
 
 
 class WordEmbedder:
@@ -61,14 +64,9 @@ class WordEmbedder:
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
 
 
-class NoModel:
-    def warm(self, items) -> None:
-        pass
-
-
 def recommender(*titles: str) -> Recommender:
     catalog = Catalog("t", {f"i{n}": Item(f"i{n}", t) for n, t in enumerate(titles)})
-    return Recommender(catalog, NoModel(), WordEmbedder(), candidates_per_slot=2)
+    return Recommender(catalog, None, WordEmbedder(), candidates_per_slot=2)  # no LM: never called here
 
 
 def test_candidates_keep_to_the_conditions_and_fall_back_to_the_fewest_broken():

@@ -6,6 +6,7 @@ checkpoints exist) the default models on the demo catalog."""
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -170,8 +171,11 @@ def test_items_added_while_visitors_get_suggestions_are_never_half_indexed(tiny)
     visitors = [threading.Thread(target=visitor) for _ in range(3)]
     for t in visitors:
         t.start()
-    for item in added:
+    for item in added:  # indexing is quick: let a visitor finish a request between additions
+        served = len(seen)
         rec.add_items([item])
+        while len(seen) == served and not errors:
+            time.sleep(0.001)
     done.set()
     for t in visitors:
         t.join()

@@ -9,6 +9,7 @@ import signal
 import time
 
 import pytest
+from taste import record_taste
 
 from stylist.app.runner import RefineJob
 from stylist.core.adapters import META, AdapterRegistry
@@ -16,24 +17,11 @@ from stylist.core.adapters import main as adapters_main
 from stylist.core.errors import StylistError
 from stylist.core.feedback import Context, FeedbackStore, Option
 from stylist.core.refine_status import RefineStatus
+from stylist.models.spec import LMSpec
 from stylist.train.refine import RefineConfig, preference_logps, refine
 
-COLOURS = ["black", "white", "grey", "red", "floral", "navy"]
-GARMENTS = ["boots", "sneakers", "loafers", "sandals", "bag", "tote"]
-TOPS = ["linen shirt", "silk blouse", "wool sweater", "cotton tee", "denim jacket", "blue jeans"]
 FAST = RefineConfig(steps=6, batch_size=4, learning_rate=5e-3, fitb_questions=0, min_pairs=4, heldout_percent=30,
                     anchors=0.0, sft_weight=0.0)  # the user pairs and DPO alone; anchors and the SFT term have tests
-
-
-def record_taste(store: FeedbackStore, contexts: int = 12) -> None:
-    """A user who likes black and white items and dislikes red and floral ones, for several outfits."""
-    for n in range(contexts):
-        ctx = Context((TOPS[n % 6], TOPS[(n + 1) % 6]), slot="shoes" if n % 2 else "bags", season=str(n))
-        shown = [Option(f"{c}-{g}", f"{c} {g}") for c in ("black", "red", "white", "floral")
-                 for g in GARMENTS[n % 3: n % 3 + 1]]
-        for option in shown:
-            store.record("ann", ctx, option, "like" if option.text.split()[0] in ("black", "white") else "dislike",
-                         options=shown, adapter_version=0)
 
 
 @pytest.fixture
@@ -130,7 +118,7 @@ def wait_for(job: RefineJob, ok, timeout: float = 60) -> RefineStatus:
 
 
 def job_for(data, tiny_lm) -> RefineJob:
-    return RefineJob(data, llm=str(tiny_lm.base), sft_adapter=str(tiny_lm.adapter))
+    return RefineJob(data, LMSpec(str(tiny_lm.base), str(tiny_lm.adapter)))
 
 
 ARGS = ["--fitb-questions", "0", "--min-pairs", "4", "--batch-size", "4"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from stylist.models.spec import LMSpec
+
 
 @dataclass
 class AppConfig:
@@ -12,7 +14,7 @@ class AppConfig:
 
     catalog: str = "demo"
     captioner: str | None = None
-    llm: str | None = None
+    lm: LMSpec = field(default_factory=LMSpec)  # the outfit LLM, its adapter (version 0), device, dtype, 4-bit
     embedder: str | None = None
     data_dir: str | None = None
     admin_password: str | None = field(default_factory=lambda: os.environ.get("STYLIST_ADMIN_PASSWORD") or None)

@@ -7,8 +7,11 @@ candidates, and each card's reason names the visitor's item it pairs with and wh
         --caption "white leather sneakers" [--occasion casual] [--season summer] [--k 5] [--json]
     python -m stylist recommend --caption "..." --llm <hf-id-or-folder> --adapter none --embedder <st-id-or-folder>
 
-Catalog caption embeddings and the candidates' unconditional log-likelihoods are computed once at
-load, so a request only pays for generation, one retrieval and the conditional likelihoods.
+The catalog index (caption embeddings and slots, `stylist/app/index_store.py`) is built once per catalog
+and kept in the data folder; the LM's unconditional likelihood of an item is computed the first time the item
+is a candidate and then cached, so start-up does not grow with the catalog's LM work and a request pays for
+generation, one retrieval and the likelihoods of its candidates. torch, transformers and
+sentence-transformers are imported when the models load, so `--help` answers at once.
 """
 
 from __future__ import annotations
@@ -21,18 +24,23 @@ import threading
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
+from stylist.app.index_store import CatalogIndex, embed, load_index
 from stylist.core.attributes import Conditions, formality_of, seasons_of
 from stylist.core.catalog import Catalog, Item, load_catalog
 from stylist.core.colors import PALETTE
 from stylist.core.errors import StylistError
+from stylist.core.paths import data_dir
 from stylist.core.prompts import completion, item_caption, outfit_prompt
 from stylist.core.vocabulary import FORMALITY, OTHER, SLOTS, slot_of
-from stylist.models.embedder import load_embedder
-from stylist.models.outfit import OutfitModel, load_outfit_model
+from stylist.models.spec import LMSpec
+
+if TYPE_CHECKING:
+    from stylist.models.outfit import OutfitModel
 
 NEUTRALS = {"black", "white", "grey", "navy", "beige", "brown"}
 EXCLUSIVE = {"dresses": ("tops", "bottoms"), "tops": ("dresses",), "bottoms": ("dresses",)}
@@ -114,38 +122,11 @@ def reason_for(item: Item, partner: str, conditions: Conditions = Conditions(), 
     return f"goes with your {partner}" + (": " + ", ".join(w for w in why if w) if any(why) else "")
 
 
-@dataclass(frozen=True, eq=False)
-class CatalogIndex:
-    """The items retrieval searches, their caption embeddings and slots, as one read-only snapshot: adding
-    items builds a new one, so a request that reads the index once never sees items without vectors."""
-
-    items: tuple[Item, ...] = ()
-    vectors: np.ndarray = field(default_factory=lambda: _frozen(np.zeros((0, 1), dtype=np.float32)))
-    slots: np.ndarray = field(default_factory=lambda: _frozen(np.array([], dtype=str)))
-
-    def extended(self, items: list[Item], vectors: np.ndarray) -> CatalogIndex:
-        """A new index with these items (and their embeddings) after the current ones."""
-        return CatalogIndex(self.items + tuple(items),
-                            _frozen(np.concatenate([self.vectors, vectors]) if self.items else vectors),
-                            _frozen(np.array([i.slot for i in self.items + tuple(items)])))
-
-    def nearest(self, query: np.ndarray, slot: str, k: int) -> list[Item]:
-        """The k items of a slot whose embeddings are nearest to the query."""
-        scores = np.where(self.slots == slot, self.vectors @ query, -np.inf)
-        top = np.argsort(-scores)[:k]
-        return [self.items[i] for i in top if np.isfinite(scores[i])]
-
-
-def _frozen(array: np.ndarray) -> np.ndarray:
-    array.flags.writeable = False
-    return array
-
-
 class Recommender:
     """Captions in, ranked catalog items per missing slot out, with any adapter version of the outfit model."""
 
     def __init__(self, catalog: Catalog, model: OutfitModel, embedder, candidates_per_slot: int = 12,
-                 description_tokens: int = 12, remembered: int = 512):
+                 description_tokens: int = 12, remembered: int = 512, data: Path | None = None):
         self.catalog, self.model, self.embedder = catalog, model, embedder
         # a demo room asks for the same few outfits (the example photos) again and again: the same request on
         # the same catalog snapshot and adapter gives the same result, so the latest `remembered` are kept
@@ -153,16 +134,20 @@ class Recommender:
         self._recent_lock, self.remembered = threading.Lock(), remembered
         self.candidates_per_slot = candidates_per_slot
         self.description_tokens = description_tokens
-        self.index = CatalogIndex()  # replaced whole by add_items, read once per request: no lock for readers
+        # replaced whole by add_items, read once per request: no lock for readers; stored in `data` (None: memory)
+        self.index: CatalogIndex = load_index(catalog, embedder, data)
         self._adding = threading.Lock()  # two additions at once must not both extend the same snapshot
-        self.add_items(catalog.wearable())
 
     @classmethod
-    def load(cls, catalog: Catalog, llm: str | None = None, adapter: str | os.PathLike | None = None,
-             embedder: str | None = None) -> Recommender:
+    def load(cls, catalog: Catalog, llm: LMSpec | str | None = None, adapter: str | os.PathLike | None = None,
+             embedder: str | None = None, data: Path | None = None) -> Recommender:
         """None = the embedded base LM, SFT adapter and embedder. `adapter` becomes version 0, the one a
-        request without an adapter uses and the reference of every version's unconditional terms."""
-        return cls(catalog, load_outfit_model(llm, adapter), load_embedder(embedder))
+        request without an adapter uses and the reference of every version's unconditional terms. `data`:
+        the folder the catalog index is kept in across starts (None: rebuilt by every process)."""
+        from stylist.models.embedder import load_embedder
+        from stylist.models.outfit import load_outfit_model
+
+        return cls(catalog, load_outfit_model(llm, adapter), load_embedder(embedder), data=data)
 
     @property
     def items(self) -> tuple[Item, ...]:
@@ -170,16 +155,13 @@ class Recommender:
         return self.index.items
 
     def add_items(self, items: list[Item]) -> None:
-        """Index new catalog items (embeddings and unconditional likelihoods, once), then publish them in one
-        assignment, so concurrent requests see the catalog before or after, never half of it."""
-        items = [i for i in items if i.slot != OTHER]
-        if not items:
+        """Index new catalog items (their embeddings), then publish them in one assignment, so concurrent
+        requests see the catalog before or after, never half of it."""
+        kept, vectors, slots = embed(self.embedder, items)
+        if not kept:
             return
-        vectors = self.embedder.encode([item_caption(i) for i in items], normalize_embeddings=True,
-                                       convert_to_numpy=True)
-        self.model.warm(items)
         with self._adding:
-            self.index = self.index.extended(items, vectors)
+            self.index = self.index.extended(kept, vectors, slots)
 
     def describe(self, captions: list[str], slots: list[str], occasion: str | None, season: str | None,
                  adapter: str | os.PathLike | None = None, index: CatalogIndex | None = None) -> list[str]:
@@ -207,16 +189,18 @@ class Recommender:
         """The description's words minus those naming another slot, then the category name of `slot` in the
         catalog that the LM finds likeliest after them (so retrieval searches near words the catalog uses)."""
         kept = " ".join(w for w in text.split() if slot_of(w) in (OTHER, slot)).strip(" ,;")
-        nouns = sorted({i.category.lower() for i in index.items if i.slot == slot and slot_of(i.category) == slot})
-        texts = [f"{kept} {noun}".strip() for noun in nouns or [slot]]
+        texts = [f"{kept} {noun}".strip() for noun in index.categories.get(slot) or [slot]]
         return texts[int(np.argmax(self.model.logprobs([(prompt, completion(t)) for t in texts], adapter)))]
 
     def retrieve(self, description: str, slot: str, index: CatalogIndex | None = None,
                  k: int | None = None) -> list[Item]:
         """The k (default: candidates_per_slot) catalog items of a slot nearest to the description, in `index`
         (default: the current one)."""
-        query = self.embedder.encode([f"{description} {slot}"], normalize_embeddings=True, convert_to_numpy=True)[0]
-        return (index or self.index).nearest(query, slot, k or self.candidates_per_slot)
+        return (index or self.index).nearest(self._query(description, slot), slot, k or self.candidates_per_slot)
+
+    def _query(self, description: str, slot: str) -> np.ndarray:
+        """The embedding retrieval searches near: the description with the slot's name."""
+        return self.embedder.encode([f"{description} {slot}"], normalize_embeddings=True, convert_to_numpy=True)[0]
 
     def candidates(self, description: str, slot: str, conditions: Conditions, index: CatalogIndex,
                    fallback: bool = True) -> list[tuple[Item, list[str]]]:
@@ -225,7 +209,7 @@ class Recommender:
         the fewest, so a slot the outfit needs is never left empty and its reason can say why."""
         kept: list[tuple[Item, list[str]]] = []
         breaking: list[tuple[Item, list[str]]] = []
-        for item in self.retrieve(description, slot, index, k=len(index.items)):
+        for item in index.ranked(self._query(description, slot), slot):
             broken = conditions.broken(item)
             if not broken:
                 kept.append((item, broken))
@@ -238,7 +222,6 @@ class Recommender:
         fewest = min(len(b) for _, b in breaking)
         return [(i, b) for i, b in breaking if len(b) == fewest][:self.candidates_per_slot]
 
-    @torch.no_grad()
     def recommend(self, captions: list[str], occasion: str | None = None, season: str | None = None, k: int = 5,
                   slots: list[str] | None = None, adapter: str | os.PathLike | None = None
                   ) -> dict[str, list[Suggestion]]:
@@ -263,7 +246,7 @@ class Recommender:
     def _recommend(self, captions: list[str], occasion: str | None, season: str | None, k: int,
                    slots: list[str] | None, adapter: str | os.PathLike | None, index: CatalogIndex
                    ) -> dict[str, list[Suggestion]]:
-        available = set(index.slots.tolist())
+        available = set(index.rows)
         asked = bool(slots)
         if slots:
             unknown = [s for s in slots if s not in SLOTS]
@@ -316,13 +299,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slot", action="append", help="only these slots (default: the missing ones)")
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--catalog", default="demo", help="'demo', a photo folder or a catalog JSON")
-    parser.add_argument("--llm", help="HF causal LM id or folder (default: checkpoints/base-lm)")
-    parser.add_argument("--adapter", help="adapter folder, or 'none' (default: checkpoints/adapters/sft)")
+    LMSpec.add_arguments(parser)
     parser.add_argument("--embedder", help="sentence-transformers id or folder (default: checkpoints/embedder)")
+    parser.add_argument("--data-dir", help="keep the catalog index in this folder across runs (default: none)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    import torch
+
     torch.set_num_threads(1)
-    recommender = Recommender.load(load_catalog(args.catalog), args.llm, args.adapter, args.embedder)
+    data = data_dir(args.data_dir) if args.data_dir else None
+    recommender = Recommender.load(load_catalog(args.catalog), LMSpec.from_args(args).check(), None, args.embedder,
+                                   data)
     result = recommender.recommend(args.caption, args.occasion, args.season, args.k, args.slot)
     if args.json:
         print(json.dumps({slot: [{"id": s.item.id, "caption": item_caption(s.item), "score": round(s.score, 4),

@@ -24,6 +24,7 @@ from pathlib import Path
 from stylist.core.errors import StylistError
 from stylist.core.paths import REPO, data_dir
 from stylist.core.refine_status import RefineStatus, is_locked, job_dir, refine_lock
+from stylist.models.spec import LMSpec
 
 
 class RefineJob:
@@ -31,11 +32,13 @@ class RefineJob:
 
     command = (sys.executable, "-m", "stylist", "refine")  # the worker (a test may swap in a fake one)
 
-    def __init__(self, data: str | Path | None = None, llm: str | None = None, sft_adapter: str | None = None):
+    def __init__(self, data: str | Path | None = None, lm: LMSpec | None = None):
+        """`lm`: the outfit LM the app serves, with version 0's adapter; the worker trains that LLM (default:
+        the embedded one), on the same device, dtype and quantisation."""
         self.data = data_dir(data)
         self.dir = job_dir(self.data)
         self.status_file, self.stop_file, self.log_file = (self.dir / n for n in ("status.json", "stop", "log.txt"))
-        self.llm, self.sft_adapter = llm, sft_adapter
+        self.lm = lm or LMSpec()
 
     def start(self, user: str | None = None, steps: int | None = None, extra: list[str] | None = None) -> RefineStatus:
         """Launch a refine on one user's pairs (or everyone's). While another start or a worker holds the
@@ -44,8 +47,7 @@ class RefineJob:
                "--status-file", str(self.status_file), "--stop-file", str(self.stop_file)]
         cmd += ["--user", user] if user else ["--all"]
         cmd += ["--steps", str(steps)] if steps else []
-        cmd += ["--llm", self.llm] if self.llm else []
-        cmd += ["--sft-adapter", self.sft_adapter] if self.sft_adapter else []
+        cmd += self.lm.cli_args()
         cmd += extra or []
         with refine_lock(self.data) as lock_fd:
             self.stop_file.unlink(missing_ok=True)

@@ -22,6 +22,7 @@ from stylist.core.adapters import AdapterRegistry
 from stylist.core.feedback import FeedbackStore
 from stylist.core.paths import data_dir
 from stylist.models.captioner import Captioner
+from stylist.models.outfit import with_initial_adapter
 
 
 class Stylist:
@@ -29,21 +30,24 @@ class Stylist:
 
     def __init__(self, config: AppConfig):
         self.config = config
+        config.lm.check()
         self.data = data_dir(config.data_dir)
         self.access = Access(config)
         self.visitors = Visitors(self.data)
         captioner = Captioner.load(config.captioner)
         catalog = open_catalog(config.catalog, self.data, captioner)
-        registry = AdapterRegistry(self.data / "adapters")
-        # loaded with version 0 (the LM's own SFT adapter), the PMI reference of every refined version
-        recommender = Recommender.load(catalog, llm=config.llm, embedder=config.embedder)
+        # version 0: the adapter named with the LLM, the embedded SFT adapter, or a fresh LoRA for an LLM named
+        # without one; the PMI reference of every refined version and where the refine worker starts
+        lm = with_initial_adapter(config.lm, self.data / "adapters")
+        registry = AdapterRegistry(self.data / "adapters", lm.adapter)
+        recommender = Recommender.load(catalog, llm=lm, embedder=config.embedder, data=self.data)
         store = FeedbackStore(self.data / "feedback.sqlite")
         preference = load_preference()
         self.shop = Shop(catalog, self.data, self.access, captioner, recommender)
         self.style = Style(self.access, captioner, recommender, registry, store, preference, config.per_slot,
                            self.visitors)
         self.votes = Votes(self.access, store, preference, self.visitors)
-        self.refining = Refining(self.access, registry, RefineJob(self.data, llm=config.llm), store,
+        self.refining = Refining(self.access, registry, RefineJob(self.data, lm), store,
                                  config.refine_args)
 
     def served_paths(self) -> list[str]:

@@ -113,7 +113,7 @@ class Style:
         """The same outfit completed by the active adapter's parent (old) and by the active one (new)."""
         active = self.registry.active()
         if active.number == 0:
-            raise StylistError("the SFT adapter (v0) is active: refine first, or activate a refined version")
+            raise StylistError("the starting adapter (v0) is active: refine first, or activate a refined version")
         old = self.registry.get(active.parent or 0)
         return ((old.name, self.recommend(captions, occasion, season, version=old)),
                 (active.name, self.recommend(captions, occasion, season, version=active)))

@@ -1,13 +1,14 @@
-"""Adapter versions: the committed SFT adapter is version 0, each refine adds a numbered folder, one is active.
+"""Adapter versions: version 0 is the LLM's starting adapter, each refine adds a numbered folder, one is active.
 
     python -m stylist adapters list [--data-dir D]
     python -m stylist adapters activate N
     python -m stylist adapters rollback          # back to the version the active one was refined from
 
 Layout of `<data folder>/adapters/`: `1/`, `2/`, ... (a PEFT adapter folder plus `version.json` with its
-parent, pair count and before/after metrics) and `active.json` (the pointer). A refine writes into a
-hidden `.tmp-*` folder and renames it to the next number only when complete, so a crash or kill never
-leaves a version that `list` would show; leftovers are removed by the next refine.
+parent, pair count and before/after metrics), `active.json` (the pointer) and, for an LLM given without an
+adapter, `initial-<LLM>/` (its version 0, a fresh LoRA; see `models.outfit.with_initial_adapter`). A refine
+writes into a hidden `.tmp-*` folder and renames it to the next number only when complete, so a crash or
+kill never leaves a version that `list` would show; leftovers are removed by the next refine.
 
 A numbered version whose files do not load (adapter_config.json unreadable, adapter_model.safetensors
 truncated) is reported once on stderr and marked broken with a `broken` file holding the reason; it is
@@ -61,7 +62,9 @@ class AdapterVersion:
 
 
 class AdapterRegistry:
-    """The versions under `root` (default `<data folder>/adapters`); version 0 is `initial` (the SFT adapter)."""
+    """The versions under `root` (default `<data folder>/adapters`); version 0 is `initial`: the committed SFT
+    adapter of the embedded LLM, or the adapter the app or refine was given with another LLM (a fresh LoRA when
+    none was)."""
 
     def __init__(self, root: str | Path | None = None, initial: str | Path | None = None):
         self.root = Path(root) if root is not None else data_dir() / "adapters"
@@ -93,7 +96,7 @@ class AdapterRegistry:
         """Why a numbered version does not load, or None; checked cheaply (config parses, weights' header fits).
 
         The first time a version is found broken it is reported on stderr and marked (see the module doc).
-        Version 0 is the committed SFT adapter: trusted, never marked.
+        Version 0, the starting adapter, is trusted and never marked.
         """
         if number == 0:
             return None
@@ -141,7 +144,7 @@ class AdapterRegistry:
         """Activate the version the active one was refined from."""
         active = self.active()
         if active.number == 0:
-            raise StylistError("version 0 (the SFT adapter) is active: there is nothing to roll back to")
+            raise StylistError("version 0 (the starting adapter) is active: there is nothing to roll back to")
         return self.activate(self._usable(active.parent or 0))
 
     def new_tmp(self) -> Path:
@@ -230,7 +233,7 @@ def _write_json(path: Path, data: dict) -> None:
 def format_version(v: AdapterVersion) -> str:
     after = v.metrics.get("after", {})
     shown = ", ".join(f"{k} {val:.3f}" for k, val in after.items() if isinstance(val, float))
-    origin = "SFT adapter" if v.number == 0 else f"from v{v.parent}, {v.pairs} pairs" + (f", user {v.user}" if v.user else "")
+    origin = f"starting adapter {v.path}" if v.number == 0 else f"from v{v.parent}, {v.pairs} pairs" + (f", user {v.user}" if v.user else "")
     line = f"{'*' if v.active else ' '} {v.name:4s} {origin}" + (f"; {shown}" if shown else "")
     return line + (f"; BROKEN: {v.broken}" if v.broken else "")
 

@@ -29,6 +29,15 @@ SEASON_WORDS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("linen", "sandal", "shorts", "tank", "straw", "espadrille", "sunglasses", "sleeveless",
                      "seersucker", "flip-flop", "camisole"), WARM),
 }
+# word -> the half of the year a material or colour leans to without ruling out the other: a stylist's palette
+# (deep colours and leather in the cold months, light colours, canvas and straw in the warm ones)
+SEASON_LEANS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("leather", "suede", "velvet", "wool", "black", "burgundy", "brown", "navy", "grey", "charcoal",
+                     "camel", "olive"), COLD),
+    **dict.fromkeys(("canvas", "straw", "linen", "raffia", "white", "beige", "cream", "light", "pink", "yellow",
+                     "coral", "pastel"), WARM),
+}
+LEAN_WEIGHT = 0.5  # against 0.75 for an item made for the asked season alone (sandals in summer)
 # word (or its plural) -> the formality levels an item with that word suits
 FORMALITY_WORDS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("sneaker", "trainer", "hoodie", "track", "jersey", "legging", "sweatpants", "jogger",
@@ -93,10 +102,18 @@ class Conditions:
                    season if season in SEASONS else None, occasion if level else None)
 
     def seasonal(self, item: Item) -> float:
-        """How particular to the asked season an item is: the share of the year it is not for (sandals in
-        summer 0.75, an all-season bag 0), so a season changes the order of the items that suit it too."""
+        """How well an item suits the asked season beyond being allowed, so a season changes the order of the
+        items that suit it too: the share of the year it is not for (sandals in summer 0.75, an all-season bag 0),
+        plus LEAN_WEIGHT when its material and colours lean to the asked half of the year, minus it when they
+        lean to the other (a brown leather bag in winter +0.5, in summer -0.5; beige leather: no lean)."""
+        if not self.season:
+            return 0.0
         seasons = seasons_of(item)
-        return 1 - len(seasons) / len(SEASONS) if self.season and seasons and self.season in seasons else 0.0
+        particular = 1 - len(seasons) / len(SEASONS) if seasons and self.season in seasons else 0.0
+        leans = [self.season in SEASON_LEANS[w] for w in words(" ".join((item.title, item.material, *item.colors)))
+                 if w in SEASON_LEANS]
+        lean = sum(1 if toward else -1 for toward in leans)
+        return particular + LEAN_WEIGHT * max(-1, min(1, lean))
 
     def broken(self, item: Item) -> list[str]:
         """The conditions a suggestion breaks ("season", "formality"): only when what it is for is known."""

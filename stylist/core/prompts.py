@@ -1,12 +1,16 @@
 """The text format the outfit LM is trained on, recommends with, and is DPO-refined on.
 
-One place defines it, so SFT data, FITB scoring, recommendation and DPO pairs always agree.
+One place defines it, so SFT data, FITB scoring, recommendation and DPO pairs always agree. The plain prompt
+(`outfit_prompt`) is what the rest of the code keys and stores; an LM whose tokenizer has a chat template (an
+instruct LLM) reads it as a templated user message and answers as the assistant (`model_prompt`, `chat_messages`,
+`trl_row`), while a base LM without one (the embedded LM) reads the plain prompt as it is.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from stylist.core.catalog import Item, price_band
 
@@ -27,6 +31,51 @@ def outfit_prompt(captions: Sequence[str], slot: str | None = None, occasion: st
 def completion(caption: str) -> str:
     """The target text after the prompt: the missing item's caption."""
     return " " + caption.strip()
+
+
+CHAT_INSTRUCTION = "Complete this outfit: describe the missing item in a few words, on one line."
+# template options every chat call passes: a template with a thinking mode (Qwen3) answers directly, the
+# others ignore it
+CHAT_OPTIONS = {"enable_thinking": False}
+
+
+def uses_chat(tokenizer: Any) -> bool:
+    """Whether the LM reads chat messages: instruct LLMs ship a chat template, base LMs do not."""
+    return bool(getattr(tokenizer, "chat_template", None))
+
+
+def chat_messages(prompt: str, answer: str | None = None) -> list[dict[str, str]]:
+    """The plain prompt as a user message (instruction first), plus the assistant's answer when given: a
+    completion without the leading space the plain format puts before it."""
+    messages = [{"role": "user", "content": f"{CHAT_INSTRUCTION}\n\n{prompt}"}]
+    if answer is not None:
+        messages.append({"role": "assistant", "content": answer.strip()})
+    return messages
+
+
+def model_prompt(tokenizer: Any, prompt: str) -> str:
+    """The text the LM reads before its answer: the templated user message with the generation prompt for a
+    chat LM (its special tokens included, so tokenise it without adding more), the plain prompt otherwise."""
+    if not uses_chat(tokenizer):
+        return prompt
+    return tokenizer.apply_chat_template(chat_messages(prompt), tokenize=False, add_generation_prompt=True,
+                                         **CHAT_OPTIONS)
+
+
+def chat_ids(tokenizer: Any, prompt: str, answer: str | None = None) -> list[int]:
+    """Token ids of the chat messages as trl's trainers tokenise them: the user message with the generation
+    prompt, or the whole exchange with the answer and its end of turn."""
+    return tokenizer.apply_chat_template(chat_messages(prompt, answer), tokenize=True, return_dict=True,
+                                         add_generation_prompt=answer is None, **CHAT_OPTIONS)["input_ids"]
+
+
+def trl_row(tokenizer: Any, prompt: str, **completions: str) -> dict[str, Any]:
+    """A trl row: `completion=` for SFTTrainer, `chosen=`/`rejected=` for DPOTrainer. Conversational for a chat
+    LM, so trl applies the template and its loss covers the assistant's answer only; plain text otherwise."""
+    if not uses_chat(tokenizer):
+        return {"prompt": prompt, **completions}
+    return {"prompt": chat_messages(prompt), "chat_template_kwargs": CHAT_OPTIONS,
+            **{key: chat_messages(prompt, text)[1:] for key, text in completions.items()}}
 
 
 def item_caption(item: Item) -> str:

@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 from tqdm import tqdm
 
 from stylist.core.catalog import Catalog, Item, Outfit, load_polyvore
 from stylist.core.errors import StylistError
 from stylist.core.paths import shared_data
 from stylist.data.splits import split_outfits
+from stylist.models.spec import LMSpec
 
 if TYPE_CHECKING:
     from stylist.models.outfit import OutfitModel
@@ -166,6 +166,8 @@ def fitb_accuracy(scorer: OutfitScorer, catalog: Catalog, questions: Sequence[Fi
 
 
 def compat_auc(scorer: OutfitScorer, catalog: Catalog, pairs: Sequence[CompatPair], progress: bool = True) -> float:
+    from sklearn.metrics import roc_auc_score  # seconds to import: not for `--help`
+
     labels = [p.label for p in pairs]
     if len(set(labels)) < 2:
         raise StylistError("compatibility AUC needs both real (1) and random (0) outfits")
@@ -216,7 +218,7 @@ class ResultsTable:
         return {label: runs.tolist() for label, runs in self.rows.items()}
 
 
-def load_scorer(name: str, llm: str | None = None, adapter: str | None = None,
+def load_scorer(name: str, llm: LMSpec | str | None = None, adapter: str | None = None,
                 share: OutfitModel | None = None) -> OutfitScorer:
     """chance, counts, lm (the LM's PMI alone) or model (the recommender's scorer: LM PMI + counts).
     The bare embedded base LM (adapter 'none') is scored with the weights tuned for it, when there are some.
@@ -225,9 +227,11 @@ def load_scorer(name: str, llm: str | None = None, adapter: str | None = None,
         return ChanceScorer()
     from stylist.models.outfit import SCORER_DIR, load_outfit_model  # torch only when an LM is asked for
 
+    spec = LMSpec.of(llm, adapter)
     base = SCORER_DIR / "scoring_base.json"
-    own = base if llm is None and adapter == "none" and base.exists() else SCORER_DIR / "scoring.json"
-    return load_outfit_model(llm, adapter, use_lm=name != "counts", use_counts=name != "lm", scoring=own, share=share)
+    # None: the weights tuned next to the adapter, else the committed ones (`load_outfit_model`)
+    own = base if spec.llm is None and spec.adapter == "none" and base.exists() else None
+    return load_outfit_model(spec, use_lm=name != "counts", use_counts=name != "lm", scoring=own, share=share)
 
 
 def select_outfits(catalog: Catalog, split: str) -> list[Outfit]:
@@ -247,15 +251,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--split", default="all", choices=["all", "train", "valid", "test"],
                         help="which outfits to build questions from (test = the held-out 20%%)")
     parser.add_argument("--scorer", default="model", choices=["model", "lm", "counts", "chance"])
-    parser.add_argument("--llm", help="base LM: HF model id or folder (default: checkpoints/base-lm)")
-    parser.add_argument("--adapter", help="LoRA adapter folder, or 'none' for the base LM (default: SFT)")
+    LMSpec.add_arguments(parser)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="last line: a JSON object with the metric and n")
     args = parser.parse_args(rest)
 
     catalog = load_polyvore(args.outfits, args.categories)
     outfits = select_outfits(catalog, args.split)
-    scorer = load_scorer(args.scorer, args.llm, args.adapter)
+    scorer = load_scorer(args.scorer, LMSpec.from_args(args))
     if task == "fitb":
         questions = read_fitb_questions(args.questions) if args.questions else \
             build_fitb_questions(catalog, outfits, hard=args.hard, seed=args.seed)

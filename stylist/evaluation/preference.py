@@ -19,7 +19,6 @@ import sys
 from collections.abc import Callable
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
 from stylist.core.errors import StylistError
 from stylist.core.records import Rating
@@ -38,6 +37,8 @@ def pairwise_accuracy(pos: list[float], neg: list[float]) -> float:
 
 
 def metrics(pos: list[float], neg: list[float]) -> dict[str, float]:
+    from sklearn.metrics import roc_auc_score  # seconds to import: not for `--help`
+
     labels = [1] * len(pos) + [0] * len(neg)
     return {"pairwise_accuracy": round(pairwise_accuracy(pos, neg), 4), "auc": round(float(roc_auc_score(labels, pos + neg)), 4)}
 

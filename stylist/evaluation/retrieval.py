@@ -27,6 +27,7 @@ from stylist.core.prompts import item_caption, outfit_prompt
 from stylist.core.vocabulary import SLOTS
 from stylist.data.polyvore_outfits import load_outfits
 from stylist.data.splits import split_outfits
+from stylist.models.spec import LMSpec
 
 
 @dataclass
@@ -77,7 +78,7 @@ def similarity_scores(embedder, queries: list[str], questions: list[RetrievalQue
     return [vectors[[index[item_caption(c)] for c in q.candidates]] @ v for q, v in zip(questions, query_vectors)]
 
 
-def describe(llm: str | None, adapter: str | None, questions: list[RetrievalQuestion], max_new_tokens: int = 12,
+def describe(llm: LMSpec | str | None, adapter: str | None, questions: list[RetrievalQuestion], max_new_tokens: int = 12,
              batch_size: int = 64) -> list[str]:
     """The LM's description of each missing piece, from the prompt the recommender uses."""
     from stylist.models.outfit import generate, load_lm  # torch only when the LM is asked for
@@ -88,7 +89,7 @@ def describe(llm: str | None, adapter: str | None, questions: list[RetrievalQues
             for text in generate(model, tokenizer, prompts[begin:begin + batch_size], max_new_tokens)]
 
 
-def evaluate(catalog: Catalog, outfits: list[Outfit], llm: str | None = None, adapter: str | None = None,
+def evaluate(catalog: Catalog, outfits: list[Outfit], llm: LMSpec | str | None = None, adapter: str | None = None,
              embedder: str | None = None, negatives: int = 99, seed: int = 0, limit: int | None = None) -> dict:
     """Generation -> retrieval and both baselines on the same questions; plus a few example descriptions."""
     from stylist.models.counts import DEFAULT_COUNTS, CountModel
@@ -119,8 +120,7 @@ def main(argv: list[str]) -> int:
                         help="Polyvore-format outfits; a file without categories reads garment types from titles")
     parser.add_argument("--split", default="test", choices=["all", "train", "valid", "test"],
                         help="which outfits to blank (test = the held-out 20%%, by set id hash)")
-    parser.add_argument("--llm", help="base LM: HF model id or folder (default: checkpoints/base-lm)")
-    parser.add_argument("--adapter", help="LoRA adapter folder, or 'none' for the base LM (default: SFT)")
+    LMSpec.add_arguments(parser)
     parser.add_argument("--embedder", help="sentence-transformers id or folder (default: checkpoints/embedder)")
     parser.add_argument("--negatives", type=int, default=99, help="other items of the blank's slot per question")
     parser.add_argument("--limit", type=int, help="at most this many questions (the first ones)")
@@ -130,7 +130,7 @@ def main(argv: list[str]) -> int:
 
     catalog = load_outfits(args.outfits)
     outfits = catalog.outfits if args.split == "all" else split_outfits(catalog.outfits)[args.split]
-    result = evaluate(catalog, outfits, args.llm, args.adapter, args.embedder, args.negatives, args.seed, args.limit)
+    result = evaluate(catalog, outfits, LMSpec.from_args(args), None, args.embedder, args.negatives, args.seed, args.limit)
     for name in ("generation", "slot_only", "counts", "chance"):
         m = result[name]
         print(f"{name:10s} recall@1 {m['recall@1']:.3f}  recall@10 {m['recall@10']:.3f}  mean rank {m['mean_rank']:.1f}"

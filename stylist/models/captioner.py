@@ -12,6 +12,8 @@ used instead through the same `Captioner`; it is prompted for a five-word style 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import importlib.util
 import json
 import os
 import re
@@ -52,7 +54,8 @@ _FILLER = re.compile(r"^(?:assistant|answer|caption|this is|it is|that is|there 
                      r"(?:a|an) (?:photo|image|picture|close-up) of|(?:a )?pair of|arafed|a|an|the)(?: |$)")
 # "Colour: navy\nPattern: striped...": a VLM answering the prompt's list field by field
 _FIELD = re.compile(r"\n?\s*\b(?:colou?r|pattern|material|type)\s*:")
-# optional packages some captioners need (module -> pip name); requirements-extra.txt lists the same
+# optional packages some captioners need (module -> pip name): requirements-extra.txt, or requirements.txt for
+# num2words, which the tests need
 EXTRAS = {"torchvision": "torchvision", "num2words": "num2words", "bitsandbytes": "bitsandbytes",
           "sentencepiece": "sentencepiece"}
 
@@ -228,6 +231,8 @@ class Captioner:
             classifier = any(a.endswith("ForImageClassification") for a in (config.architectures or []))
             backend = _Classifier(name) if classifier else _Generator(name)
         except ImportError as exc:  # VLM processors import optional packages (torchvision, num2words...) lazily
+            if mismatch := _torchvision_mismatch():
+                raise StylistError(mismatch) from None
             package = _missing_package(exc)
             if not package:
                 raise StylistError(f"cannot load captioner {name!r}: {_first_line(exc)}") from None
@@ -285,6 +290,23 @@ def _missing_package(exc: ImportError) -> str:
     named = [package for module, package in EXTRAS.items() if module in text]
     module = (exc.name or "").split(".")[0]
     return named[0] if named else EXTRAS.get(module, module.replace("_", "-"))
+
+
+def _torchvision_mismatch() -> str:
+    """Why the installed torchvision cannot be imported, or "" when it can or is absent.
+
+    PyPI's torchvision is a CUDA build: beside a CPU-only torch it fails to import with a RuntimeError, and then
+    transformers cannot import any vision model (the embedded classifier too), so naming the package is not enough."""
+    if importlib.util.find_spec("torchvision") is None:
+        return ""
+    try:
+        import torchvision  # noqa: F401
+    except (ImportError, RuntimeError, OSError) as exc:  # a build for another torch: RuntimeError, usually
+        import torch
+
+        return (f"torchvision {importlib.metadata.version('torchvision')} does not work with torch {torch.__version__} "
+                f"({_first_line(exc)}): install the torchvision build made for this torch, or uninstall torchvision")
+    return ""
 
 
 def _first_line(exc: Exception) -> str:

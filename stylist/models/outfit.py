@@ -18,8 +18,12 @@ adapter the model was loaded with (version 0): a refined adapter is scored again
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -32,52 +36,142 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, P
 
 from stylist.core.catalog import Item
 from stylist.core.errors import StylistError
-from stylist.core.paths import CHECKPOINTS
-from stylist.core.prompts import completion, item_caption, outfit_prompt
+from stylist.core.paths import CHECKPOINTS, writing
+from stylist.core.prompts import chat_ids, completion, item_caption, model_prompt, outfit_prompt, uses_chat
 from stylist.models.counts import DEFAULT_COUNTS, CountModel
+from stylist.models.spec import LMSpec
 
 BASE_LM = CHECKPOINTS / "base-lm"
 SFT_ADAPTER = CHECKPOINTS / "adapters" / "sft"
 SCORER_DIR = CHECKPOINTS / "scorer"
 
 
-def default_adapter(llm: str | os.PathLike | None = None, adapter: str | os.PathLike | None = None) -> str | None:
-    """The adapter folder `load_lm` puts on the LM, None for the bare base model: adapter=None means the
-    embedded SFT adapter for the embedded LM and no adapter for another LM; 'none' means the bare base model."""
-    if adapter is None:
-        return str(SFT_ADAPTER) if llm is None and SFT_ADAPTER.exists() else None
-    return None if str(adapter) == "none" else str(adapter)
+def default_adapter(spec: LMSpec) -> str | None:
+    """The adapter folder `load_lm` puts on the spec's LLM, None for the bare LLM: the spec's own, or when it
+    names none the embedded SFT adapter for the embedded LM and none for another LLM; 'none': the bare LLM."""
+    if spec.adapter is None:
+        return str(SFT_ADAPTER) if spec.llm is None and SFT_ADAPTER.exists() else None
+    return None if spec.adapter == "none" else spec.adapter
 
 
-def load_lm(llm: str | os.PathLike | None = None, adapter: str | os.PathLike | None = None
-            ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """Base LM (`checkpoints/base-lm` or any HF causal LM id/folder) with a LoRA adapter on top
-    (see `default_adapter`)."""
-    source = str(llm or BASE_LM)
-    adapter = default_adapter(llm, adapter)
+def load_lm(llm: LMSpec | str | os.PathLike | None = None, adapter: str | os.PathLike | None = None, *,
+            trainable: bool = False) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """The LLM of a spec (`checkpoints/base-lm` or any HF causal LM id/folder; a bare id or folder gets the
+    spec's default placement) with its LoRA adapter on top (see `default_adapter`; `adapter` replaces the spec's).
+    trainable: the adapter's weights take gradients, and a 4-bit LLM is prepared for QLoRA first."""
+    spec = LMSpec.of(llm, adapter)
+    source = spec.llm or str(BASE_LM)
+    kwargs = spec.load_kwargs()  # refuses an impossible placement before anything is read
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
     except (OSError, ValueError) as exc:
         raise StylistError(f"cannot load language model {source!r}: {exc}") from exc
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    if adapter is not None:
-        model = attach_adapter(model, adapter)
+    if trainable and spec.load_in_4bit:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model)
+    folder = default_adapter(spec)
+    if folder is not None:
+        model = attach_adapter(model, folder, trainable=trainable)
     model.eval()
     return model, tokenizer
 
 
-def attach_adapter(model: PreTrainedModel, adapter: str | os.PathLike, name: str = "default") -> PreTrainedModel:
+def attach_adapter(model: PreTrainedModel, adapter: str | os.PathLike, name: str = "default",
+                   trainable: bool = False) -> PreTrainedModel:
+    """`model` with a PEFT adapter folder on top, once `check_adapter_fits` accepts it."""
     from peft import PeftModel
 
-    _require_adapter(adapter)
-    return PeftModel.from_pretrained(model, str(adapter), adapter_name=name)
+    check_adapter_fits(model, adapter)
+    return PeftModel.from_pretrained(model, str(adapter), adapter_name=name, is_trainable=trainable)
 
 
-def _require_adapter(adapter: str | os.PathLike) -> None:
-    if not (Path(adapter) / "adapter_config.json").exists():
+def check_adapter_fits(model: PreTrainedModel, adapter: str | os.PathLike) -> None:
+    """Refuse, in one line, an adapter folder that is not one or was trained for another LLM: each of its LoRA
+    weights must land on a layer of `model` of its shape. Unchecked, PEFT stops at the first size mismatch with
+    a traceback, or silently leaves out the layers this LLM lacks (a Llama adapter on Phi-3's fused layers)."""
+    from safetensors import safe_open
+
+    config = Path(adapter) / "adapter_config.json"
+    if not config.exists():
         raise StylistError(f"adapter {adapter}: no adapter_config.json (not a PEFT adapter folder)")
+    weights = Path(adapter) / "adapter_model.safetensors"
+    if not weights.exists():
+        return  # an old-style .bin adapter: PEFT checks it as it loads
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    layers = dict(base.named_modules())
+    with safe_open(str(weights), framework="pt") as tensors:
+        for key in tensors.keys():
+            path, _, part = key.removeprefix("base_model.model.").partition(".lora_")
+            problem = _misfit(layers.get(path), part, tensors.get_slice(key).get_shape())
+            if problem:
+                trained_for = json.loads(config.read_text()).get("base_model_name_or_path") or "another LLM"
+                raise StylistError(f"adapter {adapter} was trained for {trained_for}, not {base.name_or_path} "
+                                   f"(layer {path}: {problem}); pass the adapter made for this LLM, or none")
+
+
+def _misfit(layer: torch.nn.Module | None, part: str, shape: list[int]) -> str | None:
+    """Why a LoRA weight (`part` A.weight or B.weight, of `shape`) does not fit `layer`, or None."""
+    if layer is None:
+        return "this LLM has no such layer"
+    # nn.Linear and PEFT's wrapped layers say in/out_features; GPT-2's Conv1D says nx/nf
+    size_in = getattr(layer, "in_features", getattr(layer, "nx", None))
+    size_out = getattr(layer, "out_features", getattr(layer, "nf", None))
+    wanted = {"A.weight": (1, size_in), "B.weight": (0, size_out)}.get(part)
+    if wanted is None or wanted[1] is None or shape[wanted[0]] == wanted[1]:
+        return None
+    return f"{'input' if part == 'A.weight' else 'output'} size {shape[wanted[0]]} in the adapter, {wanted[1]} here"
+
+
+def lora_config(r: int = 16, alpha: int = 32):
+    """The LoRA of every adapter the project makes (SFT, a fresh version 0): on every linear layer, so any causal
+    LM family gets one (Llama's q_proj.., Phi-3's fused qkv_proj, GPT-2's c_attn)."""
+    from peft import LoraConfig
+
+    return LoraConfig(r=r, lora_alpha=alpha, lora_dropout=0.05, target_modules="all-linear", task_type="CAUSAL_LM")
+
+
+def new_lora(model: PreTrainedModel) -> PreTrainedModel:
+    """A fresh trainable LoRA shaped like the embedded SFT adapter. Its B starts at zero, so the model with it
+    says exactly what the bare LLM says."""
+    from peft import get_peft_model
+
+    return get_peft_model(model, lora_config())
+
+
+def with_initial_adapter(spec: LMSpec, root: str | os.PathLike) -> LMSpec:
+    """The spec with version 0's adapter named, so refine and Compare have one to start from: its own, the
+    embedded SFT adapter for the embedded LM, or, for an LLM named without one (or with 'none'), a fresh LoRA
+    (`new_lora`) saved once in `root`/initial-<LLM>. The same folder serves every later start and refine, so
+    the versions refined from it keep it as their reference."""
+    folder = default_adapter(spec)
+    if folder is not None:
+        return replace(spec, adapter=folder)
+    initial = Path(root) / f"initial-{_slug(spec.llm or str(BASE_LM))}"
+    if not (initial / "adapter_config.json").exists():
+        model, _ = load_lm(replace(spec, adapter="none"))
+        with writing(Path(root)):
+            Path(root).mkdir(parents=True, exist_ok=True)
+            scratch = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))  # complete or absent, never half written
+            new_lora(model).save_pretrained(str(scratch))
+            try:
+                os.replace(scratch, initial)
+            except OSError:  # another process (a second rank of a launch) saved its own first: everyone uses that
+                if not (initial / "adapter_config.json").exists():
+                    raise
+                shutil.rmtree(scratch, ignore_errors=True)
+    return replace(spec, adapter=str(initial))
+
+
+def _slug(llm: str) -> str:
+    """A folder name for an LLM id or folder: its last part, and a hash of its full name (an existing folder's
+    absolute path) so two LLMs of one name keep their own adapters."""
+    path = Path(llm).expanduser()
+    name = str(path.resolve()) if path.exists() else llm
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", Path(name).name) + "-" + hashlib.sha1(name.encode()).hexdigest()[:8]
 
 
 def _folder(adapter: str | os.PathLike) -> str:
@@ -86,10 +180,14 @@ def _folder(adapter: str | os.PathLike) -> str:
 
 
 def encode_pair(tokenizer: PreTrainedTokenizerBase, prompt: str, text: str) -> tuple[list[int], int]:
-    """Token ids of prompt + completion + eos, and where the completion starts; tokenised the way trl's
-    DPOTrainer does (prompt and prompt+completion as whole strings), so scores and DPO agree."""
-    prompt_ids = tokenizer(prompt)["input_ids"]
-    full = tokenizer(prompt + text)["input_ids"] + [tokenizer.eos_token_id]
+    """Token ids of prompt + completion + eos (a chat LM: the templated user message + the assistant's answer and
+    end of turn), and where the completion starts; tokenised the way trl's SFT and DPO trainers tokenise
+    `prompts.trl_row` (prompt and prompt+completion whole), so scores, SFT and DPO agree."""
+    if uses_chat(tokenizer):
+        prompt_ids, full = chat_ids(tokenizer, prompt), chat_ids(tokenizer, prompt, text)
+    else:
+        prompt_ids = tokenizer(prompt)["input_ids"]
+        full = tokenizer(prompt + text)["input_ids"] + [tokenizer.eos_token_id]
     start = len(prompt_ids)
     while start > 0 and full[:start] != prompt_ids[:start]:  # a token merged across the boundary
         start -= 1
@@ -126,14 +224,19 @@ def completion_logprobs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBa
 @torch.no_grad()
 def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str],
              max_new_tokens: int = 16, num_beams: int = 1) -> list[str]:
-    """Greedy (or beam) continuations of the prompts, cut at the end of the line."""
+    """Greedy (or beam) continuations of the prompts (a chat LM's answers), from their first line with text to
+    its end. A chat LM stops at its end of turn too (its generation config's eos), not only at the tokenizer's."""
     tokenizer.padding_side = "left"
-    batch = tokenizer(list(prompts), return_tensors="pt", padding=True)
+    batch = tokenizer([model_prompt(tokenizer, p) for p in prompts], return_tensors="pt", padding=True,
+                      add_special_tokens=not uses_chat(tokenizer))  # a chat template brings its own
     tokenizer.padding_side = "right"
-    out = model.generate(**batch, max_new_tokens=max_new_tokens, num_beams=num_beams, do_sample=False,
-                         pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+    ends = model.generation_config.eos_token_id
+    ends = [tokenizer.eos_token_id, *(ends if isinstance(ends, list) else [] if ends is None else [ends])]
+    out = model.generate(**batch.to(next(model.parameters()).device), max_new_tokens=max_new_tokens,
+                         num_beams=num_beams, do_sample=False, pad_token_id=tokenizer.pad_token_id,
+                         eos_token_id=sorted(set(ends)))
     texts = tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
-    return [t.split("\n")[0].strip(" ;") for t in texts]
+    return [t.lstrip().split("\n")[0].strip(" ;") for t in texts]
 
 
 @dataclass
@@ -184,7 +287,7 @@ class _AdapterVersions:
         if version not in self.names:
             name = f"version_{len(self.names)}"  # PEFT adapter names may not contain dots
             if isinstance(self.model, PeftModel):
-                _require_adapter(version)
+                check_adapter_fits(self.model, version)
                 self.model.load_adapter(version, adapter_name=name)
             else:
                 self.model = attach_adapter(self.model, version, name=name)
@@ -308,10 +411,6 @@ class OutfitModel:
         return float(np.mean([self.candidate_scores(items[:k] + items[k + 1:], [item], adapter)[0]
                               for k, item in enumerate(items)]))
 
-    def warm(self, items: list[Item]) -> None:
-        """Compute the items' unconditional terms now (they serve every adapter version), not at the first request."""
-        self.logprobs([(outfit_prompt([], i.slot), completion(item_caption(i))) for i in items])
-
     def generate(self, prompts: Sequence[str], max_new_tokens: int = 16,
                  adapter: str | os.PathLike | None = None) -> list[str]:
         """Greedy continuations of the prompts with this adapter version, cut at the end of the line."""
@@ -344,31 +443,34 @@ def load_scoring_config(with_counts: bool = True, path: str | os.PathLike = SCOR
     return ScoringConfig(**json.loads(path.read_text())["with_counts" if with_counts else "lm_only"])
 
 
-def load_outfit_model(llm: str | os.PathLike | None = None, adapter: str | os.PathLike | None = None, *,
+def load_outfit_model(llm: LMSpec | str | os.PathLike | None = None, adapter: str | os.PathLike | None = None, *,
                       use_lm: bool = True, use_counts: bool | None = None,
-                      scoring: ScoringConfig | str | os.PathLike = SCORER_DIR / "scoring.json",
+                      scoring: ScoringConfig | str | os.PathLike | None = None,
                       model: PreTrainedModel | None = None, tokenizer: PreTrainedTokenizerBase | None = None,
                       counts: CountModel | None = None, share: OutfitModel | None = None) -> OutfitModel:
     """The one way to build an `OutfitModel`: the recommender's (LM PMI + counts, weights from scoring.json)
     by default, or either part alone.
 
-    llm, adapter: as `load_lm`; or `model` + `tokenizer` already loaded (refine measures the model it trains),
+    llm, adapter: as `load_lm` (an `LMSpec`, or an LLM id/folder and an adapter); or `model` + `tokenizer` already loaded (refine measures the model it trains),
     whose active adapter is version 0; or `share`, another OutfitModel whose LM, adapter versions and
     likelihoods to reuse under other weights (rows of a results table). use_lm=False: the counts alone.
     use_counts: True requires `checkpoints/scorer/counts.npz`, None uses it when present, False scores by
-    the LM alone (with its own "lm_only" weights). scoring: the weights, or the JSON file to read them from.
-    counts: a counting model to use instead of the saved one (tuning the counts)."""
+    the LM alone (with its own "lm_only" weights). scoring: the weights, or the JSON file to read them from
+    (default: the `scoring.json` that `train-lm --step tune` wrote next to the adapter, else the committed one;
+    counts.npz likewise). counts: a counting model to use instead of the saved one (tuning the counts)."""
+    scorer = _scorer_dir(LMSpec.of(llm, adapter) if model is None and share is None else None)
     if isinstance(scoring, ScoringConfig):
         config = replace(scoring)
     else:
-        config = load_scoring_config(with_counts=use_counts is not False, path=scoring)
+        config = load_scoring_config(with_counts=use_counts is not False, path=scoring or scorer / "scoring.json")
+    saved_counts = scorer / DEFAULT_COUNTS.name if (scorer / DEFAULT_COUNTS.name).exists() else DEFAULT_COUNTS
     if counts is None and (use_counts is not False or not use_lm):
-        if DEFAULT_COUNTS.exists():
-            counts = CountModel.load(DEFAULT_COUNTS)
+        if saved_counts.exists():
+            counts = CountModel.load(saved_counts)
         elif use_counts is None and use_lm:
             config.counts = 0.0
         else:
-            raise StylistError(f"no counts at {DEFAULT_COUNTS}: run `python -m stylist train-lm --step counts`")
+            raise StylistError(f"no counts at {saved_counts}: run `python -m stylist train-lm --step counts`")
     if not use_lm:
         return OutfitModel(None, ScoringConfig(forward=0, backward=0, counts=1.0), counts)
     if share is not None:
@@ -376,9 +478,17 @@ def load_outfit_model(llm: str | os.PathLike | None = None, adapter: str | os.Pa
     elif model is not None:
         lm = _AdapterVersions(model, tokenizer, None)
     else:
-        folder = default_adapter(llm, adapter)
-        lm = _AdapterVersions(*load_lm(llm, folder or "none"), _folder(folder) if folder else None)
+        spec = LMSpec.of(llm, adapter)
+        folder = default_adapter(spec)
+        lm = _AdapterVersions(*load_lm(spec), _folder(folder) if folder else None)
     return OutfitModel(lm, config, counts)
+
+
+def _scorer_dir(spec: LMSpec | None) -> Path:
+    """Where an LLM's scoring weights live: next to its adapter when `tune` wrote them there (they are tuned per
+    LLM and adapter), else the committed ones of the embedded LM."""
+    folder = default_adapter(spec) if spec is not None else None
+    return Path(folder) if folder and (Path(folder) / "scoring.json").exists() else SCORER_DIR
 
 
 def save_scoring_config(with_counts: ScoringConfig, lm_only: ScoringConfig,

@@ -1,7 +1,7 @@
-"""Trainer callbacks that report a DPO run while it trains, as LLaMA-Factory's `LogCallback` does
+"""Trainer callbacks that report an SFT or DPO run while it trains, as LLaMA-Factory's `LogCallback` does
 (llamafactory/train/callbacks.py): the trainer calls them at each step, so no training loop of ours
 has to know who watches. `HookCallback` reports to Python code, `StatusCallback` to the app through
-the status file, `BarCallback` to a terminal.
+the status file, `BarCallback` to a terminal; `quiet` silences the trainer's own printing.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tqdm import tqdm
-from transformers import TrainerCallback
+from transformers import Trainer, TrainerCallback
+from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
 from stylist.core.refine_status import RefineStatus
 
@@ -62,8 +63,16 @@ class StatusCallback(HookCallback):
         self.update(state="saving", step=state.global_step)
 
 
+def quiet(trainer: Trainer) -> Trainer:
+    """The trainer without its own bar and log printing, so that only our callbacks report."""
+    for callback in (PrinterCallback, ProgressCallback):
+        trainer.remove_callback(callback)
+    return trainer
+
+
 class BarCallback(TrainerCallback):
-    """A tqdm bar with the latest loss; made when training begins, so a refusal before it prints one line."""
+    """A tqdm bar with the latest loss, and a line per evaluation; made when training begins, so a refusal
+    before it prints one line."""
 
     def __init__(self, desc: str = "refine", disable: bool = False):
         self.desc, self.disable, self.bar = desc, disable, None
@@ -75,6 +84,8 @@ class BarCallback(TrainerCallback):
         if self.bar is not None and logs and "loss" in logs:
             self.bar.update(state.global_step - self.bar.n)
             self.bar.set_postfix(loss=f"{float(logs['loss']):.4f}")
+        if self.bar is not None and logs and "eval_loss" in logs:
+            self.bar.write(f"{self.desc} step {state.global_step}: eval loss {float(logs['eval_loss']):.4f}")
 
     def on_train_end(self, args, state, control, **kwargs):
         if self.bar is not None:

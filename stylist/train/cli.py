@@ -14,6 +14,10 @@ def parse_config(config: type[Config], argv: list[str] | None, prog: str, descri
     parser = argparse.ArgumentParser(prog=prog, description=description)
     for f in fields(config):
         default = f.default if f.default is not MISSING else f.default_factory()
+        if isinstance(default, bool):  # a flag: --name / --no-name
+            parser.add_argument(f"--{f.name.replace('_', '-')}", action=argparse.BooleanOptionalAction,
+                                default=default, help=f.metadata.get("help"))
+            continue
         parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(default), default=default,
                             help=f.metadata.get("help"))
     return config(**vars(parser.parse_args(argv)))

@@ -14,11 +14,9 @@ import json
 import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
-from sentence_transformers import SentenceTransformer
-from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
-from sentence_transformers.sentence_transformer.modules import StaticEmbedding
 from tqdm import tqdm
 
 from stylist.core.catalog import Item
@@ -26,6 +24,9 @@ from stylist.core.prompts import item_caption
 from stylist.data.corpus import garment_texts, train_word_tokenizer, training_items
 from stylist.models.embedder import DEFAULT_EMBEDDER
 from stylist.train.cli import parse_config
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 
 @dataclass
@@ -61,6 +62,10 @@ def training_pairs(items: list[Item], rng: random.Random, drop: float) -> list[t
 
 def build_embedder(config: EmbedderConfig) -> SentenceTransformer:
     """Train the static embedder on garment text pairs (training part of the split only)."""
+    from sentence_transformers import SentenceTransformer  # seconds to import: not for `--help`
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    from sentence_transformers.sentence_transformer.modules import StaticEmbedding
+
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
     items = training_items()

@@ -2,9 +2,14 @@
 
     python -m stylist train-lm --step base     # tokenizer + small Llama pre-trained on single garment texts
     python -m stylist train-lm --step sft      # LoRA SFT on outfits: present captions -> missing caption
-    python -m stylist train-lm --step counts   # co-occurrence counts (checkpoints/scorer/counts.npz)
+    python -m stylist train-lm --step counts   # co-occurrence counts (counts.npz)
     python -m stylist train-lm --step tune     # scoring weights on the validation part (scoring.json)
     python -m stylist train-lm                 # base, sft, counts, tune, in that order
+    python -m stylist train-lm --overwrite     # the same, into the committed checkpoints/
+
+Any HF causal LM can be the base (`--base-dir`, a folder or hub id); SFT goes through trl's SFTTrainer on
+whatever device the model is on. Nothing committed is written unless `--overwrite` (or an option naming a
+committed folder) says so: see `resolve_paths`.
 
 Polyvore outfits: the 'train' part of `splits` (70%) plus the demo outfits train; 'valid' (10%) picks
 the counts config and the scoring weights; 'test' (20%) is never read here. DPO on Polyvore negatives,
@@ -19,7 +24,7 @@ import math
 import os
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +33,9 @@ from tokenizers.processors import TemplateProcessing
 from tqdm import tqdm
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-from stylist.core.paths import REPO
-from stylist.core.prompts import completion, outfit_prompt
+from stylist.core.errors import StylistError
+from stylist.core.paths import CHECKPOINTS, REPO
+from stylist.core.prompts import completion, outfit_prompt, trl_row
 from stylist.data.corpus import TrainingOutfit, garment_texts, train_lm_tokenizer, training_outfits
 from stylist.models.counts import DEFAULT_COUNTS, CountConfig, CountModel
 from stylist.models.outfit import (
@@ -37,19 +43,30 @@ from stylist.models.outfit import (
     SCORER_DIR,
     SFT_ADAPTER,
     ScoringConfig,
-    encode_pair,
     load_lm,
     load_outfit_model,
+    lora_config,
     save_scoring_config,
 )
+from stylist.models.spec import LMSpec
+from stylist.train.callbacks import BarCallback, quiet
 from stylist.train.cli import parse_config
+from stylist.train.hardware import device_args
+
+STEPS = ("base", "sft", "counts", "tune")
+RUNS = REPO / "runs" / "train-lm"
 
 
 @dataclass
 class TrainConfig:
     step: str = "all"
-    base_dir: str = str(BASE_LM)
-    adapter_dir: str = str(SFT_ADAPTER)
+    base_dir: str = ""  # the base LM (folder or hub id): written by base, read by sft and tune
+    adapter_dir: str = ""  # the SFT adapter: written by sft, read by tune ("none": the bare base LM)
+    scorer_dir: str = ""  # counts.npz, scoring.json and their reports: written by counts and tune
+    overwrite: bool = False  # the folders not named default to the committed checkpoints/
+    device: str = "auto"  # where sft and tune load the base LM: auto, cpu or cuda (see stylist.models.spec)
+    dtype: str = "auto"  # auto, float32 or bfloat16
+    load_in_4bit: bool = False  # QLoRA: the base LM in 4 bits (CUDA, bitsandbytes)
     vocab_size: int = 2500
     hidden: int = 128
     layers: int = 3
@@ -59,10 +76,35 @@ class TrainConfig:
     base_lr: float = 3e-3
     sft_epochs: int = 8
     sft_lr: float = 2e-3
+    sft_steps: int = 0  # > 0: stop SFT after this many optimizer steps (a quick check of a new LLM)
     lora_r: int = 16
     lora_alpha: int = 32
     batch_size: int = 32
     seed: int = 0
+
+
+def resolve_paths(config: TrainConfig) -> TrainConfig:
+    """The config with every folder named. A folder a step of this run writes defaults to `runs/train-lm/`
+    (the scorer's: the adapter's own folder), or with `--overwrite` to the committed checkpoint; a folder only
+    read defaults to the committed one, and a later step reads what an earlier one wrote."""
+    steps = STEPS if config.step == "all" else (config.step,)
+    if config.step != "all" and config.step not in STEPS:
+        raise StylistError(f"unknown step {config.step!r}: one of all, {', '.join(STEPS)}")
+    if config.overwrite and config.base_dir and Path(config.base_dir).resolve() != BASE_LM:
+        raise StylistError("--overwrite writes the embedded LM's checkpoints; for another --base-dir name "
+                           "--adapter-dir and --scorer-dir instead")
+
+    def default(named: str, committed: Path, scratch: Path, written: bool) -> str:
+        return named or str(scratch if written and not config.overwrite else committed)
+
+    base = default(config.base_dir, BASE_LM, RUNS / "base-lm", "base" in steps)
+    if config.adapter_dir or "sft" in steps or Path(base).resolve() == BASE_LM:
+        adapter = default(config.adapter_dir, SFT_ADAPTER, RUNS / "sft", "sft" in steps)
+    else:
+        adapter = "none"  # tune on another LLM without its adapter: the bare LLM's weights
+    beside = RUNS / "scorer" if adapter == "none" or CHECKPOINTS in Path(adapter).resolve().parents else Path(adapter)
+    scorer = default(config.scorer_dir, SCORER_DIR, beside, bool({"counts", "tune"} & set(steps)))
+    return replace(config, base_dir=base, adapter_dir=adapter, scorer_dir=scorer)
 
 
 def make_tokenizer(texts: list[str], vocab_size: int) -> PreTrainedTokenizerFast:
@@ -174,27 +216,62 @@ def sft_examples(outfits: list[TrainingOutfit], rng: random.Random) -> list[tupl
     return examples
 
 
-def train_sft(config: TrainConfig) -> None:
-    """Step 2: LoRA on the attention and MLP projections teaches the base LM which items go together."""
-    from peft import LoraConfig, get_peft_model
+def sft_trainer(model, tokenizer, train: list[tuple[str, str]], valid: list[tuple[str, str]],
+                config: TrainConfig, output_dir: Path, callbacks=()):
+    """trl's SFTTrainer putting a fresh LoRA on every linear layer of `model` ("all-linear", so each family's
+    projections get one: Llama's q/k/v/o, GPT-2's c_attn, Phi-3's fused qkv_proj), on (prompt, completion)
+    pairs as prompt-completion rows (`prompts.trl_row`), so the loss covers the missing item's caption only;
+    evaluated on `valid` once per pass over `train` (whose len / sft_epochs is one epoch)."""
+    import datasets
+    from trl import SFTConfig, SFTTrainer
 
-    model, tokenizer = load_lm(config.base_dir, "none")
-    lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=0.05, task_type="CAUSAL_LM",
-                      target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
-    model = get_peft_model(model, lora)
-    model.print_trainable_parameters()
+    datasets.disable_progress_bars()
+    rows = lambda pairs: datasets.Dataset.from_list([trl_row(tokenizer, p, completion=c) for p, c in pairs])
+    epoch_steps = math.ceil(len(train) / config.sft_epochs / config.batch_size)
+    args = SFTConfig(
+        output_dir=str(output_dir), report_to="none", save_strategy="no", logging_steps=1, disable_tqdm=True,
+        **device_args(model), learning_rate=config.sft_lr, lr_scheduler_type="cosine", warmup_steps=0.03,
+        weight_decay=0.01, max_grad_norm=1.0, per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size, num_train_epochs=1, max_steps=config.sft_steps or -1,
+        eval_strategy="steps" if valid else "no", eval_steps=epoch_steps, max_length=256, seed=config.seed,
+        dataloader_num_workers=0)
+    lora = lora_config(config.lora_r, config.lora_alpha)
+    trainer = SFTTrainer(model=model, args=args, processing_class=tokenizer, train_dataset=rows(train),
+                         eval_dataset=rows(valid) if valid else None, peft_config=lora,
+                         callbacks=[BarCallback("sft"), *callbacks])
+    return quiet(trainer)
+
+
+def train_sft(config: TrainConfig) -> None:
+    """Step 2: a LoRA adapter teaches the base LM which items go together; every epoch draws new prompts
+    (`sft_examples`), so the epochs are laid end to end as one pass."""
+    model, tokenizer = load_lm(base_spec(config), trainable=True)
     train, valid = training_outfits("train"), training_outfits("valid", with_demo=False)
-    encode = lambda examples: [encode_pair(tokenizer, p, c) for p, c in examples]  # noqa: E731
-    valid_seqs = encode(sft_examples(valid, random.Random(1)))
     rng = random.Random(config.seed)
-    log = train_loop(model, lambda epoch: encode(sft_examples(train, rng)), config, config.sft_epochs,
-                     config.sft_lr, tokenizer.pad_token_id, "sft", valid=valid_seqs)
+    examples = [pair for _ in range(config.sft_epochs) for pair in sft_examples(train, rng)]
     out = Path(config.adapter_dir)
-    model.peft_config["default"].base_model_name_or_path = os.path.relpath(config.base_dir, REPO)  # portable
-    model.save_pretrained(out)
+    trainer = sft_trainer(model, tokenizer, examples, sft_examples(valid, random.Random(1)), config, out)
+    trainer.model.print_trainable_parameters()
+    before = trainer.evaluate()["eval_loss"]
+    trainer.train()
+    evaluated = {row["step"]: row["eval_loss"] for row in trainer.state.log_history if "eval_loss" in row}
+    after = evaluated.get(trainer.state.global_step) or trainer.evaluate()["eval_loss"]  # once at the last step
+    print(f"valid loss {before:.4f} -> {after:.4f}")
+    base = Path(config.base_dir)
+    if base.exists() and base.resolve().is_relative_to(REPO):  # portable: the committed adapter names its base
+        trainer.model.peft_config["default"].base_model_name_or_path = os.path.relpath(config.base_dir, REPO)
+    trainer.model.save_pretrained(out)
     tokenizer.save_pretrained(out)  # so trl/peft users find pad and eos beside the adapter
-    (out / "train_log.json").write_text(json.dumps({"config": asdict(config), "log": log,
-                                                    "train_outfits": len(train)}, indent=1))
+    (out / "train_log.json").write_text(json.dumps({"config": asdict(config), "valid_loss": [before, after],
+                                                    "log": trainer.state.log_history, "train_outfits": len(train)},
+                                                   indent=1))
+    print(f"adapter written to {out}")
+
+
+def base_spec(config: TrainConfig, adapter: str = "none") -> LMSpec:
+    """The base LM to load, where and how: the embedded one is loaded as the app loads it (the CPU in float32)."""
+    embedded = Path(config.base_dir).resolve() == BASE_LM
+    return LMSpec(None if embedded else config.base_dir, adapter, config.device, config.dtype, config.load_in_4bit)
 
 
 def validation_tasks(seeds: tuple[int, ...] = (0, 1, 2)) -> tuple:
@@ -220,31 +297,37 @@ def validation_metrics(scorer, catalog, tasks: dict) -> dict:
     return dict(zip(("fitb", "hard", "compat"), np.mean(runs, 0).round(4).tolist()))
 
 
-def fit_counts() -> CountModel:
+def fit_counts(config: TrainConfig) -> CountModel:
     """The counting model of the training part, its smoothing, word and price weights chosen by mean(FITB, hard
     FITB, AUC) on the validation part (rare words and the price band carry much of what tells same-category
-    items apart)."""
+    items apart); written to the scorer folder."""
     catalog, tasks = validation_tasks()
     outfits = [o.items for o in training_outfits("train")]
     grid = [CountConfig(min_count=m, alpha=a, word_weight=w, price_weight=p)
             for m, a, w, p in itertools.product((1, 2), (1.0, 3.0, 10.0), (1.0, 2.0), (0.0, 0.5, 1.0))]
     results = []
-    for config in tqdm(grid, desc="counts"):
-        counts = CountModel.fit(outfits, config)
+    for candidate in tqdm(grid, desc="counts"):
+        counts = CountModel.fit(outfits, candidate)
         results.append((counts, validation_metrics(load_outfit_model(use_lm=False, counts=counts), catalog, tasks)))
     counts, metrics = max(results, key=lambda r: np.mean(list(r[1].values())))
-    counts.save(DEFAULT_COUNTS)
+    path = Path(config.scorer_dir) / DEFAULT_COUNTS.name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    counts.save(path)
     report = {"best": asdict(counts.config), "valid": metrics, "grid": [{**asdict(c.config), **m} for c, m in results]}
-    DEFAULT_COUNTS.with_name("counts_tuning.json").write_text(json.dumps(report, indent=1))
+    path.with_name("counts_tuning.json").write_text(json.dumps(report, indent=1))
     print(json.dumps({k: report[k] for k in ("best", "valid")}))
     return counts
 
 
 def tune_scoring(config: TrainConfig) -> ScoringConfig:
-    """Pick the scoring weights that maximise mean(FITB, hard FITB, AUC) on the validation part. With
+    """Pick the scoring weights of this base LM and adapter that maximise mean(FITB, hard FITB, AUC) on the
+    validation part, with the scorer folder's counts (the committed ones when it has none). With
     `--adapter-dir none` the bare base LM's own weights go to scoring_base.json, for a fair results table."""
     catalog, tasks = validation_tasks()
-    scorer = load_outfit_model(config.base_dir, config.adapter_dir, use_counts=True, scoring=ScoringConfig())
+    scorer_dir = Path(config.scorer_dir)
+    counts_path = scorer_dir / DEFAULT_COUNTS.name
+    scorer = load_outfit_model(base_spec(config, config.adapter_dir), use_counts=True, scoring=ScoringConfig(),
+                               counts=CountModel.load(counts_path) if counts_path.exists() else None)
 
     def measure(scoring: ScoringConfig) -> dict:
         scorer.config = scoring
@@ -259,21 +342,21 @@ def tune_scoring(config: TrainConfig) -> ScoringConfig:
     best, metrics = max(results, key=lambda r: np.mean(list(r[1].values())))
     lm_only = max((r for r in results if r[0].counts == 0), key=lambda r: np.mean(list(r[1].values())))
     name = "_base" if config.adapter_dir == "none" else ""
-    save_scoring_config(best, lm_only[0], SCORER_DIR / f"scoring{name}.json")
+    save_scoring_config(best, lm_only[0], scorer_dir / f"scoring{name}.json")
     report = {"best": asdict(best), "valid": metrics, "lm_only": asdict(lm_only[0]), "lm_only_valid": lm_only[1],
               "grid": [{**asdict(s), **m} for s, m in results]}
-    (SCORER_DIR / f"tuning{name}.json").write_text(json.dumps(report, indent=1))
+    (scorer_dir / f"tuning{name}.json").write_text(json.dumps(report, indent=1))
     print(json.dumps({k: report[k] for k in ("best", "valid", "lm_only", "lm_only_valid")}))
     return best
 
 
 def main(argv: list[str] | None = None) -> int:
-    config = parse_config(TrainConfig, argv, "python -m stylist train-lm", __doc__.split("\n")[0])
+    config = resolve_paths(parse_config(TrainConfig, argv, "python -m stylist train-lm", __doc__.split("\n")[0]))
     torch.set_num_threads(1)
     torch.manual_seed(config.seed)
-    steps = ["base", "sft", "counts", "tune"] if config.step == "all" else [config.step]
-    for step in steps:
+    print(f"base LM {config.base_dir}, adapter {config.adapter_dir}, scorer {config.scorer_dir}", flush=True)
+    for step in STEPS if config.step == "all" else [config.step]:
         start = time.time()
-        {"base": pretrain_base, "sft": train_sft, "counts": lambda c: fit_counts(), "tune": tune_scoring}[step](config)
+        {"base": pretrain_base, "sft": train_sft, "counts": fit_counts, "tune": tune_scoring}[step](config)
         print(f"step {step} done in {time.time() - start:.0f} s", flush=True)
     return 0

@@ -23,6 +23,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -30,10 +31,13 @@ from stylist.core.adapters import AdapterRegistry
 from stylist.core.errors import StylistError
 from stylist.core.feedback import DB_NAME, HELDOUT_PERCENT, MIN_TRAIN_PAIRS, FeedbackStore, Pair, readiness, split_pairs
 from stylist.core.paths import data_dir, shared_data
+from stylist.core.prompts import trl_row
 from stylist.core.refine_status import RefineResult, RefineStatus, refine_lock
 from stylist.data.corpus import negative_pairs
-from stylist.models.outfit import BASE_LM, completion_logprobs, load_lm, load_outfit_model
+from stylist.models.outfit import BASE_LM, completion_logprobs, load_lm, load_outfit_model, with_initial_adapter
+from stylist.models.spec import LMSpec
 from stylist.train.callbacks import BarCallback, HookCallback, Progress, StatusCallback
+from stylist.train.hardware import device_args, main_process
 
 
 @dataclass
@@ -94,34 +98,42 @@ def measure(model, tokenizer, heldout: Sequence[Pair], config: RefineConfig,
 def dpo_trainer(model, tokenizer, rows: list[dict[str, str]], output_dir: Path, *, beta: float, learning_rate: float,
                 batch_size: int, epochs: float, steps: int | None, max_length: int, seed: int, sft_weight: float = 0.0,
                 callbacks=()):
-    """trl's DPOTrainer set up for a PEFT model on the CPU (the pitfalls of trl 1.x's defaults avoided),
-    with no ref_model, so the starting adapter is the reference; quiet, the caller reports progress.
-    `sft_weight` > 0 adds trl's NLL loss on the chosen side, which keeps the likelihoods it scores by in place."""
+    """trl's DPOTrainer set up for a PEFT model (the pitfalls of trl 1.x's defaults avoided), with no ref_model,
+    so the starting adapter is the reference; quiet, the caller reports progress; on the device the model was
+    loaded on (`hardware.device_args`).
+    `sft_weight` > 0 adds trl's NLL loss on the chosen side, which keeps the likelihoods it scores by in place.
+    `rows` hold plain prompts; a chat LM gets them as chat messages (`prompts.trl_row`)."""
     import datasets
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
     from trl import DPOConfig, DPOTrainer
 
     datasets.disable_progress_bars()
     args = DPOConfig(
-        output_dir=str(output_dir), report_to="none", save_strategy="no", logging_steps=1,
-        use_cpu=True, bf16=False, fp16=False, activation_checkpointing=False, disable_tqdm=True,
+        output_dir=str(output_dir), report_to="none", save_strategy="no", logging_steps=1, disable_tqdm=True,
+        **device_args(model),
         learning_rate=learning_rate, beta=beta, per_device_train_batch_size=batch_size,
         max_steps=steps or max(1, round(epochs * -(-len(rows) // batch_size))),
         lr_scheduler_type="constant", max_length=max_length, seed=seed, dataloader_num_workers=0,
+        ddp_find_unused_parameters=False,  # every LoRA weight gets a gradient: no extra pass to look for unused ones
         loss_type=["sigmoid", "sft"] if sft_weight > 0 else ["sigmoid"],
         loss_weights=[1.0, sft_weight] if sft_weight > 0 else None)
     trainer = DPOTrainer(model=model, args=args, processing_class=tokenizer,
-                         train_dataset=datasets.Dataset.from_list(rows), callbacks=list(callbacks))
+                         train_dataset=datasets.Dataset.from_list(
+                             [trl_row(tokenizer, r["prompt"], chosen=r["chosen"], rejected=r["rejected"]) for r in rows]),
+                         callbacks=list(callbacks))
     for quiet in (PrinterCallback, ProgressCallback):
         trainer.remove_callback(quiet)
     return trainer
 
 
 def refine(data: str | Path | None = None, user: str | None = None, config: RefineConfig | None = None,
-           llm: str | Path | None = None, sft_adapter: str | Path | None = None, progress: Progress | None = None,
-           should_stop: Callable[[], bool] | None = None, callbacks: Sequence = ()) -> RefineResult:
+           llm: LMSpec | str | Path | None = None, sft_adapter: str | Path | None = None,
+           progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
+           callbacks: Sequence = ()) -> RefineResult:
     """Train a new adapter version on the pairs of `user` (everyone when None) and activate it; one refine
-    at a time. `progress` and `should_stop` watch the run from Python; `callbacks`: more trainer callbacks."""
+    at a time. `llm`: the outfit LM's spec (or its id/folder) whose adapter is version 0; `sft_adapter` replaces
+    that adapter (see `with_initial_adapter` for an LLM without one). `progress` and `should_stop` watch the run
+    from Python; `callbacks`: more trainer callbacks."""
     with refine_lock(data):
         return _refine(data, user, config, llm, sft_adapter, HookCallback(progress, should_stop), callbacks)
 
@@ -130,31 +142,31 @@ def _refine(data: str | Path | None, user: str | None, config: RefineConfig | No
             watch: HookCallback, callbacks: Sequence) -> RefineResult:
     """`refine()` for a caller that holds the refine lock."""
     config = config or RefineConfig()
+    spec = LMSpec.of(llm, sft_adapter).check()
     data = data_dir(data)
-    registry = AdapterRegistry(data / "adapters", sft_adapter)
-    registry.clean()
     pairs = FeedbackStore(data / DB_NAME).pairs(user)  # a snapshot: clicks made meanwhile wait for the next run
     ready = readiness(pairs, config.min_pairs, config.heldout_percent)
     if ready.needed:
         who = f"user {user!r}" if user else "the feedback"
         raise StylistError(f"not enough to refine on: {who} has {ready.describe()} (a pair is a liked and a "
                            "disliked or passed-over suggestion for the same outfit)")
+    spec = with_initial_adapter(spec, data / "adapters")
+    registry = AdapterRegistry(data / "adapters", spec.adapter)
+    if main_process():  # under accelerate launch, rank 0 alone cleans, writes and activates
+        registry.clean()
     train, heldout = split_pairs(pairs, config.heldout_percent)
-    return _train(registry, train, heldout, user, config, llm, watch, callbacks)
+    return _train(registry, train, heldout, user, config, spec, watch, callbacks)
 
 
 def _train(registry: AdapterRegistry, train: list[Pair], heldout: list[Pair], user: str | None,
-           config: RefineConfig, llm, watch: HookCallback, callbacks: Sequence) -> RefineResult:
+           config: RefineConfig, spec: LMSpec, watch: HookCallback, callbacks: Sequence) -> RefineResult:
     import torch
-    from peft import PeftModel
 
     started = time.time()
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     parent = registry.active()
-    llm = str(llm or BASE_LM)
-    base, tokenizer = load_lm(llm, adapter="none")
-    model = PeftModel.from_pretrained(base, str(parent.path), is_trainable=True)
+    model, tokenizer = load_lm(spec, parent.path, trainable=True)
     before, reference = measure(model, tokenizer, heldout, config)
 
     scratch = registry.new_tmp()  # the trainer's output folder; it saves nothing there (save_strategy="no")
@@ -172,13 +184,14 @@ def _train(registry: AdapterRegistry, train: list[Pair], heldout: list[Pair], us
     stopped = trainer.state.global_step < trainer.state.max_steps
     result = RefineResult(None, parent.number, len(train), len(heldout), trainer.state.global_step, 0.0,
                           train_seconds, len(anchors), losses, before, stopped=stopped)
-    if not stopped:
+    if not stopped and main_process():
         model.set_adapter("default")
         result.after, _ = measure(model, tokenizer, heldout, config, reference)
         tmp = registry.new_tmp()
         model.save_pretrained(str(tmp), selected_adapters=["default"])
         result.seconds = time.time() - started
-        meta = {"parent": parent.number, "pairs": len(train), "anchor_pairs": len(anchors), "user": user, "llm": llm,
+        meta = {"parent": parent.number, "pairs": len(train), "anchor_pairs": len(anchors), "user": user,
+                "llm": spec.llm or str(BASE_LM),
                 "metrics": {"before": before, "after": result.after}, "config": asdict(config),
                 "losses": losses, "seconds": result.seconds}
         result.version = registry.commit(tmp, meta).number
@@ -211,8 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     who.add_argument("--user", default=None, help="refine on this user's pairs only")
     who.add_argument("--all", action="store_true", help="refine on every user's pairs (the default)")
     parser.add_argument("--data-dir", default=None, help="data folder (default: $STYLIST_DATA_DIR or ./data)")
-    parser.add_argument("--llm", default=None, help=f"base LM folder or HF id (default: {BASE_LM})")
-    parser.add_argument("--sft-adapter", default=None, help="adapter version 0 (default: checkpoints/adapters/sft)")
+    LMSpec.add_arguments(parser, adapter_help="adapter version 0, trained for that LLM (default: the embedded SFT "
+                                              "adapter for the embedded LLM, a fresh LoRA for another)")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     parser.add_argument("--status-file", default=None, help="keep the live state in this JSON file (for the app)")
     parser.add_argument("--stop-file", default=None, help="stop cleanly after the current step once this file exists")
@@ -227,18 +240,20 @@ def main(argv: list[str] | None = None) -> int:
     config = RefineConfig(**{k: getattr(args, k) for k in asdict(defaults) if hasattr(args, k)})
     # the status file is shared: a worker that finds the lock taken raises here, before writing anything to it;
     # the lock is released right after the final state is written, so a reader never sees a live state unlocked
-    with refine_lock(args.data_dir, args.lock_fd):
-        status = StatusCallback(args.status_file, RefineStatus("running", args.user, time.time(), pid=os.getpid()),
-                                args.stop_file)
+    writer = main_process()  # the other ranks of an `accelerate launch` train alongside it, and only train
+    with refine_lock(args.data_dir, args.lock_fd) if writer else nullcontext():
+        status = StatusCallback(args.status_file if writer else None,
+                                RefineStatus("running", args.user, time.time(), pid=os.getpid()), args.stop_file)
         status.update()
         try:
-            result = _refine(args.data_dir, args.user, config, args.llm, args.sft_adapter, HookCallback(),
-                             [status, BarCallback(disable=args.json)])
+            result = _refine(args.data_dir, args.user, config, LMSpec.from_args(args), None, HookCallback(),
+                             [status, BarCallback(disable=args.json or not writer)])
         except BaseException as exc:  # the app shows why; the CLI dispatcher still prints the one-line error
             status.update(state="failed", error=str(exc) or type(exc).__name__)
             raise
         status.update(state="stopped" if result.stopped else "done", result=result)
-    print(json.dumps(asdict(result)) if args.json else _report(result))
+    if writer:
+        print(json.dumps(asdict(result)) if args.json else _report(result))
     return 0
 
 

@@ -93,7 +93,7 @@ def _versions_table(versions: list[AdapterVersion]) -> dict:
     for v in versions:
         after = v.metrics.get("after", {})
         rows.append([v.name + (" (active)" if v.active else ""),
-                     "SFT adapter" if v.number == 0 else f"refined from v{v.parent}",
+                     "starting adapter" if v.number == 0 else f"refined from v{v.parent}",
                      clock(v.created) if v.created else "",
                      v.pairs, ", ".join(f"{k} {val:.3f}" for k, val in after.items() if isinstance(val, float))])
     return {"headers": ["version", "origin", "created", "trained on (pairs)", "metrics after"], "data": rows}
