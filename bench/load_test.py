@@ -170,8 +170,10 @@ class Stats:
     until: float
 
     latency: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    began: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # when each of those started
     failures: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     while_down: Counter = field(default_factory=Counter)  # requests refused while the app was down (expected)
+    limited: int = 0  # votes refused by the app's votes-a-minute limit (its policy: no vote stored, none lost)
     acked: Counter = field(default_factory=Counter)  # visitor -> votes the page acknowledged
     unknown: Counter = field(default_factory=Counter)  # visitor -> votes cut off by the kill: stored or not
     down: bool = False
@@ -185,13 +187,16 @@ class Stats:
             result = fn(*args)
         except PageError as exc:
             with self.lock:
-                if self.down:
+                if "votes a minute" in str(exc):
+                    self.limited += 1
+                elif self.down:
                     self.while_down[kind] += 1
                 else:
                     self.failures[kind].append(str(exc)[:300])
             return None
         with self.lock:
             self.latency[kind].append(time.monotonic() - begin)
+            self.began[kind].append(begin)
         return result
 
 
@@ -252,9 +257,16 @@ def report(stats: Stats, seconds: float, store: dict, notes: list[str]) -> None:
         times = np.array(stats.latency[kind] or [np.nan])
         print(f"{kind:<10} {len(stats.latency[kind]):>5} {len(stats.failures[kind]):>6} "
               f"{np.percentile(times, 50):>7.2f} {np.percentile(times, 95):>7.2f} {times.max():>7.2f}")
+    began = np.array(stats.began["recommend"] or [0.0])
+    latency = np.array(stats.latency["recommend"] or [np.nan])
+    windows = ((began - began.min()) // 10).astype(int)
+    print("recommend p95 by 10-s window of the run: " + ", ".join(
+        f"{10 * w}-{10 * w + 10} s {np.percentile(latency[windows == w], 95):.2f}" for w in np.unique(windows)))
     for kind, texts in stats.failures.items():
         for text in list(dict.fromkeys(texts))[:3]:
             print(f"  {kind} failed: {text}")
+    if stats.limited:
+        print(f"votes refused by the votes-a-minute limit (expected, nothing stored): {stats.limited}")
     if stats.while_down:
         print(f"refused while the app was down (expected): {dict(stats.while_down)}")
     print("votes: " + ", ".join(f"{k} {v}" for k, v in store.items()))

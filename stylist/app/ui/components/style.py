@@ -112,13 +112,13 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
             out = [rendering, gr.update(visible=bool(groups))]  # updates, not new components: 100-odd of them
             for r, row in enumerate(grid):
                 cards = groups[slots[r]] if r < len(slots) else []
-                out += [gr.update(visible=bool(cards)), f"### {md(slots[r])}" if cards else ""]
+                out += [gr.update(visible=bool(cards)), f"### {md(slots[r])}" if cards else gr.skip()]
                 for c in range(len(row["cards"])):
-                    card = Card(**cards[c]) if c < len(cards) else None
-                    body = f'<div data-rendering="{html.escape(rendering)}">{card_html(card, reason=True)}</div>' \
-                        if card else ""
-                    out += [gr.update(visible=card is not None), body, _vote_button(LIKE, False),
-                            _vote_button(DISLIKE, False)]
+                    if c >= len(cards):  # hidden: its contents are set when a later answer shows it
+                        out += [gr.update(visible=False), gr.skip(), gr.skip(), gr.skip()]
+                        continue
+                    body = f'<div data-rendering="{html.escape(rendering)}">{card_html(Card(**cards[c]), True)}</div>'
+                    out += [gr.update(visible=True), body, _vote_button(LIKE, False), _vote_button(DISLIKE, False)]
             return out
 
         # `key` changes with the cards it names, in one update: a click always names the card it was made on
