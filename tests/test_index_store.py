@@ -9,7 +9,7 @@ import errno
 import numpy as np
 import pytest
 
-from stylist.app.index_store import CatalogIndex, IndexStore, index_key, load_index
+from stylist.app.index_store import NOUNS, CatalogIndex, IndexStore, index_key, load_index
 from stylist.app.recommender import Recommender
 from stylist.core.catalog import Catalog, Item
 from stylist.models.embedder import embedder_identity
@@ -132,3 +132,12 @@ class NoLM:
 def test_starting_the_recommender_does_not_run_the_lm_over_the_catalog(tmp_path, embedder):
     rec = Recommender(catalog(), NoLM(), embedder, data=tmp_path)
     assert len(rec.items) == 7 and (tmp_path / "catalog-index-shop.npz").exists()
+
+
+def test_a_slot_offers_its_most_common_category_names_only():
+    """A shop has dozens of shoe categories; a description is completed with one of the NOUNS most common."""
+    kinds = [f"{n} shoes" for n in ("ankle", "ballet", "boat", "court", "derby", "mule", "oxford", "platform",
+                                    "slingback", "slip-on", "wedge", "monk")]
+    items = tuple(Item(id=f"{k}{i}", title=k, category=k) for n, k in enumerate(kinds) for i in range(n + 1))
+    index = CatalogIndex(items, np.zeros((len(items), 2), dtype=np.float32), np.array(["shoes"] * len(items)))
+    assert index.categories["shoes"] == kinds[::-1][:NOUNS]  # the most items first

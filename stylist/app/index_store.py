@@ -17,6 +17,7 @@ import os
 import re
 import sys
 import zipfile
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -33,6 +34,7 @@ from stylist.models.embedder import embedder_identity
 
 FORMAT = 1  # raise when the file's layout or what the vectors are computed from changes
 CHUNK = 4096  # items embedded at a time (and the progress bar's step)
+NOUNS = 8  # category names per slot a description may be completed with (each costs one LM likelihood)
 HEAD = 256  # nearest items of a slot sorted first: a request reads a few dozen unless its conditions rule them out
 
 
@@ -63,11 +65,13 @@ class CatalogIndex:
 
     @cached_property
     def categories(self) -> dict[str, list[str]]:
-        """Each slot's category names that name the slot, sorted (the nouns a description may end in)."""
-        names: dict[str, set[str]] = {}
+        """Each slot's NOUNS most common category names that name the slot (the nouns a description may end in):
+        a shop's catalog has dozens per slot, and the LM weighs each of them when a description needs one."""
+        names: dict[str, list[str]] = {}
         for slot, rows in self.rows.items():
-            names[slot] = {c for c in {self.items[r].category.lower() for r in rows.tolist()} if slot_of(c) == slot}
-        return {slot: sorted(found) for slot, found in names.items()}
+            counts = Counter(c for c in (self.items[r].category.lower() for r in rows.tolist()) if slot_of(c) == slot)
+            names[slot] = sorted(sorted(counts), key=lambda c: -counts[c])[:NOUNS]
+        return names
 
     def ranked(self, query: np.ndarray, slot: str) -> Iterator[Item]:
         """The items of a slot, nearest to the query (a normalised embedding) first. Exact search, which takes
