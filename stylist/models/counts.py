@@ -56,11 +56,16 @@ class CountModel:
         self.config = config
         self.vocab = vocab
         self.index = {f: i for i, f in enumerate(vocab)}
-        counts = pair_counts.astype(np.float64)
-        marginal = counts.sum(1)
-        expected = np.outer(marginal, marginal) / max(counts.sum(), 1.0)
         self.pair_counts = pair_counts
-        self.pmi = np.log((counts + config.alpha) / (expected + config.alpha)).astype(np.float32)
+        self._marginal = pair_counts.sum(1, dtype=np.float64)
+        self._total = max(float(self._marginal.sum()), 1.0)
+
+    def pmi(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """PMI of features x with features y, shrunk towards 0 by the pseudo-count; computed for these pairs
+        only, since the whole vocabulary x vocabulary table took most of a second at every start."""
+        expected = np.outer(self._marginal[x], self._marginal[y]) / self._total
+        counts = self.pair_counts[np.ix_(x, y)]
+        return np.log((counts + self.config.alpha) / (expected + self.config.alpha)).astype(np.float32)
 
     @classmethod
     def fit(cls, outfits: list[list[Item]], config: CountConfig | None = None) -> CountModel:
@@ -90,7 +95,7 @@ class CountModel:
         weights = (self.config.category_weight, self.config.price_weight, self.config.word_weight)
         for weight, x, y in zip(weights, a, b):
             if len(x) and len(y):
-                score += weight * float(self.pmi[np.ix_(x, y)].mean())
+                score += weight * float(self.pmi(x, y).mean())
         return score
 
     def candidate_scores(self, context: list[Item], candidates: list[Item]) -> list[float]:
