@@ -76,12 +76,12 @@ def main(argv: list[str] | None = None) -> int:
 
         from stylist.app.access import BodyLimit
         from stylist.app.config import AppConfig
-        from stylist.app.service import Stylist
+        from stylist.app.service import StartingStylist
         from stylist.app.ui.interface import CSS, THEME, build_ui, with_queue
 
         config = AppConfig(catalog=args.catalog, captioner=args.captioner, lm=LMSpec.from_args(args),
                            embedder=args.embedder, data_dir=args.data_dir, refine_args=shlex.split(args.refine_args))
-        app = Stylist(config)
+        app = StartingStylist(config)  # the models load while the page is built and served
     except StylistError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -140,14 +140,15 @@ class App:
         self.args = ["--data-dir", str(data), "--refine-args", refine_args]
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> float:
-        """Start it and wait until it serves the page; returns the seconds that took."""
+    def start(self, models: bool = True) -> float:
+        """Start it and wait until it serves the page (and, with `models`, until its models have loaded); returns
+        the seconds that took."""
         begin, port = time.monotonic(), free_port()
         with open(self.log, "a") as out:
             self.proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), *self.args, "--port", str(port)],
                                          cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=self.env)
         self.url = f"http://127.0.0.1:{port}/"
-        wait_http(self.url, self.proc, self.log)
+        wait_http(self.url, self.proc, self.log, models=models)
         self.config = httpx.get(self.url + "config", timeout=30).json()
         return time.monotonic() - begin
 

@@ -95,7 +95,7 @@ def caption(runs: int, n: int) -> dict:
 
 
 def started(app: App) -> dict:
-    """Start the app; seconds to the first page and resident memory once it rests."""
+    """Start the app; seconds until it serves the page with its models loaded, and resident memory at rest."""
     seconds = app.start()
     time.sleep(2)
     return {"start_s": round(seconds, 1), "rss_mb": round(psutil.Process(app.proc.pid).memory_info().rss / 2**20)}

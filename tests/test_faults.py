@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
+from stylist.app.server import free_port
 from stylist.core import paths
 from stylist.core.adapters import BROKEN, POINTER, WEIGHTS, AdapterRegistry
 from stylist.core.adapters import main as adapters_main
@@ -64,6 +65,19 @@ def test_a_damaged_store_is_refused_at_open_with_how_to_recover_and_left_untouch
         FeedbackStore(path)
     assert str(path) in _one_line(error) and ".recover" in str(error.value)
     assert path.read_bytes() == damaged and not path.with_name("feedback-recovered.sqlite").exists()
+
+
+def test_the_app_refuses_a_damaged_store_in_one_line_though_its_models_load_in_the_background(tmp_path):
+    """`python app.py` serves the page while its models and stores load; a store found damaged then still ends
+    it with the store's one line and exit status 2, as before the page was served first."""
+    data = tmp_path / "data"
+    data.mkdir()
+    _filled_store(data / "feedback.sqlite")
+    _zero_pages(data / "feedback.sqlite")
+    run = subprocess.run([sys.executable, str(REPO / "app.py"), "--data-dir", str(data), "--port", str(free_port())],
+                         capture_output=True, text=True, cwd=REPO, timeout=180)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert f"error: {data / 'feedback.sqlite'}: the feedback database is damaged" in run.stderr
 
 
 def test_damage_found_after_opening_is_the_same_line_and_a_failed_export_leaves_no_file(tmp_path):

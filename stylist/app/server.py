@@ -25,17 +25,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
-    """Poll until the app answers 200, failing early with its log if the process dies."""
+def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 180, models: bool = True) -> None:
+    """Poll until the app answers 200 and, with `models`, until its log says its models have loaded (the page is
+    served while they load); fail early with its log if the process dies."""
+    from stylist.app.service import READY
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"app exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
         with contextlib.suppress(OSError):
             with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200:
+                if response.status == 200 and (not models or READY in log.read_text()):
                     return
-        time.sleep(0.5)
+        time.sleep(0.2)
     raise TimeoutError(f"app did not answer {url} within {timeout}s:\n{log.read_text()[-4000:]}")
 
 

@@ -9,31 +9,39 @@ may do what, how big an upload may be) hold for every visitor.
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+import traceback
+from pathlib import Path
+
 from stylist.app.access import Access
 from stylist.app.config import AppConfig
 from stylist.app.recommender import Recommender
 from stylist.app.refining import Refining
 from stylist.app.runner import RefineJob
-from stylist.app.shop import Shop, open_catalog
+from stylist.app.shop import Shop, open_catalog, served_paths
 from stylist.app.style import Style, load_preference
 from stylist.app.visitors import Visitors
 from stylist.app.votes import Votes
 from stylist.core.adapters import AdapterRegistry
+from stylist.core.errors import StylistError
 from stylist.core.feedback import FeedbackStore
 from stylist.core.paths import data_dir
 from stylist.models.captioner import Captioner
-from stylist.models.outfit import with_initial_adapter
 
 
 class Stylist:
     """Everything one app process shares between visitors."""
 
-    def __init__(self, config: AppConfig):
+    def __init__(self, config: AppConfig, visitors: Visitors | None = None):
+        from stylist.models.outfit import with_initial_adapter  # torch and transformers: see StartingStylist
+
         self.config = config
         config.lm.check()
         self.data = data_dir(config.data_dir)
         self.access = Access(config)
-        self.visitors = Visitors(self.data)
+        self.visitors = visitors or Visitors(self.data)
         captioner = Captioner.load(config.captioner)
         catalog = open_catalog(config.catalog, self.data, captioner)
         # version 0: the adapter named with the LLM, the embedded SFT adapter, or a fresh LoRA for an LLM named
@@ -51,4 +59,44 @@ class Stylist:
                                  config.refine_args)
 
     def served_paths(self) -> list[str]:
-        return self.shop.served_paths()
+        return served_paths(self.data)
+
+
+READY = "stylist: models loaded, suggestions are served"  # printed once a StartingStylist has loaded
+
+
+class StartingStylist:
+    """A `Stylist` whose models load in a background thread while the page is built and served: what building
+    the page needs (config, data folder, access rules, visitors, served folders) is here at once, every other
+    attribute waits for the models. Loading them is most of a start; a visitor's first request waits for the
+    rest. A failure to load ends the process with its one-line error, as it would before serving."""
+
+    def __init__(self, config: AppConfig):
+        config.lm.check()  # an impossible device request is refused before serving
+        self.config = config
+        self.data: Path = data_dir(config.data_dir)
+        self.access = Access(config)
+        self.visitors = Visitors(self.data)  # a page gets its visitor id and name at once
+        self._loaded = threading.Event()
+        self._app: Stylist | None = None
+        threading.Thread(target=self._load, name="load-models", daemon=True).start()
+
+    def _load(self) -> None:
+        try:
+            self._app = Stylist(self.config, self.visitors)
+        except StylistError as exc:
+            print(f"error: {exc}", file=sys.stderr, flush=True)
+            os._exit(2)
+        except BaseException:
+            traceback.print_exc()
+            sys.stderr.flush()
+            os._exit(1)
+        self._loaded.set()
+        print(READY, file=sys.stderr, flush=True)
+
+    def served_paths(self) -> list[str]:
+        return served_paths(self.data)
+
+    def __getattr__(self, name: str):
+        self._loaded.wait()
+        return getattr(self._app, name)

@@ -21,8 +21,12 @@ from tqdm import tqdm
 from stylist.app.access import Access, check_text
 from stylist.app.recommender import Recommender
 from stylist.core.catalog import IMAGE_SUFFIXES, Catalog, Item, load_catalog, parse_item
+from stylist.core.errors import StylistError
 from stylist.core.paths import EXAMPLES, unwritable, writing
 from stylist.models.captioner import Captioner
+
+
+ADDED, SERVED = "catalog-images", "served"  # folders of the data folder: visitors' added photos, catalog photos
 
 
 def open_catalog(source: str, data: Path, captioner: Captioner) -> Catalog:
@@ -79,8 +83,8 @@ class Shop:
         self.catalog, self.data, self.access = catalog, data, access
         self.captioner, self.recommender = captioner, recommender
         self._adding = threading.Lock()  # the additions file is read, extended and rewritten by one request at a time
-        self._images = data / "catalog-images"
-        self._served = _serve_photos(catalog, data, keep=self._images)
+        self._images = data / ADDED
+        _serve_photos(catalog, data, keep=self._images)
 
     def search(self, query: str | None, limit: int = 60) -> list[Item]:
         return self.catalog.search(check_text(query, self.access.config.search_chars, "a search"), limit=limit)
@@ -109,10 +113,20 @@ class Shop:
         return added
 
     def served_paths(self) -> list[str]:
-        """What the web server may serve: the folder of catalog photos (`_serve_photos`), the example photos and the
-        folder of added photos (the app writes only images there); never a catalog's own folder, which may hold
-        anything."""
-        return sorted({str(EXAMPLES), str(self._images), str(self._served)})
+        return served_paths(self.data)
+
+
+def served_paths(data: Path) -> list[str]:
+    """What the web server may serve: the folder of catalog photos (`_serve_photos`, in either of its places), the
+    example photos and the folder of added photos (the app writes only images there); never a catalog's own
+    folder, which may hold anything. Known from the data folder alone, before the catalog is read."""
+    return sorted({str(EXAMPLES), str(data / ADDED), str(data / SERVED), str(_fallback(data))})
+
+
+def _fallback(data: Path) -> Path:
+    """Where catalog photos are linked when the data folder refuses writes: a folder of the system's temporary
+    folder named after the data folder, the same on every start."""
+    return Path(tempfile.gettempdir()) / f"stylist-served-{hashlib.sha1(str(data).encode()).hexdigest()[:12]}"
 
 
 def _serve_photos(catalog: Catalog, data: Path, keep: Path) -> Path:
@@ -120,8 +134,8 @@ def _serve_photos(catalog: Catalog, data: Path, keep: Path) -> Path:
 
     Gradio checks each file it sends or serves against every allowed path in turn, two `realpath` calls each, so
     allowing each photo by its own path made every suggestion card cost time in proportion to the catalog. The
-    links are made once (kept across restarts); a read-only data folder gets a temporary folder instead."""
-    folder = data / "served"
+    links are made once (kept across restarts)."""
+    folder = data / SERVED
     try:
         folder.mkdir(exist_ok=True)
         if not os.access(folder, os.W_OK):
@@ -129,7 +143,11 @@ def _serve_photos(catalog: Catalog, data: Path, keep: Path) -> Path:
     except OSError as exc:
         if unwritable(exc) is None:
             raise
-        folder = Path(tempfile.mkdtemp(prefix="stylist-served-"))
+        folder = _fallback(data)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        if folder.stat().st_uid != os.getuid():  # another user's folder: whatever it holds would be served
+            raise StylistError(f"{data} is {unwritable(exc)} and {folder} belongs to another user: pass a writable "
+                               "--data-dir") from exc
         print(f"note: {data} is {unwritable(exc)}: catalog photos are served from {folder}", file=sys.stderr)
     items = [i for i in catalog.items.values() if i.image and Path(i.image).parent != keep]
     for item in tqdm(items, desc="catalog photos", unit="photo", disable=len(items) < 5000):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,7 +21,9 @@ from stylist.core.errors import StylistError
 from stylist.core.feedback import Context, FeedbackStore
 from stylist.core.prompts import item_caption
 from stylist.models.captioner import Captioner
-from stylist.models.preference import PreferenceModel
+
+if TYPE_CHECKING:  # torch: imported by the thread that loads the models, not by the page (StartingStylist)
+    from stylist.models.preference import PreferenceModel
 
 
 @dataclass
@@ -49,6 +52,8 @@ class Card:
 def load_preference() -> PreferenceModel | None:
     """The per-user model behind "for you" ordering and similar users; the app works without it."""
     try:
+        from stylist.models.preference import PreferenceModel
+
         return PreferenceModel.load()
     except StylistError as exc:
         print(f"note: suggestions are not personalised ({exc})", file=sys.stderr)

@@ -12,13 +12,16 @@ import threading
 import time
 from collections import defaultdict, deque
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stylist.app.access import Access
 from stylist.app.style import Card
 from stylist.app.visitors import Visitors
 from stylist.core.errors import StylistError
 from stylist.core.feedback import Event, FeedbackStore, Option, write_jsonl
-from stylist.models.preference import PreferenceModel
+
+if TYPE_CHECKING:
+    from stylist.models.preference import PreferenceModel
 
 
 class Votes:
