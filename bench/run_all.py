@@ -35,7 +35,6 @@ import numpy as np
 import psutil
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).parent))
 from caption_speed import default_images, per_photo_ms, photos
 from load_test import OCCASIONS, SEASONS, TINY_REFINE, App, Page
 from make_catalogs import make_catalog
