@@ -1,5 +1,5 @@
 """Any Hugging Face causal LM behind the outfit model, on conftest's tiny random LM of each family (Llama,
-Mistral, Qwen2, Gemma, Phi-3, GPT-2): it recommends, refines from a fresh all-linear LoRA to v1 through the
+Mistral, Qwen2, Gemma, Phi-3, GPT-2): it recommends, learns in a few SFT steps, refines from a fresh all-linear LoRA to v1 through the
 `refine` command, refuses 4-bit on the CPU and an adapter of another LLM in one line; and with such an LLM the
 app's Refine button makes v1 and Compare shows v0 against v1."""
 
@@ -12,6 +12,7 @@ import json
 import numpy as np
 import pytest
 from taste import record_taste
+from test_sft import PAIRS, QUICK
 
 from stylist.__main__ import main as stylist_main
 from stylist.app.config import AppConfig
@@ -24,6 +25,7 @@ from stylist.core.feedback import FeedbackStore
 from stylist.core.paths import CHECKPOINTS
 from stylist.models.outfit import completion_logprobs, load_lm
 from stylist.models.spec import LMSpec
+from stylist.train.lm import sft_trainer
 
 ITEMS = [("black leather ankle boots", "Ankle Boots"), ("white canvas sneakers", "Sneakers"),
          ("brown leather tote bag", "Tote Bags"), ("red clutch bag", "Clutches"), ("navy wool coat", "Coats")]
@@ -122,3 +124,14 @@ def test_the_apps_refine_button_with_a_custom_llm_makes_v1_and_compare_shows_it(
     (old_name, old), (new_name, new) = app.style.compare(OUTFIT, "", "")
     assert (old_name, new_name) == ("v0", "v1") and set(old) == set(new)
     assert all(c.adapter_version == 1 for found in new.values() for c in found)
+
+
+def test_each_family_learns_the_captions_in_a_few_sft_steps(family_lm, tmp_path):
+    """SFT through trl's SFTTrainer on each family, in its chat format when it has one: a LoRA on its linear
+    layers, and a few steps lower the loss on the missing items' captions."""
+    model, tokenizer = load_lm(str(family_lm), "none")
+    trainer = sft_trainer(model, tokenizer, PAIRS * 4, PAIRS, QUICK, tmp_path / "out")
+    assert any(hasattr(module, "lora_A") for module in trainer.model.modules())
+    trainer.train()
+    losses = [row["loss"] for row in trainer.state.log_history if "loss" in row]
+    assert len(losses) == QUICK.sft_steps and losses[-1] < losses[0]
