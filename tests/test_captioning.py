@@ -18,7 +18,7 @@ from stylist.core.colors import PALETTE, garment_colors, garment_mask, garment_p
 from stylist.core.errors import StylistError
 from stylist.core.paths import EXAMPLES
 from stylist.core.vocabulary import GARMENT_TYPES, slot_of
-from stylist.evaluation.captions import evaluate, labelled_photos
+from stylist.evaluation.captions import csv_photos, evaluate, labelled_photos
 from stylist.models.captioner import (
     CLASSES,
     DEFAULT,
@@ -56,8 +56,15 @@ def tiny_classifier(tmp_path_factory) -> Path:
         (root / name).mkdir()
         for j in range(4):
             flat_lay(list(PALETTE)[i + j], "beige").save(root / name / f"{j}.jpg")
+    extra = tmp_path_factory.mktemp("extra")  # an images.csv source as clothing-extra's, with a new type
+    (extra / "polo").mkdir()
+    rows = ["image,label,kids"]
+    for j in range(8):
+        flat_lay(list(PALETTE)[j], "white", stripes="black").save(extra / "polo" / f"{j}.jpg")
+        rows.append(f"polo/{j}.jpg,polo,False")
+    (extra / "images.csv").write_text("\n".join(rows) + "\n")
     out = root / "model"
-    cfg = TrainConfig(data=str(root), out=str(out), cache=str(root / "cache_{size}.pt"), image_size=32,
+    cfg = TrainConfig(data=str(root), extra=str(extra / "images.csv"), out=str(out), cache=str(root / "cache_{size}.pt"), image_size=32,
                       widths=(8, 8, 8, 8), depths=(1, 1, 1, 1), epochs=1, batch_size=4, holdout=0.25)
     train(cfg)
     return out
@@ -70,6 +77,8 @@ def test_training_writes_a_from_pretrained_folder(tiny_classifier):
     assert [model.config.id2label[i] for i in range(len(CLASSES))] == list(CLASSES)
     metrics = json.loads((tiny_classifier / "metrics.json").read_text())
     assert 0 <= metrics["holdout_accuracy"] <= 1 and (tiny_classifier / "train_log.txt").read_text()
+    # 12 folder photos (3 held out) + the csv's 8 less its 2 test photos, never loaded (2 held out)
+    assert (metrics["n_train"], metrics["n_holdout"]) == (9 + 4, 3 + 2)
 
 
 def test_a_checkpoint_from_before_a_new_class_keeps_its_predictions(tmp_path):
@@ -98,7 +107,7 @@ def test_ensemble_of_runs_is_chosen_on_the_holdout_and_loaded_by_the_captioner(t
     cfg = json.loads((tiny_classifier / "metrics.json").read_text())["config"]
     cfg = TrainConfig(**{**cfg, "widths": tuple(cfg["widths"]), "depths": tuple(cfg["depths"]), "out": str(tmp_path / "e")})
     report = ensemble(cfg, [str(tiny_classifier), str(tiny_classifier)])
-    assert report["n_holdout"] == 3 and report["members"][str(tiny_classifier)] == report["ensemble"]
+    assert report["n_holdout"] == 3 + 2 and report["members"][str(tiny_classifier)] == report["ensemble"]
     assert not report["written"] and not (tmp_path / "e").exists()  # no better than a member alone: not written
     pair = tmp_path / "pair"  # what a written ensemble looks like: a member in a sub-folder, named in the config
     shutil.copytree(tiny_classifier, pair)
@@ -126,7 +135,7 @@ def test_ensemble_grows_a_member_from_before_a_new_class(tiny_classifier, tmp_pa
     cfg = json.loads((tiny_classifier / "metrics.json").read_text())["config"]
     cfg = TrainConfig(**{**cfg, "widths": tuple(cfg["widths"]), "depths": tuple(cfg["depths"]), "out": str(tmp_path / "e")})
     report = ensemble(cfg, [str(tmp_path / "old"), str(tiny_classifier)])
-    assert report["n_holdout"] == 3 and set(report["members"]) == {str(tmp_path / "old"), str(tiny_classifier)}
+    assert report["n_holdout"] == 3 + 2 and set(report["members"]) == {str(tmp_path / "old"), str(tiny_classifier)}
 
 
 def test_caption_from_classifier(tiny_classifier):
@@ -503,7 +512,7 @@ def test_cli_and_evaluation(tiny_classifier, tmp_path, capsys):
 class FakeCaptioner:
     """Knows the ten shared classes only and calls every photo a t-shirt, except hoodies, which it calls longsleeve."""
 
-    name, classes = "fake", CLASSES
+    name, classes = "fake", CLASSES[:10]
 
     def caption_images(self, paths):
         return [Caption(path=str(p), category="longsleeve" if Path(p).parent.name == "hoodie" else "t-shirt")
@@ -534,6 +543,10 @@ def test_evaluation_on_types_the_captioner_does_not_know(tmp_path, monkeypatch, 
     out = capsys.readouterr().out
     assert "does not know body, hoodie" in out and "hoodie -> longsleeve 2" in out
     assert json.loads(out.splitlines()[-1])["n_per_class"] == {"body": 1, "hoodie": 2, "t-shirt": 2}
+    test = csv_photos(tmp_path / "images.csv", split="test")  # 30% of each type, rounded: 1 hoodie, 1 t-shirt
+    train = csv_photos(tmp_path / "images.csv", split="train")
+    assert sorted(label for _, label in test) == ["hoodie", "t-shirt"] and not set(test) & set(train)
+    assert sorted(test + train) == sorted(csv_photos(tmp_path / "images.csv"))
 
 
 def test_every_garment_type_has_an_outfit_slot():

@@ -64,6 +64,21 @@ def test_each_family_recommends_from_the_catalog(family_lm):
         assert found and all(s.item.slot == slot and np.isfinite(s.score) for s in found)
 
 
+def test_each_family_scores_a_shared_prompt_as_whole_sequences(family_lm, monkeypatch):
+    """Completions of one prompt continue from its cache (prompts of several lengths, left-padded in one batch):
+    the same log-probabilities as running every sequence whole, in every family and chat template."""
+    from stylist.core.prompts import completion, outfit_prompt
+    from stylist.models import outfit
+
+    model, tokenizer = load_lm(LMSpec(str(family_lm)))
+    prompts = [outfit_prompt(OUTFIT[:k], slot) for k in (0, 1, 2) for slot in ("shoes", "bags")]
+    pairs = [(p, completion(t)) for p in prompts for t, _ in ITEMS] + [(prompts[-1], completion("red hat"))]
+    shared = completion_logprobs(model, tokenizer, *zip(*pairs))
+    monkeypatch.setattr(outfit, "SHARED_PREFIX_MIN", len(pairs) + 1)
+    whole = completion_logprobs(model, tokenizer, *zip(*pairs))
+    assert np.allclose(shared[0], whole[0], atol=1e-4) and (shared[1] == whole[1]).all()
+
+
 def checkpoints_digest() -> str:
     digest = hashlib.sha256()
     for path in sorted(p for p in CHECKPOINTS.rglob("*") if p.is_file()):

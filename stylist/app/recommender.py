@@ -175,22 +175,28 @@ class Recommender:
         prompts = [outfit_prompt(captions[t:] + captions[:t], slot, occasion, season)
                    for slot in slots for t in range(turns)]
         texts = self.model.generate(prompts, max_new_tokens=self.description_tokens, adapter=adapter)
-        chosen = []
+        chosen, repairs = {}, {}
         for n, slot in enumerate(slots):
             options = texts[n * turns:(n + 1) * turns]
             named = [t for t in options if slot_of(t) == slot]
             fitting = [t for t in named if not conditions.broken(Item(id="", title=t))]
-            chosen.append((fitting or named or [self._name_slot(options[0], slot, prompts[n * turns],
-                                                                index or self.index, adapter)])[0])
-        return chosen
+            if fitting or named:
+                chosen[n] = (fitting or named)[0]
+            else:
+                repairs[n] = self._slot_named(options[0], slot, index or self.index)
+        pairs = {n: [(prompts[n * turns], completion(t)) for t in options] for n, options in repairs.items()}
+        scores = self.model.logprobs([p for n in pairs for p in pairs[n]], adapter)  # all repairs in one pass
+        for n, options in repairs.items():
+            chosen[n] = options[int(np.argmax(scores[:len(options)]))]
+            scores = scores[len(options):]
+        return [chosen[n] for n in range(len(slots))]
 
-    def _name_slot(self, text: str, slot: str, prompt: str, index: CatalogIndex,
-                   adapter: str | os.PathLike | None) -> str:
-        """The description's words minus those naming another slot, then the category name of `slot` in the
-        catalog that the LM finds likeliest after them (so retrieval searches near words the catalog uses)."""
+    @staticmethod
+    def _slot_named(text: str, slot: str, index: CatalogIndex) -> list[str]:
+        """The description's words minus those naming another slot, then each category name of `slot` in the
+        catalog: the options a repair chooses from by the LM (so retrieval searches near words the catalog uses)."""
         kept = " ".join(w for w in text.split() if slot_of(w) in (OTHER, slot)).strip(" ,;")
-        texts = [f"{kept} {noun}".strip() for noun in index.categories.get(slot) or [slot]]
-        return texts[int(np.argmax(self.model.logprobs([(prompt, completion(t)) for t in texts], adapter)))]
+        return [f"{kept} {noun}".strip() for noun in index.categories.get(slot) or [slot]]
 
     def retrieve(self, description: str, slot: str, index: CatalogIndex | None = None,
                  k: int | None = None) -> list[Item]:
@@ -263,31 +269,39 @@ class Recommender:
                  for slot, d in zip(slots, descriptions)}
         pools = {slot: [item for item, _ in pool] for slot, pool in found.items()}
         everything = [(slot, item) for slot, pool in pools.items() for item in pool]
+        full = self.model.ranks_by_backward  # else the backward PMI only picks the visitor's item a shown card names
         # one batched pass for all slots' likelihoods; the per-slot calls below hit the cache
         self.model.logprobs([p for slot, item in everything
-                             for p in self.model.pmi_pairs(captions, item_caption(item), slot, occasion, season)],
+                             for p in self.model.pmi_pairs(captions, item_caption(item), slot, occasion, season, full)],
                             adapter)
         made_with = str(adapter) if adapter is not None else self.model.adapter
         user_items = [Item(id=f"user-{n}", title=c) for n, c in enumerate(captions)]
-        terms = {slot: self.model.pmi_terms(captions, [item_caption(i) for i in pool], slot, occasion, season, adapter)
-                 for slot, pool in pools.items() if pool}
-        # a visitor's item that every candidate raises (a long, specific caption) says nothing about one of them:
-        # a card names the item it raises more than the request's candidates do on average
-        typical = np.concatenate([b for _, b in terms.values()]).mean(0) if terms else None
+        ranked = {}
+        for slot, pool in pools.items():
+            if pool:
+                forward, backward = self.model.pmi_terms(captions, [item_caption(i) for i in pool], slot, occasion,
+                                                         season, adapter, full)
+                scores = self.model.combine(forward, backward, self.model.counts_scores(user_items, pool))
+                scores = scores + SEASONAL_WEIGHT * np.array([conditions.seasonal(i) for i in pool])
+                ranked[slot] = [(int(i), float(scores[i])) for i in np.argsort(-scores, kind="stable")[:k]]
+        shown = {slot: [item_caption(pools[slot][i]) for i, _ in top] for slot, top in ranked.items()}
+        self.model.logprobs([p for slot, texts in shown.items() for t in texts
+                             for p in self.model.pmi_pairs(captions, t, slot, occasion, season)], adapter)
+        backward = {slot: self.model.pmi_terms(captions, texts, slot, occasion, season, adapter)[1]
+                    for slot, texts in shown.items()}
+        # a visitor's item that every shown card raises (a long, specific caption) says nothing about one of them:
+        # a card names the item it raises more than the request's cards do on average
+        typical = np.concatenate(list(backward.values())).mean(0) if backward else None
         result, named = {}, Counter()
         for slot, description in zip(slots, descriptions):
-            if slot not in terms:
+            if slot not in ranked:
                 continue
-            pool, (forward, backward) = pools[slot], terms[slot]
-            scores = self.model.combine(forward, backward, self.model.counts_scores(user_items, pool))
-            scores = scores + SEASONAL_WEIGHT * np.array([conditions.seasonal(i) for i in pool])
-            prompt = outfit_prompt(captions, slot, occasion, season)
-            ranked = np.argsort(-scores, kind="stable")[:k]
-            result[slot] = [Suggestion(pool[i], slot, float(scores[i]),
-                                       reason_for(pool[i], captions[pick_partner(backward[i] - typical, named)],
+            pool, prompt = pools[slot], outfit_prompt(captions, slot, occasion, season)
+            result[slot] = [Suggestion(pool[i], slot, score,
+                                       reason_for(pool[i], captions[pick_partner(backward[slot][rank] - typical, named)],
                                                   conditions, found[slot][i][1]),
                                        prompt, description, captions, occasion, season, made_with)
-                            for i in ranked]
+                            for rank, (i, score) in enumerate(ranked[slot])]
         return result
 
 

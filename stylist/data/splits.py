@@ -17,6 +17,7 @@ from stylist.core.paths import shared_data
 
 TEST_PERCENT = 20
 VALID_PERCENT = 10  # of the whole set, taken from the training part: 70 / 10 / 20
+PHOTO_TEST_SHARE = 0.3  # of clothing-extra's photos of each type, by sha1 of the path: never trained on
 
 
 def bucket(set_id: str) -> int:
@@ -30,6 +31,17 @@ def part_of(set_id: str) -> str:
     if b < TEST_PERCENT:
         return "test"
     return "valid" if b < TEST_PERCENT + VALID_PERCENT else "train"
+
+
+def photo_test_set(photos: Iterable[tuple[str, str]]) -> set[str]:
+    """The held-out test photos of clothing-extra: per label, the PHOTO_TEST_SHARE whose sha1 of the path (as
+    images.csv names it) sorts first. Stratified, so the rare types (blouse, hat, skirt) are all tested."""
+    by_label: dict[str, list[str]] = {}
+    for image, label in photos:
+        by_label.setdefault(label, []).append(image)
+    key = lambda image: hashlib.sha1(f"photo:{image}".encode()).hexdigest()  # noqa: E731
+    return {image for images in by_label.values()
+            for image in sorted(images, key=key)[:round(PHOTO_TEST_SHARE * len(images))]}
 
 
 def split_outfits(outfits: Iterable[Outfit]) -> dict[str, list[Outfit]]:

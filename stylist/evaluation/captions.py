@@ -1,7 +1,7 @@
 """Category accuracy of a captioner on labelled garment photos: `<type>/*.jpg` folders or an images.csv.
 
     python -m stylist eval captions --images ../shared/data/clothing-small/validation [--json] [--captioner ID]
-    python -m stylist eval captions --csv ../shared/data/clothing-extra/images.csv [--no-kids]
+    python -m stylist eval captions --csv ../shared/data/clothing-extra/images.csv --split test [--no-kids]
 
 The labels may be any of the garment types in `stylist.core.vocabulary.GARMENT_TYPES` (17 in the real photo
 sets). Every photo goes through the same `Captioner.caption_images` the app uses (loading, EXIF, colour,
@@ -21,6 +21,7 @@ from pathlib import Path
 
 from stylist.core.catalog import IMAGE_SUFFIXES
 from stylist.core.errors import StylistError
+from stylist.data.splits import photo_test_set
 
 
 def labelled_photos(root: Path) -> list[tuple[Path, str]]:
@@ -34,17 +35,20 @@ def labelled_photos(root: Path) -> list[tuple[Path, str]]:
     return photos
 
 
-def csv_photos(path: Path, kids: bool = True) -> list[tuple[Path, str]]:
+def csv_photos(path: Path, kids: bool = True, split: str = "all") -> list[tuple[Path, str]]:
     """(photo, label) from an images.csv with `image` (path under the csv's folder) and `label` columns; an
-    optional `kids` column (True for children's clothes) drops those rows when `kids` is False."""
+    optional `kids` column (True for children's clothes) drops those rows when `kids` is False. `split` "test"
+    keeps the held-out part (`photo_test_set`, never trained on), "train" the rest, "all" every row."""
     if not path.is_file():
         raise StylistError(f"{path}: no such file")
     with path.open(newline="") as f:
         rows = list(csv.DictReader(f))
     if not rows or not {"image", "label"} <= set(rows[0]):
         raise StylistError(f"{path}: needs `image` and `label` columns")
+    test = photo_test_set((r["image"], r["label"]) for r in rows)
     photos = [(path.parent / r["image"], r["label"]) for r in rows
-              if kids or r.get("kids", "").strip().lower() not in ("true", "1")]
+              if (kids or r.get("kids", "").strip().lower() not in ("true", "1"))
+              and (split == "all" or (r["image"] in test) == (split == "test"))]
     if not photos:
         raise StylistError(f"{path}: no rows left")
     return photos
@@ -84,12 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--images", help="folder with <type>/*.jpg")
     source.add_argument("--csv", help="images.csv with image (path under its folder) and label columns")
     parser.add_argument("--no-kids", action="store_true", help="with --csv: skip rows whose kids column is True")
+    parser.add_argument("--split", choices=["all", "test", "train"], default="all",
+                        help="with --csv: the held-out test part (30%% of each type, never trained on) or the rest")
     parser.add_argument("--captioner", default=None, help="checkpoint folder or Hugging Face model id (default: embedded)")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of all metrics")
     args = parser.parse_args(argv)
     from stylist.models.captioner import Captioner
 
-    photos = csv_photos(Path(args.csv), kids=not args.no_kids) if args.csv else labelled_photos(Path(args.images))
+    photos = csv_photos(Path(args.csv), kids=not args.no_kids, split=args.split) if args.csv else labelled_photos(Path(args.images))
     result = evaluate(Captioner.load(args.captioner), photos)
     print(f"category accuracy {result['accuracy']:.4f} on {result['n']} photos ({result['ms_per_image']} ms/photo)")
     if result["unknown_classes"]:

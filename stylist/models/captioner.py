@@ -29,8 +29,10 @@ from stylist.core.images import load_image
 from stylist.core.paths import CHECKPOINTS
 from stylist.core.vocabulary import GARMENT_TYPES
 
-# the shared real photos' ten classes, then "bag", which only the demo catalog's floor-photo renders teach
-CLASSES = ("dress", "hat", "longsleeve", "outwear", "pants", "shirt", "shoes", "shorts", "skirt", "t-shirt", "bag")
+# the ten classes of clothing-small, "bag" (only the demo catalog's floor-photo renders teach it), then the seven
+# types clothing-extra adds; new classes go last, so a checkpoint trained on fewer grows without changing its outputs
+CLASSES = ("dress", "hat", "longsleeve", "outwear", "pants", "shirt", "shoes", "shorts", "skirt", "t-shirt", "bag",
+           "blazer", "blouse", "body", "hoodie", "polo", "top", "undershirt")
 DEFAULT = CHECKPOINTS / "captioner"
 PROMPT = "Describe this garment in at most five words: colour, pattern, material, type."
 

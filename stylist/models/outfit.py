@@ -194,31 +194,85 @@ def encode_pair(tokenizer: PreTrainedTokenizerBase, prompt: str, text: str) -> t
     return full, start
 
 
+SHARED_PREFIX_MIN = 4  # completions of one prompt that make running the prompt once worth it
+
+
 @torch.no_grad()
 def completion_logprobs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str],
                         texts: Sequence[str], batch_size: int = 128) -> tuple[np.ndarray, np.ndarray]:
-    """Summed log-probability of each completion given its prompt, and its number of tokens."""
+    """Summed log-probability of each completion given its prompt, and its number of tokens.
+
+    A recommendation scores a dozen candidates after each outfit prompt, so completions that share a prompt run
+    the prompt once and continue from its key/value cache (`_shared_prompt_logprobs`); the rest run whole."""
     encoded = [encode_pair(tokenizer, p, t) for p, t in zip(prompts, texts)]
-    order = np.argsort([len(ids) for ids, _ in encoded])  # similar lengths share a batch: less padding
     logprobs, lengths = np.zeros(len(encoded)), np.zeros(len(encoded))
-    device = next(model.parameters()).device
-    for begin in range(0, len(order), batch_size):
-        batch = order[begin:begin + batch_size]
-        width = max(len(encoded[i][0]) for i in batch)
-        ids = torch.full((len(batch), width), tokenizer.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        target = torch.zeros((len(batch), width), dtype=torch.bool)
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, (seq, start) in enumerate(encoded):
+        if start >= 2:  # the cache holds the prompt but its last token, whose logits score the first completion token
+            groups.setdefault(tuple(seq[:start - 1]), []).append(i)
+    shared = [(list(prefix), rows) for prefix, rows in groups.items() if len(rows) >= SHARED_PREFIX_MIN]
+    for begin in range(0, len(shared), max(1, batch_size // 16)):
+        part = shared[begin:begin + max(1, batch_size // 16)]
+        rows = [i for _, group in part for i in group]
+        logprobs[rows], lengths[rows] = _shared_prompt_logprobs(
+            model, tokenizer, [prefix for prefix, _ in part],
+            [(k, encoded[i][0][len(prefix):]) for k, (prefix, group) in enumerate(part) for i in group])
+    done = {i for _, group in shared for i in group}
+    rest = sorted((i for i in range(len(encoded)) if i not in done), key=lambda i: len(encoded[i][0]))  # less padding
+    for begin in range(0, len(rest), batch_size):
+        batch = rest[begin:begin + batch_size]
+        ids, mask = _padded(tokenizer, [encoded[i][0] for i in batch])
+        target = torch.zeros_like(mask, dtype=torch.bool)
         for row, i in enumerate(batch):
             seq, start = encoded[i]
-            ids[row, :len(seq)] = torch.tensor(seq)
-            mask[row, :len(seq)] = 1
             target[row, start:len(seq)] = True
-        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits[:, :-1].float()
-        token_lp = torch.log_softmax(logits, -1).gather(-1, ids[:, 1:, None].to(device)).squeeze(-1)
-        token_lp = (token_lp * target[:, 1:].to(device)).sum(-1)
-        logprobs[batch] = token_lp.cpu().numpy()
-        lengths[batch] = target[:, 1:].sum(-1).numpy()
+        logprobs[batch], lengths[batch] = _token_logprobs(model, ids, mask, target)
     return logprobs, lengths
+
+
+def _padded(tokenizer: PreTrainedTokenizerBase, seqs: list[list[int]], left: bool = False
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch of token id lists padded on the right (or left), and its attention mask."""
+    width = max(len(seq) for seq in seqs)
+    ids = torch.full((len(seqs), width), tokenizer.pad_token_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for row, seq in enumerate(seqs):
+        where = slice(width - len(seq), width) if left else slice(0, len(seq))
+        ids[row, where] = torch.tensor(seq)
+        mask[row, where] = 1
+    return ids, mask
+
+
+def _token_logprobs(model: PreTrainedModel, ids: torch.Tensor, mask: torch.Tensor, target: torch.Tensor,
+                    **inputs) -> tuple[np.ndarray, np.ndarray]:
+    """Summed log p of the `target` tokens of each row (each predicted from the position before it); `inputs`
+    may carry a cache, the full attention mask and position ids."""
+    device = next(model.parameters()).device
+    inputs = {"attention_mask": mask, **inputs}
+    logits = model(input_ids=ids.to(device), **{k: v.to(device) if torch.is_tensor(v) else v
+                                                for k, v in inputs.items()}).logits[:, :-1].float()
+    token_lp = torch.log_softmax(logits, -1).gather(-1, ids[:, 1:, None].to(device)).squeeze(-1)
+    token_lp = (token_lp * target[:, 1:].to(device)).sum(-1)
+    return token_lp.cpu().numpy(), target[:, 1:].sum(-1).numpy()
+
+
+def _shared_prompt_logprobs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prefixes: list[list[int]],
+                            rows: list[tuple[int, list[int]]]) -> tuple[np.ndarray, np.ndarray]:
+    """`completion_logprobs` of rows (prefix number, suffix): the prefixes (prompts less their last token) run
+    once, left-padded in one batch; each row continues from its prefix's cache with its suffix (the prompt's
+    last token, then the completion), and every suffix token but the first is scored."""
+    device = next(model.parameters()).device
+    prefix_ids, prefix_mask = _padded(tokenizer, prefixes, left=True)
+    positions = (prefix_mask.cumsum(1) - 1).clamp(min=0)
+    cache = model(input_ids=prefix_ids.to(device), attention_mask=prefix_mask.to(device),
+                  position_ids=positions.to(device), use_cache=True).past_key_values
+    which = torch.tensor([k for k, _ in rows])
+    cache.batch_select_indices(which.to(device))
+    ids, mask = _padded(tokenizer, [suffix for _, suffix in rows])
+    start = prefix_mask.sum(1)[which].unsqueeze(1)
+    return _token_logprobs(model, ids, mask, mask.bool(), past_key_values=cache, use_cache=True,
+                           attention_mask=torch.cat([prefix_mask[which], mask], 1),
+                           position_ids=start + torch.arange(ids.shape[1]).unsqueeze(0))
 
 
 @torch.no_grad()
@@ -358,24 +412,29 @@ class OutfitModel:
 
     @staticmethod
     def pmi_pairs(context: Sequence[str], candidate: str, slot: str | None = None, occasion: str | None = None,
-                  season: str | None = None) -> list[Pair]:
-        """The (prompt, text) likelihoods a candidate's forward and backward PMI need. The unconditional
-        prompt keeps the slot but not the occasion/season, so it is the same for every outfit (cacheable)
-        and the occasion counts as part of the outfit."""
+                  season: str | None = None, backward: bool = True) -> list[Pair]:
+        """The (prompt, text) likelihoods a candidate's forward (and, with `backward`, backward) PMI need. The
+        unconditional prompt keeps the slot but not the occasion/season, so it is the same for every outfit
+        (cacheable) and the occasion counts as part of the outfit."""
         pairs = [(outfit_prompt(context, slot, occasion, season), completion(candidate)),
                  (outfit_prompt([], slot), completion(candidate))]
-        for o in context:
+        for o in context if backward else ():
             pairs += [(outfit_prompt([candidate]), completion(o)), (outfit_prompt([]), completion(o))]
         return pairs
 
     def pmi_terms(self, context: Sequence[str], candidates: Sequence[str], slot: str | None = None,
                   occasion: str | None = None, season: str | None = None,
-                  adapter: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  adapter: str | os.PathLike | None = None, backward: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Forward PMI of each candidate caption with the outfit, and its backward PMI with each outfit
-        caption (candidates x context)."""
-        pairs = [p for c in candidates for p in self.pmi_pairs(context, c, slot, occasion, season)]
+        caption (candidates x context; candidates x 0 without `backward`)."""
+        pairs = [p for c in candidates for p in self.pmi_pairs(context, c, slot, occasion, season, backward)]
         lp = self.logprobs(pairs, adapter).reshape(len(candidates), -1)
         return lp[:, 0] - lp[:, 1], lp[:, 2::2] - lp[:, 3::2]
+
+    @property
+    def ranks_by_backward(self) -> bool:
+        """Whether the backward PMI is part of the score; when not, callers need it only for what they show."""
+        return bool(self.config.backward)
 
     def counts_scores(self, context: list[Item], candidates: list[Item]) -> np.ndarray | None:
         """The counting model's PMI of each candidate with the outfit; None when it has no weight."""
@@ -396,8 +455,8 @@ class OutfitModel:
                          adapter: str | os.PathLike | None = None) -> list[float]:
         backward = np.zeros((len(candidates), 0))
         if self._lm is not None and (self.config.forward or self.config.backward):
-            forward, backward = self.pmi_terms([item_caption(i) for i in context],
-                                               [item_caption(c) for c in candidates], adapter=adapter)
+            forward, backward = self.pmi_terms([item_caption(i) for i in context], [item_caption(c) for c in candidates],
+                                               adapter=adapter, backward=self.ranks_by_backward)
         else:
             forward = np.zeros(len(candidates))
         return self.combine(forward, backward, self.counts_scores(context, candidates)).tolist()
@@ -406,8 +465,9 @@ class OutfitModel:
         """Mean over items of how well each fits the rest of the outfit."""
         if self._lm is not None:
             captions = [item_caption(i) for i in items]
-            self.logprobs([p for k, c in enumerate(captions)
-                           for p in self.pmi_pairs(captions[:k] + captions[k + 1:], c)], adapter)  # one batched pass
+            self.logprobs([p for k, c in enumerate(captions)  # one batched pass
+                           for p in self.pmi_pairs(captions[:k] + captions[k + 1:], c, backward=self.ranks_by_backward)],
+                          adapter)
         return float(np.mean([self.candidate_scores(items[:k] + items[k + 1:], [item], adapter)[0]
                               for k, item in enumerate(items)]))
 

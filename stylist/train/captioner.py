@@ -34,12 +34,14 @@ from stylist.core.errors import StylistError
 from stylist.core.images import load_image
 from stylist.core.paths import REPO, shared_data
 from stylist.data.splits import bucket
+from stylist.evaluation.captions import csv_photos
 from stylist.models.captioner import CLASSES, model_pixels
 
 
 @dataclass
 class TrainConfig:
     data: str = str(shared_data() / "clothing-small" / "train")
+    extra: str = str(shared_data() / "clothing-extra" / "images.csv")  # its training part is added ("" = none)
     out: str = str(REPO / "runs" / "captioner")
     cache: str = str(REPO / "runs" / "captioner_cache_{size}.pt")
     image_size: int = 112
@@ -67,14 +69,18 @@ MEAN = (0.5, 0.5, 0.5)  # photos vary too much for dataset statistics to matter;
 STD = (0.25, 0.25, 0.25)
 
 
-def build_cache(data: Path, size: int, path: Path) -> dict:
-    """Decode and resize every `<class>/*` photo once; later runs load the tensor file in a second."""
+def folder_files(data: Path) -> list[tuple[Path, int]]:
+    """(photo, class index) for every file in the `<class>/` folders under `data` that name a class."""
+    return [(f, CLASSES.index(d.name)) for d in sorted(data.iterdir()) if d.name in CLASSES
+            for f in sorted(d.iterdir()) if f.is_file()]
+
+
+def build_cache(files: list[tuple[Path, int]], size: int, path: Path) -> dict:
+    """Decode and resize every photo once; later runs load the tensor file in a second."""
     if path.exists():
         return torch.load(path)
-    files = [(f, CLASSES.index(d.name)) for d in sorted(data.iterdir()) if d.name in CLASSES
-             for f in sorted(d.iterdir()) if f.is_file()]
     if not files:
-        raise StylistError(f"no photos in {data}/<class>/ for classes {', '.join(CLASSES)}")
+        raise StylistError(f"no photos for {path.name}: classes {', '.join(CLASSES)}")
     images, labels, paths = [], [], []
     for file, label in tqdm(files, desc="decoding photos"):
         try:
@@ -88,11 +94,32 @@ def build_cache(data: Path, size: int, path: Path) -> dict:
     return _save_cache({"images": torch.stack(images), "labels": torch.tensor(labels), "paths": paths}, path)
 
 
+def real_photos(cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(images, labels, train indices, holdout indices) of the real photos: `data`'s folders, then the training
+    part of `extra` (its test part is never loaded). Each source keeps `holdout` of every class apart with the
+    same seed, so the `data` holdout of a model trained before `extra` existed is unchanged."""
+    cache = build_cache(folder_files(Path(cfg.data)), cfg.image_size, Path(cfg.cache.format(size=cfg.image_size)))
+    sources = [cache]
+    if cfg.extra:
+        photos = csv_photos(Path(cfg.extra), split="train")
+        extra = [(path, CLASSES.index(label)) for path, label in photos if label in CLASSES]
+        sources.append(build_cache(extra, cfg.image_size, Path(cfg.cache.format(size=f"{cfg.image_size}_extra"))))
+    images, labels, train_idx, hold_idx, offset = [], [], [], [], 0
+    for source in sources:
+        train, hold = stratified_split(source["labels"], cfg.holdout, cfg.holdout_seed)
+        images.append(source["images"])
+        labels.append(source["labels"])
+        train_idx.append(offset + train)
+        hold_idx.append(offset + hold)
+        offset += len(source["labels"])
+    return torch.cat(images), torch.cat(labels), torch.cat(train_idx), torch.cat(hold_idx)
+
+
 # demo-catalog category -> captioner class; scarves, belts and sunglasses have no class and are not rendered
 RENDER_CLASSES = {
-    "t-shirt": "t-shirt", "tank top": "t-shirt", "shirt": "shirt", "blouse": "shirt", "sweater": "longsleeve",
-    "hoodie": "longsleeve", "jeans": "pants", "trousers": "pants", "track pants": "pants", "shorts": "shorts",
-    "skirt": "skirt", "dress": "dress", "jacket": "outwear", "blazer": "outwear", "coat": "outwear",
+    "t-shirt": "t-shirt", "tank top": "undershirt", "shirt": "shirt", "blouse": "blouse", "sweater": "longsleeve",
+    "hoodie": "hoodie", "jeans": "pants", "trousers": "pants", "track pants": "pants", "shorts": "shorts",
+    "skirt": "skirt", "dress": "dress", "jacket": "outwear", "blazer": "blazer", "coat": "outwear",
     "puffer jacket": "outwear", "sneakers": "shoes", "ankle boots": "shoes", "heels": "shoes", "loafers": "shoes",
     "sandals": "shoes", "hat": "hat", "beanie": "hat", "shoulder bag": "bag", "clutch": "bag", "tote bag": "bag",
     "backpack": "bag",
@@ -242,9 +269,7 @@ def train(cfg: TrainConfig) -> dict:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     log = (out / "train_log.txt").open("w")
-    cache = build_cache(Path(cfg.data), cfg.image_size, Path(cfg.cache.format(size=cfg.image_size)))
-    images, labels = cache["images"], cache["labels"]
-    train_idx, hold_idx = stratified_split(labels, cfg.holdout, cfg.holdout_seed)
+    images, labels, train_idx, hold_idx = real_photos(cfg)
     renders = build_render_cache(cfg.renders, cfg.image_size, render_cache_path(cfg)) if cfg.renders else None
     if renders is not None:  # appended after the real photos; the real holdout stays exactly as it was
         offset = len(labels)
@@ -310,7 +335,8 @@ def train(cfg: TrainConfig) -> dict:
 
 
 def render_cache_path(cfg: TrainConfig) -> Path:
-    return Path(cfg.cache.format(size=cfg.image_size)).with_name(f"captioner_renders_{cfg.image_size}x{cfg.renders}.pt")
+    name = f"captioner_renders_{cfg.image_size}x{cfg.renders}_{len(CLASSES)}classes.pt"  # labels follow CLASSES
+    return Path(cfg.cache.format(size=cfg.image_size)).with_name(name)
 
 
 def init_model(path: str):
@@ -350,9 +376,8 @@ def ensemble(cfg: TrainConfig, members: list[str]) -> dict:
     captioner does). The ensemble is written to `cfg.out` only if it beats every member alone: the first
     member's folder with the others in sub-folders, named in its preprocessor_config.json."""
     torch.set_num_threads(cfg.threads)
-    cache = build_cache(Path(cfg.data), cfg.image_size, Path(cfg.cache.format(size=cfg.image_size)))
-    _, hold_idx = stratified_split(cache["labels"], cfg.holdout, cfg.holdout_seed)
-    images, labels = cache["images"][hold_idx], cache["labels"][hold_idx]
+    images, labels, _, hold_idx = real_photos(cfg)
+    images, labels = images[hold_idx], labels[hold_idx]
     models = [init_model(m) for m in members]  # a member trained before a class was added is grown (same predictions)
     probs = [predict(m, images) for m in models]
     report = {"members": {m: round(accuracy(p, labels), 4) for m, p in zip(members, probs)}, "n_holdout": len(hold_idx),
