@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stylist.core.colors import PALETTE, garment_colors, garment_mask, garment_pattern, name_color
+from stylist.core.colors import PALETTE, garment_colors, garment_mask, name_color
 from stylist.core.errors import StylistError
 from stylist.core.paths import EXAMPLES
 from stylist.core.vocabulary import GARMENT_TYPES, slot_of
 from stylist.evaluation.captions import csv_photos, evaluate, labelled_photos
+from stylist.experimental.patterns import garment_pattern
 from stylist.models.captioner import (
     CLASSES,
     DEFAULT,
@@ -154,6 +155,71 @@ def test_batch_with_bad_files_still_captions_the_rest(tiny_classifier, tmp_path)
     captions = Captioner.load(tiny_classifier).caption_images(paths)
     assert [bool(c.error) for c in captions] == [False, True, True, True, False]
     assert "empty.jpg" in captions[1].error and captions[0].colors[0] == "navy"
+
+
+@pytest.mark.parametrize("layer_type", ["basic", "bottleneck"])
+def test_batch_norms_are_folded_into_the_convolutions_with_the_same_logits(layer_type, tmp_path):
+    """The loaded classifier has no batch norm left and gives the checkpoint's logits (its BN statistics made
+    far from the identity first, so a wrong fold could not pass)."""
+    import torch
+    from transformers import ResNetConfig, ResNetForImageClassification
+
+    torch.manual_seed(0)
+    config = ResNetConfig(embedding_size=8, hidden_sizes=[8, 16, 16, 24], depths=[1, 2, 1, 1], layer_type=layer_type,
+                          num_labels=len(CLASSES), id2label=dict(enumerate(CLASSES)))
+    model = ResNetForImageClassification(config).eval()
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    for norm in norms:
+        norm.running_mean.normal_(0, 0.5)
+        norm.running_var.uniform_(0.2, 3.0)
+        norm.weight.data.uniform_(0.5, 1.5)
+        norm.bias.data.normal_(0, 0.5)
+    model.save_pretrained(tmp_path)
+    backend = Captioner.load(tmp_path).backend
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in backend.model.modules())
+    assert sum(isinstance(m, torch.nn.Conv2d) and m.bias is not None for m in backend.model.modules()) == len(norms)
+    x = torch.randn(4, 3, 64, 64)
+    with torch.inference_mode():
+        expected, got = model(pixel_values=x).logits, backend.model(pixel_values=x).logits
+    assert expected.abs().max() > 0.1 and torch.allclose(got, expected, rtol=0, atol=1e-4)
+
+
+def test_colour_distances_keep_numpys_sums():
+    """`_squared_norms` adds channels in the order `.sum(1)` does, so masks and colours are the same to the bit."""
+    from stylist.core.colors import _squared_norms
+
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        rows = (rng.normal(0, 40, (20_000, 3)) + [50, 0, 0]).astype(dtype)
+        assert np.array_equal(_squared_norms(rows), (rows * rows).sum(1))
+
+
+def test_a_folder_in_worker_threads_is_captioned_as_photo_by_photo(tiny_classifier, tmp_path):
+    """Batches in worker threads (two torch threads: two workers) give each photo its own caption, in order, and
+    torch's thread count is back afterwards."""
+    import torch
+
+    paths = []
+    for i, (garment, surface) in enumerate([("red", "beige"), ("navy", "white"), ("green", "grey"), ("black", "beige")]
+                                           * 6):
+        paths.append(tmp_path / f"{i}.jpg")
+        flat_lay(garment, surface, stripes="white" if i % 3 == 0 else None).save(paths[-1])
+    paths.insert(5, tmp_path / "missing.jpg")
+    captioner = Captioner.load(tiny_classifier)
+    captioner.batch_size = 3
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        folder = captioner.caption_images(paths)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
+    assert [c.path for c in folder] == [str(p) for p in paths] and folder[5].error and not folder[5].category
+    for path, caption in zip(paths, folder):
+        if caption is not folder[5]:
+            alone = captioner.caption_image(path)
+            assert (caption.caption, caption.colors, caption.pattern) == (alone.caption, alone.colors, alone.pattern)
+            assert caption.confidence == pytest.approx(alone.confidence, abs=2e-4)
 
 
 @pytest.mark.parametrize("garment, surface, box", [
