@@ -1,4 +1,4 @@
-"""Garment photo -> short style caption ("navy striped t-shirt"): the first stage of the outfit method.
+"""Garment photo -> short style caption ("navy t-shirt"): the first stage of the outfit method.
 
     python -m stylist caption photo1.jpg photo2.png [--json] [--captioner ID_OR_PATH]
 
