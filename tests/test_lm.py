@@ -117,6 +117,27 @@ def test_another_adapter_scores_the_conditional_terms_and_version_0_the_uncondit
         assert outfits.logprobs(pairs[2:], adapter=tiny_lm.adapter / ".") == pytest.approx(reference[2:], abs=1e-5)
 
 
+def test_the_version_in_use_is_merged_and_switching_versions_gives_unmerged_figures(tiny_lm):
+    """The recommender merges the LoRA of the version it runs into the LM's weights (a third of a small LM's
+    FLOPs); switching versions takes it out first, so every version scores as its unmerged model does, before
+    and after a switch."""
+    from stylist.models.spec import LMSpec
+
+    outfits = load_outfit_model(tiny_lm.base, tiny_lm.adapter, use_counts=False, scoring=PER_TOKEN)
+    pairs = [(outfit_prompt([g], slot), completion(h)) for slot in ("shoes", "bags", "hats")
+             for g in CAPTIONS for h in CAPTIONS]
+    third = len(pairs) // 3  # each part new to the caches, so each is computed with the weights of its moment
+    prompts = [outfit_prompt([g], "shoes") for g in CAPTIONS]
+    got = [outfits.logprobs(pairs[:third]), outfits.logprobs(pairs[third:2 * third], adapter=tiny_lm.other),
+           outfits.logprobs(pairs[2 * third:])]
+    for part, (adapter, begin) in zip(got, [(tiny_lm.adapter, 0), (tiny_lm.other, third), (tiny_lm.adapter, 2 * third)]):
+        model, tokenizer = load_lm(LMSpec(str(tiny_lm.base), str(adapter)))  # unmerged
+        reference = completion_logprobs(model, tokenizer, *zip(*pairs[begin:begin + third]))
+        assert np.allclose(part, reference[0] / reference[1], atol=1e-5)
+    model, tokenizer = load_lm(LMSpec(str(tiny_lm.base), str(tiny_lm.adapter)))
+    assert outfits.generate(prompts, 4) == generate(model, tokenizer, prompts, max_new_tokens=4)
+
+
 def test_threads_with_different_adapters_get_what_sequential_calls_get(tiny_lm):
     """The app serves visitors on several threads, each with its own adapter version: switching adapter and
     running the model must never interleave."""
