@@ -211,8 +211,9 @@ def completion_logprobs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBa
         if start >= 2:  # the cache holds the prompt but its last token, whose logits score the first completion token
             groups.setdefault(tuple(seq[:start - 1]), []).append(i)
     shared = [(list(prefix), rows) for prefix, rows in groups.items() if len(rows) >= SHARED_PREFIX_MIN]
-    for begin in range(0, len(shared), max(1, batch_size // 16)):
-        part = shared[begin:begin + max(1, batch_size // 16)]
+    per_batch = max(1, batch_size // 16)  # prompts per batch: each brings a dozen completions or so
+    for begin in range(0, len(shared), per_batch):
+        part = shared[begin:begin + per_batch]
         rows = [i for _, group in part for i in group]
         logprobs[rows], lengths[rows] = _shared_prompt_logprobs(
             model, tokenizer, [prefix for prefix, _ in part],
