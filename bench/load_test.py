@@ -6,8 +6,8 @@
     python bench/load_test.py --refine-kill  # kill -9 the refine worker while training and while saving
 
 Each visitor is one page speaking Gradio's queue protocol as the page's JavaScript does (join, then read the
-session's event stream): page load (which issues the visitor token), "Complete my outfit", the filling of the
-card grid, and Like/Dislike on 1-2 of them. gradio_client cannot do this: the page-load and vote handlers are
+session's event stream): page load (which issues the visitor token), "Complete my outfit" (which also fills
+the card grid), and Like/Dislike on 1-2 of them. gradio_client cannot do this: the page-load and vote handlers are
 private (not in `Client.view_api()`), and without the page load `/complete` refuses the request (no visitor id).
 The app runs with a fresh temporary data folder and an admin password; everything stops by itself.
 
@@ -89,10 +89,9 @@ class Page:
         return self.visitor
 
     def recommend(self, captions: list[str], occasion: str, season: str) -> int:
-        """"Complete my outfit", then the filling of the card grid it triggers; returns the number of cards."""
-        made = self.call(self.deps["complete"], [None, None, occasion, season, *(captions + [""] * 4)[:4]])["data"][0]
-        shown = self.call(self.deps["show"], [made, None])["data"]
-        self.key, updates = shown[0], shown[2:]  # the rendering now shown, then the score help, then the grid
+        """"Complete my outfit" (one event: the notice, two states, then the card grid); returns the number of cards."""
+        shown = self.call(self.deps["complete"], [None, None, occasion, season, *(captions + [""] * 4)[:4]])["data"]
+        self.key, updates = shown[3], shown[5:]  # the rendering now shown, then the score help, then the grid
         per_row = (len(updates) // len(self.grid)) - 2  # row, slot name, then column/body/like/dislike per card
         self.cards = [(r, c // 4) for r in range(len(self.grid)) for c in range(0, per_row, 4)
                       if updates[r * (per_row + 2) + 2 + c].get("visible")]

@@ -62,7 +62,6 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
 
         shown = gr.State({})  # rendering key -> {slot: [Card dicts]}, the latest KEPT renderings
         key = gr.Textbox(visible="hidden", elem_id="cards-key")  # the rendering this page shows, sent with a click
-        pending = gr.Textbox(visible="hidden")  # the rendering just made, shown (and `key` set) by `show`
         votes = gr.State({})  # item id -> {"label", "event"}
         notice = gr.Markdown("Suggestions appear below when you press **Complete my outfit**.", elem_id="vote-notice")
         explained = gr.Markdown(SCORE_HELP, visible=False, elem_id="score-help")
@@ -97,17 +96,20 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
 
         @one_line_errors
         def complete(token, kept, occ, sea, *caps):
-            """Suggestions as a new rendering, kept beside the one before it (see `click`)."""
+            """Suggestions as a new rendering, kept beside the one before it (see `click`), and shown in the same
+            answer: one event per press, and `key` changes with the cards it names, so a click always names the
+            card it was made on."""
             groups = app.style.recommend(list(caps), occ, sea, token=token or "")
             found = sum(len(g) for g in groups.values())
             rendering = secrets.token_hex(6)
-            kept = dict(list(kept.items())[-KEPT + 1:]) | {rendering: {s: [asdict(c) for c in g] for s, g in groups.items()}}
-            return rendering, f"{found} suggestions for {len(groups)} missing pieces, best first.", kept, {}
+            cards = {s: [asdict(c) for c in g] for s, g in groups.items()}
+            kept = dict(list(kept.items())[-KEPT + 1:]) | {rendering: cards}
+            notice = f"{found} suggestions for {len(groups)} missing pieces, best first."
+            return [notice, kept, {}, *show(rendering, cards)]
 
-        def show(rendering, kept):
-            """Fill the grid with one rendering: value updates of components that always exist (each card names
-            its rendering, so a page, or a test, can tell the new cards from the old)."""
-            groups = kept.get(rendering, {})
+        def show(rendering: str, groups: dict) -> list:
+            """The rendering's key, then the grid filled with its cards: value updates of components that always
+            exist (each card names its rendering, so a page, or a test, can tell the new cards from the old)."""
             slots = slot_order(groups)
             out = [rendering, gr.update(visible=bool(groups))]  # updates, not new components: 100-odd of them
             for r, row in enumerate(grid):
@@ -121,11 +123,9 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
                     out += [gr.update(visible=True), body, _vote_button(LIKE, False), _vote_button(DISLIKE, False)]
             return out
 
-        # `key` changes with the cards it names, in one update: a click always names the card it was made on
-        go.click(complete, inputs=[visitor, shown, occasion, season, *texts], outputs=[pending, notice, shown, votes],
-                 show_progress_on=notice, api_name="complete"
-                 ).success(show, inputs=[pending, shown], outputs=[key, explained, *_grid_outputs(grid)],
-                           api_visibility="private", show_progress="hidden")
+        go.click(complete, inputs=[visitor, shown, occasion, season, *texts],
+                 outputs=[notice, shown, votes, key, explained, *_grid_outputs(grid)], show_progress_on=notice,
+                 api_name="complete")
 
         @one_line_errors
         def click(row: int, col: int, label: str, token, rendering, kept, state):
