@@ -89,19 +89,19 @@ class Page:
         return self.visitor
 
     def recommend(self, captions: list[str], occasion: str, season: str) -> int:
-        """"Complete my outfit" (one event: the notice, two states, then the card grid); returns the number of cards."""
+        """"Complete my outfit" (one event: two states, the rendering's key, the summary, then per row of the card
+        grid its slot name and its cards' HTML, "" where none); returns the number of cards."""
         shown = self.call(self.deps["complete"], [None, None, occasion, season, *(captions + [""] * 4)[:4]])["data"]
-        self.key, updates = shown[3], shown[5:]  # the rendering now shown, then the score help, then the grid
-        per_row = (len(updates) // len(self.grid)) - 2  # row, slot name, then column/body/like/dislike per card
-        self.cards = [(r, c // 4) for r in range(len(self.grid)) for c in range(0, per_row, 4)
-                      if updates[r * (per_row + 2) + 2 + c].get("visible")]
+        self.key, grid = shown[2], shown[4:]
+        per_row = len(grid) // len(self.grid)
+        self.cards = [(r, c) for r in range(len(self.grid)) for c in range(per_row - 1) if grid[r * per_row + 1 + c]]
         return len(self.cards)
 
     def vote(self, card: int, label: str) -> str:
         """Click Like or Dislike on a card (each card at most once, so no click takes a vote back); returns the
         page's acknowledgement."""
         row, col = self.cards[card]
-        message = self.call(self.grid[row][col][label], [None, self.key, None, None])["data"][3]
+        message = self.call(self.grid[row][col][label], [None, self.key, None, None])["data"][2]
         if not message.startswith("Recorded:"):
             raise PageError(f"not acknowledged: {message}")
         return message
@@ -142,14 +142,20 @@ class App:
     def start(self, models: bool = True) -> float:
         """Start it and wait until it serves the page (and, with `models`, until its models have loaded); returns
         the seconds that took."""
-        begin, port = time.monotonic(), free_port()
+        self.begin, port = time.monotonic(), free_port()
+        self.since = self.log.stat().st_size if self.log.exists() else 0  # the log is appended to by every start
         with open(self.log, "a") as out:
             self.proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), *self.args, "--port", str(port)],
                                          cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=self.env)
         self.url = f"http://127.0.0.1:{port}/"
-        wait_http(self.url, self.proc, self.log, models=models)
+        wait_http(self.url, self.proc, self.log, models=models, since=self.since)
         self.config = httpx.get(self.url + "config", timeout=30).json()
-        return time.monotonic() - begin
+        return time.monotonic() - self.begin
+
+    def ready(self) -> float:
+        """Wait until the started app's models have loaded; returns the seconds since it was started."""
+        wait_http(self.url, self.proc, self.log, models=True, since=self.since)
+        return time.monotonic() - self.begin
 
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)

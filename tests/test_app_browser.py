@@ -115,11 +115,16 @@ def complete(page) -> list[str]:
 
 
 def vote(page, row: int, card: int, label: str):
-    """Click Like/Dislike on one card; returns the button so the caller can check what it shows."""
-    button = page.locator(".suggestions").nth(row).locator(".card").nth(card).get_by_role(
-        "button", name=re.compile(f"^{label}"))
-    button.click()
-    return button
+    """Click Like/Dislike on one card; returns the card's HTML, whose `data-vote` says what the page shows
+    (its CSS colours and ticks the voted button)."""
+    shown = page.locator(".suggestions:visible").nth(row).locator(".card:visible").nth(card)
+    shown.get_by_role("button", name=re.compile(f"^{label}")).click()
+    return shown.locator(".card-body")
+
+
+def voted(label: str) -> tuple[str, str]:
+    """The attribute a card's HTML carries once `label` ("Like", "Dislike" or "" for none) is recorded on it."""
+    return "data-vote", label.lower()
 
 
 def test_public_host_needs_password(tmp_path):
@@ -138,14 +143,16 @@ def test_style_upload_caption_suggest_vote(alice, shots):
     rows = alice.locator(".suggestions:visible").count()
     assert rows >= 2
     like = vote(alice, 0, 0, "Like")
-    expect(like).to_have_text("Like ✓")
+    expect(like).to_have_attribute(*voted("Like"))
+    tick = like.evaluate("b => getComputedStyle(b.closest('.card').querySelector('button.like'), '::after').content")
+    assert "✓" in tick, "the voted button shows a tick"
     expect(alice.locator("#vote-notice")).to_contain_text("Recorded")
     vote(alice, 0, 0, "Like")  # a second click takes the vote back
-    expect(like).to_have_text("Like")
+    expect(like).to_have_attribute(*voted(""))
     expect(alice.locator("#vote-notice")).to_contain_text("taken back")
     for row in range(rows):  # a like and a dislike per slot: enough DPO pairs for a tiny refine
-        expect(vote(alice, row, 0, "Like")).to_have_text("Like ✓")
-        expect(vote(alice, row, 1, "Dislike")).to_have_text("Dislike ✓")
+        expect(vote(alice, row, 0, "Like")).to_have_attribute(*voted("Like"))
+        expect(vote(alice, row, 1, "Dislike")).to_have_attribute(*voted("Dislike"))
 
 
 def test_name_is_remembered(alice):
@@ -166,7 +173,7 @@ def test_typed_outfit_explained_scores_and_clicks_while_new_cards_come(browser, 
     assert "shoes" in slots and not {"tops", "bottoms", "dresses"} & set(slots), slots
     explained = page.locator("#score-help")
     expect(explained).to_contain_text("for you")
-    expect(vote(page, 0, 0, "Like")).to_have_text("Like ✓")
+    expect(vote(page, 0, 0, "Like")).to_have_attribute(*voted("Like"))
     expect(explained).to_be_visible()  # the vote's message does not replace the explanation
 
     title = page.locator(".suggestions").nth(0).locator(".card").nth(1).locator(".card-title").inner_text()
@@ -234,7 +241,7 @@ def test_refine_while_another_user_clicks(alice, browser, url, data, shots):
     caption.fill("<b>red</b> dress")  # user text is shown as text, never as markup
     assert "<b>red</b> dress" in "".join(complete(bob))
     expect(bob.locator(f"{CARD_TEXT} b", has_text=re.compile("^red$"))).to_have_count(0)
-    expect(vote(bob, 0, 0, "Like")).to_have_text("Like ✓")
+    expect(vote(bob, 0, 0, "Like")).to_have_attribute(*voted("Like"))
     assert state.get_attribute("data-state") in ("starting", "running", "saving"), "the refine ended too early"
     tab(bob, "Feedback")
     expect(bob.locator("#counts")).to_contain_text("bob: 1 liked, 0 disliked")
@@ -257,8 +264,8 @@ def test_refine_while_another_user_clicks(alice, browser, url, data, shots):
     slots = alice.locator(".suggestions:visible").count()
     assert after != before, "the refined adapter should change the suggestions for the same outfit"
     assert all("for you" in card for card in after), "alice has a history: her suggestions are ordered for her"
-    expect(vote(alice, 0, 0, "Like")).to_have_text("Like ✓")
-    expect(vote(alice, 1, 2, "Dislike")).to_have_text("Dislike ✓")
+    expect(vote(alice, 0, 0, "Like")).to_have_attribute(*voted("Like"))
+    expect(vote(alice, 1, 2, "Dislike")).to_have_attribute(*voted("Dislike"))
     alice.screenshot(path=str(shots / "style.png"), full_page=True)
     tab(alice, "Refine")
     alice.locator("#compare").click()

@@ -69,7 +69,8 @@ class CatalogIndex:
         a shop's catalog has dozens per slot, and the LM weighs each of them when a description needs one."""
         names: dict[str, list[str]] = {}
         for slot, rows in self.rows.items():
-            counts = Counter(c for c in (self.items[r].category.lower() for r in rows.tolist()) if slot_of(c) == slot)
+            counts = Counter(self.items[r].category.lower() for r in rows.tolist())
+            counts = Counter({c: n for c, n in counts.items() if slot_of(c) == slot})  # once per distinct name
             names[slot] = sorted(sorted(counts), key=lambda c: -counts[c])[:NOUNS]
         return names
 

@@ -25,9 +25,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 180, models: bool = True) -> None:
+def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 180, models: bool = True,
+              since: int = 0) -> None:
     """Poll until the app answers 200 and, with `models`, until its log says its models have loaded (the page is
-    served while they load); fail early with its log if the process dies."""
+    served while they load), in what the log holds past byte `since` (a log appended to by several starts);
+    fail early with its log if the process dies."""
     from stylist.app.service import READY
 
     deadline = time.monotonic() + timeout
@@ -36,7 +38,7 @@ def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 180,
             raise RuntimeError(f"app exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
         with contextlib.suppress(OSError):
             with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200 and (not models or READY in log.read_text()):
+                if response.status == 200 and (not models or READY.encode() in log.read_bytes()[since:]):
                     return
         time.sleep(0.2)
     raise TimeoutError(f"app did not answer {url} within {timeout}s:\n{log.read_text()[-4000:]}")

@@ -91,6 +91,7 @@ class StartingStylist:
             traceback.print_exc()
             sys.stderr.flush()
             os._exit(1)
+        self._app.style.warm_up()
         self._loaded.set()
         print(READY, file=sys.stderr, flush=True)
 

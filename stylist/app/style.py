@@ -74,6 +74,11 @@ class Style:
         return [self.captioner.caption_image(image, path=name).caption
                 for name, image in self.access.check_uploads(paths)]
 
+    def warm_up(self) -> None:
+        """One recommendation before the first visitor's: the first one pays for what loads lazily (the catalog
+        index's per-slot tables, the LM's first forward passes), seconds on a large catalog."""
+        self.recommend(["white cotton t-shirt"], None, None)
+
     def recommend(self, captions: list[str], occasion: str | None, season: str | None,
                   token: str | None = None, version: AdapterVersion | None = None) -> dict[str, list[Card]]:
         """Suggestions per missing slot, re-ordered "for you" once the visitor whose `token` this is has a

@@ -44,8 +44,11 @@ CSS = """
 .compare-row > div { width: 140px; flex: none; }
 .compare-row img { width: 100%; height: 110px; object-fit: contain; }
 .compare-row p { font-size: 0.85em; line-height: 1.3; margin: 2px 0; }
-button.voted-like { background: #2e7d32 !important; color: white !important; }
-button.voted-dislike { background: #b23b3b !important; color: white !important; }
+.suggestions:not(:has(.card-body)), .card:not(:has(.card-body)) { display: none !important; }
+.card:has(.card-body[data-vote=like]) button.like { background: #2e7d32 !important; color: white !important; }
+.card:has(.card-body[data-vote=dislike]) button.dislike { background: #b23b3b !important; color: white !important; }
+.card:has(.card-body[data-vote=like]) button.like::after,
+.card:has(.card-body[data-vote=dislike]) button.dislike::after { content: "\\00a0✓"; }
 .progress { height: 14px; background: #e3e5ee; border-radius: 7px; overflow: hidden; margin-top: 6px; }
 .progress > div { height: 100%; background: #5b63d3; transition: width 0.5s; }
 #refine-state[data-state=failed] b { color: #b23b3b; }

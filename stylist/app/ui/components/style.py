@@ -1,7 +1,10 @@
 """The Style tab: garment photos -> editable captions -> suggestion cards with Like / Dislike.
 
 The cards are a fixed grid (one row per slot, `per_slot` cards each) made once with the page and filled with each
-answer, not components rendered anew: a click is never lost to a re-render, and an answer costs value updates only.
+answer, not components rendered anew: a click is never lost to a re-render. An answer sets values only (each
+card's HTML, each row's name): Gradio builds a new component for every property update, even a skip, which
+for this grid cost more than a recommendation. So a card without HTML, and a row without cards, are hidden by
+the page's CSS, and a vote is shown on the card's HTML (`data-vote`), which colours and ticks its button.
 """
 
 from __future__ import annotations
@@ -63,8 +66,10 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
         shown = gr.State({})  # rendering key -> {slot: [Card dicts]}, the latest KEPT renderings
         key = gr.Textbox(visible="hidden", elem_id="cards-key")  # the rendering this page shows, sent with a click
         votes = gr.State({})  # item id -> {"label", "event"}
-        notice = gr.Markdown("Suggestions appear below when you press **Complete my outfit**.", elem_id="vote-notice")
-        explained = gr.Markdown(SCORE_HELP, visible=False, elem_id="score-help")
+        # the votes' line: an answer does not write here, so a vote acknowledged while new cards come stays shown
+        notice = gr.Markdown("Your votes are acknowledged here.", elem_id="vote-notice")
+        explained = gr.Markdown("Suggestions appear below when you press **Complete my outfit**.",
+                                elem_id="score-help")  # then how many, and SCORE_HELP
         grid = [_slot_row(app.config.per_slot) for _ in SLOTS]
 
         @one_line_errors
@@ -97,45 +102,35 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
         @one_line_errors
         def complete(token, kept, occ, sea, *caps):
             """Suggestions as a new rendering, kept beside the one before it (see `click`), and shown in the same
-            answer: one event per press, and `key` changes with the cards it names, so a click always names the
-            card it was made on."""
+            answer: `key` changes with the cards it names, so a click always names the card it was made on."""
             groups = app.style.recommend(list(caps), occ, sea, token=token or "")
             found = sum(len(g) for g in groups.values())
             rendering = secrets.token_hex(6)
             cards = {s: [asdict(c) for c in g] for s, g in groups.items()}
             kept = dict(list(kept.items())[-KEPT + 1:]) | {rendering: cards}
-            notice = f"{found} suggestions for {len(groups)} missing pieces, best first."
-            return [notice, kept, {}, *show(rendering, cards)]
-
-        def show(rendering: str, groups: dict) -> list:
-            """The rendering's key, then the grid filled with its cards: value updates of components that always
-            exist (each card names its rendering, so a page, or a test, can tell the new cards from the old)."""
-            slots = slot_order(groups)
-            out = [rendering, gr.update(visible=bool(groups))]  # updates, not new components: 100-odd of them
+            summary = f"**{found} suggestions for {len(groups)} missing pieces, best first.**"
+            slots = slot_order(cards)
+            out = [kept, {}, rendering, f"{summary} {SCORE_HELP}" if cards else summary]
             for r, row in enumerate(grid):
-                cards = groups[slots[r]] if r < len(slots) else []
-                out += [gr.update(visible=bool(cards)), f"### {md(slots[r])}" if cards else gr.skip()]
-                for c in range(len(row["cards"])):
-                    if c >= len(cards):  # hidden: its contents are set when a later answer shows it
-                        out += [gr.update(visible=False), gr.skip(), gr.skip(), gr.skip()]
-                        continue
-                    body = f'<div data-rendering="{html.escape(rendering)}">{card_html(Card(**cards[c]), True)}</div>'
-                    out += [gr.update(visible=True), body, _vote_button(LIKE, False), _vote_button(DISLIKE, False)]
+                shown = cards[slots[r]] if r < len(slots) else []
+                out.append(f"### {md(slots[r])}" if shown else "")
+                out += [_card_body(rendering, shown[c]) if c < len(shown) else "" for c in range(len(row["bodies"]))]
             return out
 
         go.click(complete, inputs=[visitor, shown, occasion, season, *texts],
-                 outputs=[notice, shown, votes, key, explained, *_grid_outputs(grid)], show_progress_on=notice,
+                 outputs=[shown, votes, key, explained, *_grid_outputs(grid)], show_progress_on=explained,
                  api_name="complete")
 
         @one_line_errors
         def click(row: int, col: int, label: str, token, rendering, kept, state):
             """A vote on the card at (row, col) of the rendering the page showed when it was clicked, even if a
-            newer one arrived meanwhile (then the buttons, which show the newer card, are left as they are)."""
+            newer one arrived meanwhile (then the card shown there, a newer one, is left as it is)."""
             groups = kept.get(rendering)
             slots = slot_order(groups or {})
             if groups is None or row >= len(slots) or col >= len(groups[slots[row]]):
                 raise StylistError("these suggestions are no longer shown: press Complete my outfit again")
-            card = Card(**groups[slots[row]][col])
+            fields = groups[slots[row]][col]
+            card = Card(**fields)
             state = dict(state)
             old = state.pop(card.item_id, None)
             if old:
@@ -146,15 +141,14 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
                 state[card.item_id] = {"label": label, "event": app.votes.vote(token, card, label)}
                 message = f"Recorded: you {label}d *{md(card.title)}*."
             if rendering != list(kept)[-1]:
-                return gr.skip(), gr.skip(), state, message
-            now = state.get(card.item_id, {}).get("label")
-            return _vote_button(LIKE, now == "like"), _vote_button(DISLIKE, now == "dislike"), state, message
+                return gr.skip(), state, message
+            return _card_body(rendering, fields, state.get(card.item_id, {}).get("label", "")), state, message
 
         for r, row in enumerate(grid):
-            for c, (like, dislike) in enumerate(row["buttons"]):
+            for c, (body, (like, dislike)) in enumerate(zip(row["bodies"], row["buttons"])):
                 for button, label in ((like, "like"), (dislike, "dislike")):
                     button.click(lambda *a, r=r, c=c, label=label: click(r, c, label, *a),
-                                 inputs=[visitor, key, shown, votes], outputs=[like, dislike, votes, notice],
+                                 inputs=[visitor, key, shown, votes], outputs=[body, votes, notice],
                                  api_visibility="private", show_progress="hidden")
     return {"tab": tab, "texts": texts, "occasion": occasion, "season": season}
 
@@ -165,30 +159,26 @@ def _choices(names: Iterable[str]) -> list[tuple[str, str]]:
 
 
 def _slot_row(per_slot: int) -> dict:
-    """One slot's row of the grid, hidden until an answer fills it: its name, then `per_slot` cards."""
-    with gr.Row(elem_classes="suggestions", equal_height=True, visible=False) as row:
+    """One slot's row of the grid: its name, then `per_slot` cards (hidden by the page's CSS while empty)."""
+    with gr.Row(elem_classes="suggestions", equal_height=True):
         name = gr.Markdown(elem_classes="slot-name")
-        cards, buttons = [], []
+        bodies, buttons = [], []
         for _ in range(per_slot):
-            with gr.Column(min_width=160, elem_classes="card", visible=False) as column:
-                body = gr.HTML(elem_classes="card-text")
+            with gr.Column(min_width=160, elem_classes="card"):
+                bodies.append(gr.HTML(elem_classes="card-text"))
                 with gr.Row():
                     buttons.append((gr.Button(LIKE, size="sm", elem_classes="like"),
                                     gr.Button(DISLIKE, size="sm", elem_classes="dislike")))
-            cards.append((column, body))
-    return {"row": row, "name": name, "cards": cards, "buttons": buttons}
+    return {"name": name, "bodies": bodies, "buttons": buttons}
 
 
 def _grid_outputs(grid: list[dict]) -> list:
-    """The grid's components in the order `show` fills them."""
-    out = []
-    for row in grid:
-        out += [row["row"], row["name"]]
-        for (column, body), (like, dislike) in zip(row["cards"], row["buttons"]):
-            out += [column, body, like, dislike]
-    return out
+    """The grid's components in the order `complete` fills them: per row its name, then its cards' HTML."""
+    return [component for row in grid for component in (row["name"], *row["bodies"])]
 
 
-def _vote_button(label: str, on: bool) -> dict:
-    """A recorded vote shows a tick and its colour; a second click on it undoes the vote."""
-    return gr.update(value=label + (" ✓" if on else ""), elem_classes=[f"voted-{label.lower()}"] if on else [])
+def _card_body(rendering: str, fields: dict, vote: str = "") -> str:
+    """A card's HTML: it names its rendering (so a page, or a test, can tell new cards from old) and the vote
+    on it ("like", "dislike" or ""), which the page's CSS shows on its buttons."""
+    return (f'<div class="card-body" data-rendering="{html.escape(rendering)}" data-vote="{vote}">'
+            f'{card_html(Card(**fields), True)}</div>')
