@@ -109,6 +109,9 @@ def test_ensemble_of_runs_is_chosen_on_the_holdout_and_loaded_by_the_captioner(t
     cfg = TrainConfig(**{**cfg, "widths": tuple(cfg["widths"]), "depths": tuple(cfg["depths"]), "out": str(tmp_path / "e")})
     report = ensemble(cfg, [str(tiny_classifier), str(tiny_classifier)])
     assert report["n_holdout"] == 3 + 2 and report["members"][str(tiny_classifier)] == report["ensemble"]
+    parts = report["by_part"]  # the folder's holdout, the csv's, and its new type (polo) apart
+    assert [parts[p]["n"] for p in ("data", "extra", "new_types")] == [3, 2, 2]
+    assert parts["new_types"]["ensemble"] == parts["extra"]["ensemble"]  # all the csv's photos are polos
     assert not report["written"] and not (tmp_path / "e").exists()  # no better than a member alone: not written
     pair = tmp_path / "pair"  # what a written ensemble looks like: a member in a sub-folder, named in the config
     shutil.copytree(tiny_classifier, pair)

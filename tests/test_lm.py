@@ -5,6 +5,7 @@ plus splits and counts."""
 from __future__ import annotations
 
 import ast
+import json
 import threading
 from pathlib import Path
 
@@ -164,6 +165,42 @@ def test_threads_with_different_adapters_get_what_sequential_calls_get(tiny_lm):
         assert np.concatenate([lp for lp, _ in together[a]]) == pytest.approx(
             np.concatenate([lp for lp, _ in alone[a]]), abs=1e-5)
     assert not np.allclose(alone[None][0][0], alone[tiny_lm.other][0][0], atol=1e-3)
+
+
+def test_unconditional_terms_are_kept_across_starts_for_the_same_lm_only(tiny_lm, tmp_path, capsys, monkeypatch):
+    """Version 0's "nothing" terms are stored in the data folder and read by the next start of the same LM, so
+    they are not computed again; another LM (another adapter) has its own file; a damaged file is said once and
+    ignored; conditional terms are not stored."""
+    import stylist.models.outfit as outfit
+
+    pairs = [(outfit_prompt([], "shoes"), completion(c)) for c in CAPTIONS]
+    first = load_outfit_model(tiny_lm.base, tiny_lm.adapter, use_counts=False, scoring=PER_TOKEN)
+    first.keep_prior(tmp_path)
+    expected = first.logprobs(pairs + [(outfit_prompt(["white cotton t-shirt"]), completion("blue denim jeans"))])
+    assert first.save_prior() is True and first.save_prior() is None  # nothing new the second time
+    [stored] = tmp_path.glob("lm-prior-*.jsonl")
+    assert len(stored.read_text().splitlines()) == 1 + len(pairs)  # a header, then the unconditional terms only
+
+    again = load_outfit_model(tiny_lm.base, tiny_lm.adapter, use_counts=False, scoring=PER_TOKEN)
+    again.keep_prior(tmp_path)
+    monkeypatch.setattr(outfit, "completion_logprobs", lambda *a, **k: pytest.fail("a stored term was recomputed"))
+    assert again.logprobs(pairs) == pytest.approx(expected[:len(pairs)], abs=1e-6)
+    monkeypatch.undo()
+
+    other = load_outfit_model(tiny_lm.base, tiny_lm.other, use_counts=False, scoring=PER_TOKEN)
+    other.keep_prior(tmp_path)
+    other.logprobs(pairs)
+    other.save_prior()
+    assert len(list(tmp_path.glob("lm-prior-*.jsonl"))) == 2
+
+    lines = stored.read_text().splitlines()
+    stored.write_text("\n".join(lines[:3]) + "\n" + lines[3][:9])  # a crash in the middle of an append
+    damaged = load_outfit_model(tiny_lm.base, tiny_lm.adapter, use_counts=False, scoring=PER_TOKEN)
+    damaged.keep_prior(tmp_path)
+    assert "damaged LM term file" in capsys.readouterr().err
+    assert damaged.logprobs(pairs) == pytest.approx(expected[:len(pairs)], abs=1e-5)
+    assert damaged.save_prior() is True  # the file written anew, whole
+    assert len(stored.read_text().splitlines()) == 1 + len(pairs) and json.loads(stored.read_text().splitlines()[-1])
 
 
 def test_nothing_outside_the_outfit_model_reaches_into_it():

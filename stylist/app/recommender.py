@@ -143,11 +143,15 @@ class Recommender:
              embedder: str | None = None, data: Path | None = None) -> Recommender:
         """None = the embedded base LM, SFT adapter and embedder. `adapter` becomes version 0, the one a
         request without an adapter uses and the reference of every version's unconditional terms. `data`:
-        the folder the catalog index is kept in across starts (None: rebuilt by every process)."""
+        the folder the catalog index and those terms are kept in across starts (None: rebuilt by every
+        process)."""
         from stylist.models.embedder import load_embedder
         from stylist.models.outfit import load_outfit_model
 
-        return cls(catalog, load_outfit_model(llm, adapter), load_embedder(embedder), data=data)
+        model = load_outfit_model(llm, adapter)
+        if data is not None:
+            model.keep_prior(data)
+        return cls(catalog, model, load_embedder(embedder), data=data)
 
     @property
     def items(self) -> tuple[Item, ...]:

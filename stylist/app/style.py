@@ -6,6 +6,7 @@ actually saw, even when a refine activates a new version between the suggestion 
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -76,8 +77,10 @@ class Style:
 
     def warm_up(self) -> None:
         """One recommendation before the first visitor's: the first one pays for what loads lazily (the catalog
-        index's per-slot tables, the LM's first forward passes), seconds on a large catalog."""
-        self.recommend(["white cotton t-shirt"], None, None)
+        index's per-slot tables, the LM's first forward passes), seconds on a large catalog. One that cannot run
+        (an empty catalog) is no error: a visitor's request says why."""
+        with contextlib.suppress(StylistError):
+            self.recommend(["white cotton t-shirt"], None, None)
 
     def recommend(self, captions: list[str], occasion: str | None, season: str | None,
                   token: str | None = None, version: AdapterVersion | None = None) -> dict[str, list[Card]]:

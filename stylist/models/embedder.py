@@ -40,10 +40,24 @@ def embedder_identity(embedder: object) -> str | None:
     (a test double), whose vectors are then never stored."""
     import torch
 
-    if not isinstance(embedder, torch.nn.Module):
-        return None
-    digest = hashlib.blake2b(repr(embedder).encode(), digest_size=16)
-    for name, tensor in embedder.state_dict().items():
+    return weights_fingerprint(embedder) if isinstance(embedder, torch.nn.Module) else None
+
+
+BIG_TENSOR = 2 ** 24  # elements; a larger tensor is fingerprinted by every STRIDE-th element (a 7B LLM: seconds)
+STRIDE = 1024
+
+
+def weights_fingerprint(module, *extra: str) -> str:
+    """A fingerprint of a torch module: its structure, every weight (large ones sampled) and `extra` texts, so
+    what was computed from it and stored on disk is reused only by the same model however it was loaded."""
+    import torch
+
+    digest = hashlib.blake2b(repr(module).encode(), digest_size=16)
+    for text in extra:
+        digest.update(f"\x1e{text}".encode())
+    for name, tensor in module.state_dict().items():
         digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
-        digest.update(tensor.detach().contiguous().reshape(-1).view(torch.uint8).numpy())
+        flat = tensor.detach().reshape(-1)
+        flat = flat[::STRIDE] if flat.numel() > BIG_TENSOR else flat
+        digest.update(flat.contiguous().cpu().view(torch.uint8).numpy())
     return digest.hexdigest()

@@ -23,10 +23,12 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -311,6 +313,61 @@ def is_unconditional(prompt: str) -> bool:
 
 
 Pair = tuple[str, str]  # (prompt, completion text)
+PRIOR_FORMAT = 1  # bump when the way a likelihood is computed changes: stored terms are then recomputed
+PRIOR_SAVE_SECONDS = 10.0
+
+
+class _PriorFile:
+    """Version 0's unconditional terms on disk, one file per LM fingerprint: the same for every request and
+    every start, and a shop's catalog holds more items than a start should score (hours with a 7B LLM), so each
+    item's term is computed the first time it is a candidate, ever. JSON lines after a header line; new terms
+    are appended. A damaged or stale file is said once, what can be read of it is kept, and it is written anew
+    (temporary file, then `os.replace`); a folder that refuses writes keeps the terms in memory only."""
+
+    def __init__(self, folder: str | os.PathLike, key: str):
+        self.path, self.key = Path(folder) / f"lm-prior-{key[:20]}.jsonl", key
+        self.whole = True  # the next write replaces the file with every term
+
+    def header(self) -> str:
+        return json.dumps({"format": PRIOR_FORMAT, "key": self.key})
+
+    def read(self) -> dict[Pair, tuple[float, float]]:
+        terms: dict[Pair, tuple[float, float]] = {}
+        if not self.path.exists():
+            return terms
+        try:
+            with open(self.path) as lines:
+                if next(lines, "").strip() != self.header():
+                    return terms  # another format: written anew
+                for line in lines:
+                    prompt, text, lp, n = json.loads(line)
+                    terms[(str(prompt), str(text))] = (float(lp), float(n))
+            self.whole = False
+        except (OSError, ValueError, TypeError) as exc:
+            print(f"warning: damaged LM term file {self.path} ({exc!r:.200}): {len(terms)} terms read, "
+                  "the rest computed again", file=sys.stderr)
+        return terms
+
+    def write(self, terms: dict[Pair, tuple[float, float]], new: list[Pair]) -> bool:
+        """Append the new terms (or write every term, see `whole`); False (said once) when the folder refuses."""
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            target = tmp if self.whole else self.path
+            with open(target, "w" if self.whole else "a") as out:
+                if self.whole:
+                    out.write(self.header() + "\n")
+                out.writelines(json.dumps([*pair, *terms[pair]]) + "\n" for pair in (terms if self.whole else new))
+            if self.whole:
+                os.replace(tmp, self.path)
+                self.whole = False
+            return True
+        except OSError as exc:
+            print(f"warning: LM terms kept in memory only: cannot write {self.path} ({exc.strerror or exc})",
+                  file=sys.stderr)
+            with suppress(OSError):
+                tmp.unlink()
+            return False
 
 
 class _AdapterVersions:
@@ -332,6 +389,36 @@ class _AdapterVersions:
         self.names: dict[str | None, str] = {None: model.active_adapter if isinstance(model, PeftModel) else ""}
         self.caches: dict[str | None, dict[Pair, tuple[float, float]]] = {None: {}}  # -> (log p, tokens)
         self.prior: dict[Pair, tuple[float, float]] = {}
+        self.stored: _PriorFile | None = None
+        self.saved = 0  # unconditional terms the file holds
+
+    def keep_prior(self, folder: str | os.PathLike) -> None:
+        """Read the unconditional terms stored in `folder` for this LM and store new ones there every
+        PRIOR_SAVE_SECONDS (a daemon thread: at most those seconds of terms are lost with the process)."""
+        from stylist.models.embedder import weights_fingerprint
+
+        with self.lock:
+            self._unmerge()  # version 0 as loaded
+            key = weights_fingerprint(self.model, type(self.tokenizer).__name__, str(len(self.tokenizer)),
+                                      str(getattr(self.tokenizer, "chat_template", None)))
+            self.stored = _PriorFile(folder, key)
+            self.prior.update(self.stored.read())
+            self.saved = len(self.prior)
+        threading.Thread(target=self._keep_saving, name="lm-prior", daemon=True).start()
+
+    def _keep_saving(self) -> None:
+        while self.save_prior() is not False:
+            time.sleep(PRIOR_SAVE_SECONDS)
+
+    def save_prior(self) -> bool | None:
+        """Store the unconditional terms computed since the last save, if any; False when the folder refuses
+        writes. The cache only grows, in insertion order, so the new terms are its last ones."""
+        with self.lock:
+            if self.stored is None or len(self.prior) == self.saved:
+                return None
+            terms = dict(self.prior)
+            new, self.saved = list(terms)[self.saved:], len(terms)
+        return self.stored.write(terms, new)
 
     def version(self, adapter: str | os.PathLike | None) -> str | None:
         """The key of an adapter folder: None for version 0, however it is named."""
@@ -422,6 +509,15 @@ class OutfitModel:
     def adapter(self) -> str | None:
         """Version 0's folder: None for the bare base model or an LM handed over already loaded."""
         return self._lm.folder if self._lm is not None else None
+
+    def keep_prior(self, folder: str | os.PathLike) -> None:
+        """Keep the unconditional terms in `folder` across starts (see `_PriorFile`); no LM, nothing kept."""
+        if self._lm is not None:
+            self._lm.keep_prior(folder)
+
+    def save_prior(self) -> bool | None:
+        """Store new unconditional terms now (they are also stored every PRIOR_SAVE_SECONDS)."""
+        return self._lm.save_prior() if self._lm is not None else None
 
     def logprobs(self, pairs: Sequence[Pair], adapter: str | os.PathLike | None = None) -> np.ndarray:
         """Length-normalised log p(text | prompt) for (prompt, text) pairs, memoised."""

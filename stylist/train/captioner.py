@@ -371,6 +371,17 @@ def update_ema(ema, model, decay: float) -> None:
         e.copy_(b)
 
 
+def holdout_parts(cfg: TrainConfig, hold_idx: torch.Tensor, labels: torch.Tensor, scores: list[torch.Tensor],
+                  names: list[str]) -> dict:
+    """Holdout accuracy of each model by part: `data`'s photos, `extra`'s, and the classes the ten-type photo
+    folder does not have (clothing-extra's new types), with each part's size: the parts have their own bars."""
+    first = len(build_cache(folder_files(Path(cfg.data)), cfg.image_size,
+                            Path(cfg.cache.format(size=cfg.image_size)))["labels"])
+    parts = {"data": hold_idx < first, "extra": hold_idx >= first, "new_types": labels >= CLASSES.index("bag") + 1}
+    return {part: {"n": int(rows.sum()), **{name: round(accuracy(score[rows], labels[rows]), 4) if rows.any() else None
+                                            for name, score in zip(names, scores)}} for part, rows in parts.items()}
+
+
 def ensemble(cfg: TrainConfig, members: list[str]) -> dict:
     """Holdout accuracy of each trained folder alone and of all of them together (logits summed, as the
     captioner does). The ensemble is written to `cfg.out` only if it beats every member alone: the first
@@ -382,6 +393,8 @@ def ensemble(cfg: TrainConfig, members: list[str]) -> dict:
     probs = [predict(m, images) for m in models]
     report = {"members": {m: round(accuracy(p, labels), 4) for m, p in zip(members, probs)}, "n_holdout": len(hold_idx),
               "ensemble": round(accuracy(sum(p.log() for p in probs), labels), 4)}  # summed log-softmax ranks as summed logits do
+    report["by_part"] = holdout_parts(cfg, hold_idx, labels, [*probs, sum(p.log() for p in probs)],
+                                      [*members, "ensemble"])
     if cfg.renders:  # reported, not a criterion: the real photos decide
         renders = build_render_cache(cfg.renders, cfg.image_size, render_cache_path(cfg))
         r_images, r_labels = renders["images"][renders["holdout"]], renders["labels"][renders["holdout"]]
