@@ -84,6 +84,7 @@ class StartingStylist:
     def _load(self) -> None:
         try:
             self._app = Stylist(self.config, self.visitors)
+            self._app.style.warm_up()
         except StylistError as exc:
             print(f"error: {exc}", file=sys.stderr, flush=True)
             os._exit(2)
@@ -91,7 +92,6 @@ class StartingStylist:
             traceback.print_exc()
             sys.stderr.flush()
             os._exit(1)
-        self._app.style.warm_up()
         self._loaded.set()
         print(READY, file=sys.stderr, flush=True)
 

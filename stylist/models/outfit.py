@@ -399,8 +399,13 @@ class _AdapterVersions:
 
         with self.lock:
             self._unmerge()  # version 0 as loaded
-            key = weights_fingerprint(self.model, type(self.tokenizer).__name__, str(len(self.tokenizer)),
-                                      str(getattr(self.tokenizer, "chat_template", None)))
+            try:
+                key = weights_fingerprint(self.model, type(self.tokenizer).__name__, str(len(self.tokenizer)),
+                                          str(getattr(self.tokenizer, "chat_template", None)))
+            except (RuntimeError, NotImplementedError) as exc:  # weights offloaded to disk (meta tensors)
+                print(f"warning: LM terms kept in memory only: cannot fingerprint the LM ({exc!r:.120})",
+                      file=sys.stderr)
+                return
             self.stored = _PriorFile(folder, key)
             self.prior.update(self.stored.read())
             self.saved = len(self.prior)
