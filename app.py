@@ -69,9 +69,6 @@ def main(argv: list[str] | None = None) -> int:
     # app does not use): under load that was a tenth of the server's time
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
     os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
-    # requests run in Gradio's pool of worker threads, each with its own OpenMP team; the idle teams of earlier
-    # requests spun on the 2 cores while the next one ran (a tenth of its time): idle threads sleep instead
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         check_host(args.host, os.environ.get("STYLIST_ADMIN_PASSWORD"), args.insecure)  # refuse before loading
         users = parse_users(args.auth or [p for p in os.environ.get("STYLIST_USERS", "").split(",") if p.strip()])

@@ -9,7 +9,9 @@ refused with one line.
 from __future__ import annotations
 
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
 import pytest
@@ -17,6 +19,7 @@ import pytest
 import stylist.app.access
 import stylist.models.captioner
 from stylist.app.config import AppConfig
+from stylist.app.model_thread import ModelThread
 from stylist.app.service import Stylist
 from stylist.core.errors import StylistError
 from stylist.core.images import load_image
@@ -71,6 +74,42 @@ def test_recommend_gives_cards_per_missing_slot_from_version_0(app, token):
     for found in cards.values():
         assert 1 <= len(found) <= app.config.per_slot
         assert all(c.adapter_version == 0 and c.for_you is None and c.text for c in found)
+
+
+def test_every_model_call_runs_on_the_one_model_thread(app, token, monkeypatch):
+    """Requests arrive on many threads (Gradio's workers); the models they reach all run on one thread, so
+    PyTorch keeps a single OpenMP team (see stylist/app/model_thread.py)."""
+    threads: dict[str, set[int]] = {"recommend": set(), "caption": set(), "similar": set()}
+
+    def on_thread(kind, fn):
+        def call(*args, **kwargs):
+            threads[kind].add(threading.get_ident())
+            return fn(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(app.style.recommender, "recommend", on_thread("recommend", app.style.recommender.recommend))
+    monkeypatch.setattr(app.style.captioner, "caption_image", on_thread("caption", app.style.captioner.caption_image))
+    monkeypatch.setattr(app.votes.preference, "similar_users", on_thread("similar", app.votes.preference.similar_users))
+    photo = str(sorted(EXAMPLES.glob("*.png"))[0])
+    vote_everything(app, token("ola"), ["grey wool sweater"])
+
+    def request(n: int) -> None:
+        app.style.recommend([OUTFIT[0], f"black {('wool', 'linen', 'denim')[n % 3]} trousers"], "", "",
+                            token=token("ola"))
+        app.style.caption([photo])
+        app.votes.similar_users(token("ola"))
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(request, range(6)))
+    model_thread = app.models.run(threading.get_ident)
+    assert threads == {kind: {model_thread} for kind in threads} and model_thread != threading.get_ident()
+
+
+def test_the_model_thread_runs_calls_from_itself_at_once_and_passes_errors_on():
+    models = ModelThread()
+    assert models.run(lambda: models.run(threading.get_ident)) == models.run(threading.get_ident)
+    with pytest.raises(StylistError, match="no such item"):
+        models.run(lambda: (_ for _ in ()).throw(StylistError("no such item")))
 
 
 def test_vote_undo_and_counts(app, token):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from stylist.app.access import Access
 from stylist.app.config import AppConfig
+from stylist.app.model_thread import ModelThread
 from stylist.app.recommender import Recommender
 from stylist.app.refining import Refining
 from stylist.app.runner import RefineJob
@@ -32,9 +33,10 @@ from stylist.models.captioner import Captioner
 
 
 class Stylist:
-    """Everything one app process shares between visitors."""
+    """Everything one app process shares between visitors. Its models run on `models` (`ModelThread`), which
+    should be the thread building it, so that one thread ever runs them."""
 
-    def __init__(self, config: AppConfig, visitors: Visitors | None = None):
+    def __init__(self, config: AppConfig, visitors: Visitors | None = None, models: ModelThread | None = None):
         from stylist.models.outfit import with_initial_adapter  # torch and transformers: see StartingStylist
 
         self.config = config
@@ -42,6 +44,7 @@ class Stylist:
         self.data = data_dir(config.data_dir)
         self.access = Access(config)
         self.visitors = visitors or Visitors(self.data)
+        self.models = models or ModelThread()
         captioner = Captioner.load(config.captioner)
         catalog = open_catalog(config.catalog, self.data, captioner)
         # version 0: the adapter named with the LLM, the embedded SFT adapter, or a fresh LoRA for an LLM named
@@ -51,10 +54,10 @@ class Stylist:
         recommender = Recommender.load(catalog, llm=lm, embedder=config.embedder, data=self.data)
         store = FeedbackStore(self.data / "feedback.sqlite")
         preference = load_preference()
-        self.shop = Shop(catalog, self.data, self.access, captioner, recommender)
+        self.shop = Shop(catalog, self.data, self.access, captioner, recommender, self.models)
         self.style = Style(self.access, captioner, recommender, registry, store, preference, config.per_slot,
-                           self.visitors)
-        self.votes = Votes(self.access, store, preference, self.visitors)
+                           self.visitors, self.models)
+        self.votes = Votes(self.access, store, preference, self.visitors, self.models)
         self.refining = Refining(self.access, registry, RefineJob(self.data, lm), store,
                                  config.refine_args)
 
@@ -79,12 +82,12 @@ class StartingStylist:
         self.visitors = Visitors(self.data)  # a page gets its visitor id and name at once
         self._loaded = threading.Event()
         self._app: Stylist | None = None
+        self._models = ModelThread()
         threading.Thread(target=self._load, name="load-models", daemon=True).start()
 
     def _load(self) -> None:
         try:
-            self._app = Stylist(self.config, self.visitors)
-            self._app.style.warm_up()
+            self._app = self._models.run(self._start)
         except StylistError as exc:
             print(f"error: {exc}", file=sys.stderr, flush=True)
             os._exit(2)
@@ -94,6 +97,12 @@ class StartingStylist:
             os._exit(1)
         self._loaded.set()
         print(READY, file=sys.stderr, flush=True)
+
+    def _start(self) -> Stylist:
+        """The app, its models loaded and warmed up on the thread that will run them."""
+        app = Stylist(self.config, self.visitors, self._models)
+        app.style.warm_up()
+        return app
 
     def served_paths(self) -> list[str]:
         return served_paths(self.data)

@@ -19,6 +19,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from stylist.app.access import Access, check_text
+from stylist.app.model_thread import ModelThread
 from stylist.app.recommender import Recommender
 from stylist.core.catalog import IMAGE_SUFFIXES, Catalog, Item, load_catalog, parse_item
 from stylist.core.errors import StylistError
@@ -79,9 +80,9 @@ class Shop:
     """Browse, search and grow the catalog; additions are indexed for retrieval at once and kept across restarts."""
 
     def __init__(self, catalog: Catalog, data: Path, access: Access, captioner: Captioner,
-                 recommender: Recommender):
+                 recommender: Recommender, models: ModelThread):
         self.catalog, self.data, self.access = catalog, data, access
-        self.captioner, self.recommender = captioner, recommender
+        self.captioner, self.recommender, self.models = captioner, recommender, models
         self._adding = threading.Lock()  # the additions file is read, extended and rewritten by one request at a time
         self._images = data / ADDED
         _serve_photos(catalog, data, keep=self._images)
@@ -94,7 +95,7 @@ class Shop:
         self.access.check_admin(password, "adding to the catalog")
         added = []
         for name, photo in self.access.check_uploads(paths, limit=self.access.config.max_catalog_photos):
-            caption = self.captioner.caption_image(photo, path=name)
+            caption = self.models.run(self.captioner.caption_image, photo, path=name)
             item_id = f"added-{secrets.token_hex(4)}"
             image = self._images / f"{item_id}.png"
             with writing(self.data):
@@ -109,7 +110,7 @@ class Shop:
                 _write_json(path, _read_json(path, []) + [asdict(i) for i in added])
             for item in added:
                 self.catalog.add(item)
-            self.recommender.add_items(added)
+            self.models.run(self.recommender.add_items, added)
         return added
 
     def served_paths(self) -> list[str]:

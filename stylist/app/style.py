@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from stylist.app.access import Access
+from stylist.app.model_thread import ModelThread
 from stylist.app.recommender import Recommender
 from stylist.app.visitors import Visitors
 from stylist.core.adapters import AdapterRegistry, AdapterVersion
@@ -65,14 +66,16 @@ class Style:
     """Caption photos and complete outfits with the active adapter version (or a named one, to compare)."""
 
     def __init__(self, access: Access, captioner: Captioner, recommender: Recommender, registry: AdapterRegistry,
-                 store: FeedbackStore, preference: PreferenceModel | None, per_slot: int, visitors: Visitors):
+                 store: FeedbackStore, preference: PreferenceModel | None, per_slot: int, visitors: Visitors,
+                 models: ModelThread):
         self.access, self.captioner, self.recommender, self.visitors = access, captioner, recommender, visitors
+        self.models = models
         self.registry, self.store, self.preference = registry, store, preference
         self.per_slot = per_slot
 
     def caption(self, paths: list[str]) -> list[str]:
         """One editable caption per photo, from the images the upload check already decoded."""
-        return [self.captioner.caption_image(image, path=name).caption
+        return [self.models.run(self.captioner.caption_image, image, path=name).caption
                 for name, image in self.access.check_uploads(paths)]
 
     def warm_up(self) -> None:
@@ -91,7 +94,10 @@ class Style:
         if not captions:
             raise StylistError("add at least one photo (or type a caption) first")
         version = version or self.registry.active()  # read once: a refine may activate another meanwhile
-        # no app-wide lock: the recommender reads one catalog snapshot, the outfit model locks its own LM
+        return self.models.run(self._cards, visitor, captions, occasion, season, version)
+
+    def _cards(self, visitor: str | None, captions: list[str], occasion: str | None, season: str | None,
+               version: AdapterVersion) -> dict[str, list[Card]]:
         groups = self.recommender.recommend(captions, occasion=occasion, season=season, k=self.per_slot,
                                             adapter=version.path if version.number else None)
         cards = {}

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stylist.app.access import Access
+from stylist.app.model_thread import ModelThread
 from stylist.app.style import Card
 from stylist.app.visitors import Visitors
 from stylist.core.errors import StylistError
@@ -27,8 +28,10 @@ if TYPE_CHECKING:
 class Votes:
     """Each visitor's votes and everyone's preference pairs, over the SQLite feedback store."""
 
-    def __init__(self, access: Access, store: FeedbackStore, preference: PreferenceModel | None, visitors: Visitors):
+    def __init__(self, access: Access, store: FeedbackStore, preference: PreferenceModel | None, visitors: Visitors,
+                 models: ModelThread):
         self.access, self.store, self.preference, self.visitors = access, store, preference, visitors
+        self.models = models
         self._recent: dict[str, deque[float]] = defaultdict(deque)  # visitor -> times of their last votes
         self._rate_lock = threading.Lock()
 
@@ -91,7 +94,7 @@ class Votes:
             (liked if event.label == "like" else disliked).append(event.item_text)
         if self.preference is None or visitor not in histories:
             return []
-        near = self.preference.similar_users(histories, visitor, k=n)
+        near = self.models.run(self.preference.similar_users, histories, visitor, k=n)
         return [(self.visitors.shown_as(other, f"visitor {rank}"), score)
                 for rank, (other, score) in enumerate(near, 1)]
 

@@ -18,7 +18,9 @@ adapter the model was loaded with (version 0): a refined adapter is scored again
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -249,14 +251,31 @@ def _padded(tokenizer: PreTrainedTokenizerBase, seqs: list[list[int]], left: boo
 def _token_logprobs(model: PreTrainedModel, ids: torch.Tensor, mask: torch.Tensor, target: torch.Tensor,
                     **inputs) -> tuple[np.ndarray, np.ndarray]:
     """Summed log p of the `target` tokens of each row (each predicted from the position before it); `inputs`
-    may carry a cache, the full attention mask and position ids."""
+    may carry a cache, the full attention mask and position ids. The LM head runs only from the first position
+    that predicts a target on (a tenth of the LM's weights in each position, and its vocabulary-wide
+    normaliser the largest tensor of a pass)."""
     device = next(model.parameters()).device
-    inputs = {"attention_mask": mask, **inputs}
+    predicted = target[:, 1:]
+    first = int(predicted.any(0).nonzero()[0, 0]) if predicted.any() else predicted.shape[1]
+    keep = ids.shape[1] - first  # logits of positions first .. end; the last one predicts nothing
+    inputs = {"attention_mask": mask, **inputs, **_keep_logits(model, keep)}
     logits = model(input_ids=ids.to(device), **{k: v.to(device) if torch.is_tensor(v) else v
-                                                for k, v in inputs.items()}).logits[:, :-1].float()
-    token_lp = torch.log_softmax(logits, -1).gather(-1, ids[:, 1:, None].to(device)).squeeze(-1)
-    token_lp = (token_lp * target[:, 1:].to(device)).sum(-1)
-    return token_lp.cpu().numpy(), target[:, 1:].sum(-1).numpy()
+                                                for k, v in inputs.items()}).logits[:, -keep:-1].float()
+    chosen = logits.gather(-1, ids[:, first + 1:, None].to(device)).squeeze(-1)
+    token_lp = (chosen - torch.logsumexp(logits, -1)) * predicted[:, first:].to(device)
+    return token_lp.sum(-1).cpu().numpy(), predicted.sum(-1).numpy()
+
+
+def _keep_logits(model: PreTrainedModel, last: int) -> dict[str, int]:
+    """The forward argument that computes logits for the `last` positions only, where the LM's class takes it
+    (every transformers causal LM does; a remote-code one may not, and then gets every position)."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return {"logits_to_keep": max(last, 1)} if _takes_logits_to_keep(type(base)) else {}
+
+
+@functools.cache
+def _takes_logits_to_keep(cls: type) -> bool:
+    return "logits_to_keep" in inspect.signature(cls.forward).parameters
 
 
 def _shared_prompt_logprobs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prefixes: list[list[int]],
@@ -268,7 +287,7 @@ def _shared_prompt_logprobs(model: PreTrainedModel, tokenizer: PreTrainedTokeniz
     prefix_ids, prefix_mask = _padded(tokenizer, prefixes, left=True)
     positions = (prefix_mask.cumsum(1) - 1).clamp(min=0)
     cache = model(input_ids=prefix_ids.to(device), attention_mask=prefix_mask.to(device),
-                  position_ids=positions.to(device), use_cache=True).past_key_values
+                  position_ids=positions.to(device), use_cache=True, **_keep_logits(model, 1)).past_key_values
     which = torch.tensor([k for k, _ in rows])
     cache.batch_select_indices(which.to(device))
     ids, mask = _padded(tokenizer, [suffix for _, suffix in rows])
