@@ -37,6 +37,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "each browser gets its own anonymous visitor id")
     parser.add_argument("--insecure", action="store_true",
                         help="allow a non-local --host without STYLIST_ADMIN_PASSWORD (anyone could refine)")
+    parser.add_argument("--model-threads", type=int, default=1,
+                        help="torch threads of the thread that runs the models (default 1: on 2 cores the other "
+                             "core serves pages and refines; more on a larger machine)")
     parser.add_argument("--refine-args", default="", help=argparse.SUPPRESS)  # e.g. "--steps 4" (tests: a tiny refine)
     return parser.parse_args(argv)
 
@@ -71,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
     try:
         check_host(args.host, os.environ.get("STYLIST_ADMIN_PASSWORD"), args.insecure)  # refuse before loading
+        if args.model_threads < 1:
+            raise StylistError(f"--model-threads must be at least 1, got {args.model_threads}")
         users = parse_users(args.auth or [p for p in os.environ.get("STYLIST_USERS", "").split(",") if p.strip()])
         from starlette.middleware import Middleware
 
@@ -80,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         from stylist.app.ui.interface import CSS, THEME, build_ui, with_queue
 
         config = AppConfig(catalog=args.catalog, captioner=args.captioner, lm=LMSpec.from_args(args),
-                           embedder=args.embedder, data_dir=args.data_dir, refine_args=shlex.split(args.refine_args))
+                           embedder=args.embedder, data_dir=args.data_dir, model_threads=args.model_threads,
+                           refine_args=shlex.split(args.refine_args))
         app = StartingStylist(config)  # the models load while the page is built and served
     except StylistError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -106,10 +106,15 @@ def test_every_model_call_runs_on_the_one_model_thread(app, token, monkeypatch):
 
 
 def test_the_model_thread_runs_calls_from_itself_at_once_and_passes_errors_on():
+    import torch
+
+    before = torch.get_num_threads()
     models = ModelThread()
     assert models.run(lambda: models.run(threading.get_ident)) == models.run(threading.get_ident)
     with pytest.raises(StylistError, match="no such item"):
         models.run(lambda: (_ for _ in ()).throw(StylistError("no such item")))
+    assert models.run(torch.get_num_threads) == 1 and ModelThread(2).run(torch.get_num_threads) == 2
+    torch.set_num_threads(before)
 
 
 def test_vote_undo_and_counts(app, token):

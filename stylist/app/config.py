@@ -28,6 +28,7 @@ class AppConfig:
     votes_per_minute: int | None = 30  # per visitor, so no one visitor dominates a refine (None: no limit)
     export_seconds: float = 120  # an export's download link works this long, then the file is deleted
     concurrency: int = 4  # requests served at once; the rest wait in the queue
+    model_threads: int = 1  # torch threads of the one thread that runs the models (stylist/app/model_thread.py)
     queue_size: int = 64  # beyond this many waiting requests, a visitor is told to try again
     cache_seconds: int = 1800  # uploads and page files older than this are deleted from Gradio's cache
     refine_args: list[str] = field(default_factory=list)  # extra `python -m stylist refine` options (tests: tiny)

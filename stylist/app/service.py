@@ -44,7 +44,7 @@ class Stylist:
         self.data = data_dir(config.data_dir)
         self.access = Access(config)
         self.visitors = visitors or Visitors(self.data)
-        self.models = models or ModelThread()
+        self.models = models or ModelThread(config.model_threads)
         captioner = Captioner.load(config.captioner)
         catalog = open_catalog(config.catalog, self.data, captioner)
         # version 0: the adapter named with the LLM, the embedded SFT adapter, or a fresh LoRA for an LLM named
@@ -82,7 +82,7 @@ class StartingStylist:
         self.visitors = Visitors(self.data)  # a page gets its visitor id and name at once
         self._loaded = threading.Event()
         self._app: Stylist | None = None
-        self._models = ModelThread()
+        self._models = ModelThread(config.model_threads)
         threading.Thread(target=self._load, name="load-models", daemon=True).start()
 
     def _load(self) -> None:

@@ -278,19 +278,19 @@ class Captioner:
     def caption_images(self, paths: list[str | os.PathLike]) -> list[Caption]:
         """Caption files in batches; a file that cannot be read gets a Caption with `error` set, the rest still work.
 
-        With the embedded classifier, batches are captioned in worker threads, one per torch thread, while torch
-        runs on one thread (process-wide, until this returns): its small convolutions barely gain from a second
-        torch thread and stall when another job shares a core, whereas a batch per core also spreads the photo
-        reading and the colour work. A generative captioner gets one batch at a time and torch's own threads."""
+        With the embedded classifier, batches are captioned in worker threads, one per core, each running torch
+        on one thread: its small convolutions barely gain from a second torch thread and stall when another job
+        shares a core, whereas a batch per core also spreads the photo reading and the colour work. A generative
+        captioner gets one batch at a time and torch's own threads."""
         import torch
         from tqdm import tqdm
 
         names = [str(p) for p in paths]
         batches = iter([names[i:i + self.batch_size] for i in range(0, len(names), self.batch_size)])
         threads = torch.get_num_threads()
-        workers = threads if isinstance(self.backend, _Classifier) else 1
+        workers = len(os.sched_getaffinity(0)) if isinstance(self.backend, _Classifier) else 1
         captions: list[Caption] = []
-        torch.set_num_threads(threads // workers)
+        torch.set_num_threads(1 if workers > 1 else threads)  # process-wide until this returns: new threads start with it
         try:
             with tqdm(total=len(names), desc="captioning", disable=len(names) < 20) as progress, \
                     ThreadPoolExecutor(workers) as pool:
