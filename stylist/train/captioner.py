@@ -22,7 +22,7 @@ import copy
 import json
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -38,31 +38,37 @@ from stylist.evaluation.captions import csv_photos
 from stylist.models.captioner import CLASSES, model_pixels
 
 
+def _arg(default, help: str):
+    """A field whose help `main` shows in --help (TRL's dataclass-arguments style)."""
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass
 class TrainConfig:
-    data: str = str(shared_data() / "clothing-small" / "train")
-    extra: str = str(shared_data() / "clothing-extra" / "images.csv")  # its training part is added ("" = none)
-    out: str = str(REPO / "runs" / "captioner")
-    cache: str = str(REPO / "runs" / "captioner_cache_{size}.pt")
-    image_size: int = 112
-    widths: tuple[int, ...] = (32, 64, 128, 256)
-    depths: tuple[int, ...] = (1, 1, 2, 1)
-    epochs: int = 120  # upper bound; with `minutes` the schedule runs on wall-clock time instead
-    minutes: float = 0.0  # > 0: anneal the LR over this many minutes and stop then (CPU shared with others)
-    batch_size: int = 64
-    lr: float = 2e-3
-    weight_decay: float = 0.05
-    warmup_epochs: int = 3
-    label_smoothing: float = 0.1
-    mix_prob: float = 0.2  # share of batches that get mixup or cutmix
-    ema_decay: float = 0.995
-    holdout: float = 0.1
-    holdout_seed: int = 0  # fixed apart from `seed`, so models of several seeds share one holdout (an ensemble)
-    seed: int = 0
-    select: str = "best"  # "best": the best holdout epoch; "last": the final EMA (the holdout stays unbiased)
-    threads: int = 1
-    init: str = ""  # a checkpoint folder to continue from (a warm restart of the schedule) instead of scratch
-    renders: int = 0  # floor-photo renders per demo-catalog item added to training (0 = real photos only)
+    data: str = _arg(str(shared_data() / "clothing-small" / "train"), "folder of <class>/ photo folders")
+    extra: str = _arg(str(shared_data() / "clothing-extra" / "images.csv"),
+                      "CSV of more photos; its training part is added ('' = none)")
+    out: str = _arg(str(REPO / "runs" / "captioner"), "where the trained classifier is written")
+    cache: str = _arg(str(REPO / "runs" / "captioner_cache_{size}.pt"), "decoded, resized photos, made once")
+    image_size: int = _arg(112, "pixels of the square input")
+    widths: tuple[int, ...] = _arg((32, 64, 128, 256), "channels of each ResNet stage")
+    depths: tuple[int, ...] = _arg((1, 1, 2, 1), "blocks of each ResNet stage")
+    epochs: int = _arg(120, "upper bound; with --minutes the schedule runs on wall-clock time instead")
+    minutes: float = _arg(0.0, "> 0: anneal the LR over this many minutes and stop then (CPU shared with others)")
+    batch_size: int = _arg(64, "photos per step")
+    lr: float = _arg(2e-3, "peak AdamW learning rate")
+    weight_decay: float = _arg(0.05, "AdamW weight decay")
+    warmup_epochs: int = _arg(3, "epochs of linear warm-up")
+    label_smoothing: float = _arg(0.1, "label smoothing of the cross-entropy")
+    mix_prob: float = _arg(0.2, "share of batches that get mixup or cutmix")
+    ema_decay: float = _arg(0.995, "decay of the weights' moving average, which is what is evaluated and saved")
+    holdout: float = _arg(0.1, "share of each class held out from training, where choices are made")
+    holdout_seed: int = _arg(0, "fixed apart from --seed, so models of several seeds share one holdout (an ensemble)")
+    seed: int = _arg(0, "seed of the initialisation and the batches")
+    select: str = _arg("best", "'best': the best holdout epoch; 'last': the final EMA (the holdout stays unbiased)")
+    threads: int = _arg(1, "torch threads")
+    init: str = _arg("", "a checkpoint folder to continue from (a warm restart of the schedule) instead of scratch")
+    renders: int = _arg(0, "floor-photo renders per demo-catalog item added to training (0 = real photos only)")
 
 
 MEAN = (0.5, 0.5, 0.5)  # photos vary too much for dataset statistics to matter; symmetric range is enough
@@ -420,12 +426,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stylist train-captioner", description=__doc__.split("\n\n")[0])
     parser.add_argument("--ensemble", nargs="+", default=None, metavar="DIR",
                         help="no training: compare these trained folders and their ensemble on the holdout")
-    for name, value in asdict(TrainConfig()).items():
-        kind = type(value)
-        if kind is tuple:
-            parser.add_argument(f"--{name.replace('_', '-')}", type=int, nargs="+", default=value)
-        else:
-            parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=value)
+    for spec in fields(TrainConfig):
+        flag, tuple_valued = f"--{spec.name.replace('_', '-')}", isinstance(spec.default, tuple)
+        parser.add_argument(flag, type=int if tuple_valued else type(spec.default), nargs="+" if tuple_valued else None,
+                            default=spec.default, help=f"{spec.metadata['help']} (default: {spec.default})")
     args = parser.parse_args(argv)
     members = args.ensemble
     del args.ensemble
