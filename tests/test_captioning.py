@@ -7,11 +7,13 @@ import importlib.util
 import json
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from stylist.core.colors import PALETTE, garment_colors, garment_mask, name_color
@@ -32,7 +34,7 @@ from stylist.models.captioner import (
     compose,
     main,
 )
-from stylist.train.captioner import RENDER_CLASSES, TrainConfig, ensemble, init_model, train
+from stylist.train.captioner import RENDER_CLASSES, TrainConfig, ensemble, init_model, real_photos, train
 
 
 def flat_lay(garment: str, surface: str, box=(0.2, 0.15, 0.8, 0.85), size=(120, 160), stripes: str | None = None):
@@ -85,7 +87,7 @@ def test_training_writes_a_from_pretrained_folder(tiny_classifier):
 def test_a_checkpoint_from_before_a_new_class_keeps_its_predictions(tmp_path):
     """`--init` on a model trained with one class fewer: the old classes' logits are unchanged, the new one
     starts below all of them, and every class the renders teach is one the captioner knows."""
-    import torch
+
     from transformers import ResNetConfig, ResNetForImageClassification
 
     old_classes = CLASSES[:-1]
@@ -102,8 +104,10 @@ def test_a_checkpoint_from_before_a_new_class_keeps_its_predictions(tmp_path):
     assert set(RENDER_CLASSES.values()) <= set(CLASSES)
 
 
-def test_ensemble_of_runs_is_chosen_on_the_holdout_and_loaded_by_the_captioner(tiny_classifier, tmp_path):
-    import shutil
+def test_ensemble_of_runs_is_judged_on_the_holdout_written_and_loaded_by_the_captioner(tiny_classifier, tmp_path):
+    from transformers import ResNetForImageClassification
+
+    from stylist.train.captioner import PRIOR_TAUS, training_log_prior
 
     cfg = json.loads((tiny_classifier / "metrics.json").read_text())["config"]
     cfg = TrainConfig(**{**cfg, "widths": tuple(cfg["widths"]), "depths": tuple(cfg["depths"]), "out": str(tmp_path / "e")})
@@ -112,16 +116,19 @@ def test_ensemble_of_runs_is_chosen_on_the_holdout_and_loaded_by_the_captioner(t
     parts = report["by_part"]  # the folder's holdout, the csv's, and its new type (polo) apart
     assert [parts[p]["n"] for p in ("data", "extra", "new_types")] == [3, 2, 2]
     assert parts["new_types"]["ensemble"] == parts["extra"]["ensemble"]  # all the csv's photos are polos
-    assert not report["written"] and not (tmp_path / "e").exists()  # no better than a member alone: not written
-    pair = tmp_path / "pair"  # what a written ensemble looks like: a member in a sub-folder, named in the config
-    shutil.copytree(tiny_classifier, pair)
-    shutil.copytree(tiny_classifier, pair / "member1")
-    processor = json.loads((pair / "preprocessor_config.json").read_text())
-    (pair / "preprocessor_config.json").write_text(json.dumps({**processor, "ensemble": ["member1"]}))
+    assert not report["beats_members"] and set(report["by_prior_tau"]["data"]) == {"n", *map(str, PRIOR_TAUS)}
     photo = flat_lay("red", "beige")
-    single, double = Captioner.load(tiny_classifier), Captioner.load(pair)
-    assert len(double.backend.models) == 2
+    single, double = Captioner.load(tiny_classifier), Captioner.load(tmp_path / "e")  # a member in a sub-folder
+    assert len(double.backend.models) == 2 and (tmp_path / "e" / "member1" / "config.json").exists()
     assert double.caption_image(photo).category == single.caption_image(photo).category
+    # a logit adjustment is written into every member's output bias, half for each of the two mirrored views
+    adjusted = ensemble(replace(cfg, out=str(tmp_path / "tau"), prior_tau=1.0), [str(tiny_classifier)] * 2)
+    assert adjusted["prior_tau"] == 1.0
+    _, labels, train_idx, _ = real_photos(cfg)
+    shift = 0.5 * training_log_prior(cfg, labels[train_idx])
+    bias = lambda folder: ResNetForImageClassification.from_pretrained(folder).classifier[-1].bias.detach()
+    for member in ("", "member1"):
+        assert torch.allclose(bias(tmp_path / "tau" / member), bias(tiny_classifier) - shift, atol=2e-3)  # fp16 weights
 
 
 def test_ensemble_grows_a_member_from_before_a_new_class(tiny_classifier, tmp_path):
@@ -164,7 +171,7 @@ def test_batch_with_bad_files_still_captions_the_rest(tiny_classifier, tmp_path)
 def test_batch_norms_are_folded_into_the_convolutions_with_the_same_logits(layer_type, tmp_path):
     """The loaded classifier has no batch norm left and gives the checkpoint's logits (its BN statistics made
     far from the identity first, so a wrong fold could not pass)."""
-    import torch
+
     from transformers import ResNetConfig, ResNetForImageClassification
 
     torch.manual_seed(0)
@@ -200,7 +207,7 @@ def test_colour_distances_keep_numpys_sums():
 def test_a_folder_in_worker_threads_is_captioned_as_photo_by_photo(tiny_classifier, tmp_path):
     """Batches in worker threads (two torch threads: two workers) give each photo its own caption, in order, and
     torch's thread count is back afterwards."""
-    import torch
+
 
     paths = []
     for i, (garment, surface) in enumerate([("red", "beige"), ("navy", "white"), ("green", "grey"), ("black", "beige")]
@@ -284,7 +291,7 @@ def tiny_llama(vocab_size: int):
 
 
 def tiny_blip():
-    import torch
+
     from transformers import (
         BertTokenizerFast,
         BlipConfig,
@@ -369,7 +376,7 @@ GENERATORS = {"blip": (tiny_blip, "a photo of a"), "vit-gpt2": (tiny_vit_gpt2, "
 def save_generator(family: str, folder: Path) -> Path:
     """A tiny random model of the family saved as a from_pretrained folder. Its generation config biases every step
     to "dress", so a clean answer is exactly "dress" repeated, and any prompt echo left in would show."""
-    import torch
+
 
     torch.manual_seed(0)
     model, processor, tokenizer = GENERATORS[family][0]()
@@ -461,7 +468,7 @@ def test_video_capable_vlms_caption_a_batch_of_photos_with_the_chat_prompt(famil
                                                                            without_video_processor):
     """Qwen2-VL, Qwen2.5-VL and SmolVLM end to end but for the video processor: the model loads from its folder,
     the processor is handed over as AutoProcessor would build it there."""
-    import torch
+
     from transformers import AutoProcessor
 
     torch.manual_seed(0)
@@ -508,7 +515,7 @@ def test_a_torchvision_built_for_another_torch_is_one_line(tmp_path):
     import subprocess
     import sys
 
-    import torch
+
 
     package, meta = tmp_path / "torchvision", tmp_path / "torchvision-0.28.0.dist-info"
     package.mkdir(), meta.mkdir()

@@ -69,6 +69,9 @@ class TrainConfig:
     threads: int = _arg(1, "torch threads")
     init: str = _arg("", "a checkpoint folder to continue from (a warm restart of the schedule) instead of scratch")
     renders: int = _arg(0, "floor-photo renders per demo-catalog item added to training (0 = real photos only)")
+    prior_tau: float = _arg(0.0, "with --ensemble: subtract tau x log(class share in training) from the logits "
+                                 "(logit adjustment: rare types are not out-voted by the prior), written into the "
+                                 "output biases")
 
 
 MEAN = (0.5, 0.5, 0.5)  # photos vary too much for dataset statistics to matter; symmetric range is enough
@@ -200,7 +203,7 @@ def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     Colour is named from pixels, not by the classifier, so colour jitter (even greyscale) costs nothing.
     """
     b = images.shape[0]
-    rand = lambda *shape: torch.rand(*shape, generator=generator)  # noqa: E731
+    rand = lambda *shape: torch.rand(*shape, generator=generator)
     scale = (0.35 + 0.65 * rand(b)).sqrt()  # side of the crop as a share of the frame
     log_ratio = (rand(b) - 0.5) * 2 * math.log(4 / 3)
     sx, sy = scale * log_ratio.exp().sqrt(), scale / log_ratio.exp().sqrt()
@@ -295,7 +298,7 @@ def train(cfg: TrainConfig) -> dict:
         by_time = (time.time() - start) / (60 * cfg.minutes) if cfg.minutes > 0 else 0.0
         return min(max(step / total, by_time), 1.0)
 
-    schedule = lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * progress(s)))  # noqa: E731
+    schedule = lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * progress(s)))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     header = f"{len(train_idx)} train / {len(hold_idx)} holdout photos, {n_params:,} parameters, config {asdict(cfg)}"
     print(header, file=log, flush=True)
@@ -388,37 +391,57 @@ def holdout_parts(cfg: TrainConfig, hold_idx: torch.Tensor, labels: torch.Tensor
                                             for name, score in zip(names, scores)}} for part, rows in parts.items()}
 
 
+PRIOR_TAUS = (0.0, 0.25, 0.5, 0.75, 1.0)  # logit adjustments the ensemble report compares
+
+
+def training_log_prior(cfg: TrainConfig, labels: torch.Tensor) -> torch.Tensor:
+    """log of each class's share of the training photos' `labels` and, when `cfg.renders`, the training renders',
+    +1 smoothed."""
+    seen = [labels]
+    if cfg.renders:
+        renders = build_render_cache(cfg.renders, cfg.image_size, render_cache_path(cfg))
+        seen.append(renders["labels"][~renders["holdout"]])
+    counts = torch.bincount(torch.cat(seen), minlength=len(CLASSES)).float() + 1
+    return (counts / counts.sum()).log()
+
+
 def ensemble(cfg: TrainConfig, members: list[str]) -> dict:
     """Holdout accuracy of each trained folder alone and of all of them together (logits summed, as the
-    captioner does). The ensemble is written to `cfg.out` only if it beats every member alone: the first
-    member's folder with the others in sub-folders, named in its preprocessor_config.json."""
+    captioner does), by part, and of the ensemble under each logit adjustment of `PRIOR_TAUS`. The ensemble,
+    with `cfg.prior_tau`'s adjustment in its output biases, is written to `cfg.out`: the first member's folder
+    with the others in sub-folders, named in its preprocessor_config.json; `beats_members` says whether it
+    beats every member alone on the holdout."""
     torch.set_num_threads(cfg.threads)
-    images, labels, _, hold_idx = real_photos(cfg)
+    images, labels, train_idx, hold_idx = real_photos(cfg)
+    log_prior = training_log_prior(cfg, labels[train_idx])
     images, labels = images[hold_idx], labels[hold_idx]
     models = [init_model(m) for m in members]  # a member trained before a class was added is grown (same predictions)
     probs = [predict(m, images) for m in models]
+    adjusted = {tau: sum(p.log() for p in probs) - len(models) * tau * log_prior for tau in {*PRIOR_TAUS, cfg.prior_tau}}
     report = {"members": {m: round(accuracy(p, labels), 4) for m, p in zip(members, probs)}, "n_holdout": len(hold_idx),
-              "ensemble": round(accuracy(sum(p.log() for p in probs), labels), 4)}  # summed log-softmax ranks as summed logits do
-    report["by_part"] = holdout_parts(cfg, hold_idx, labels, [*probs, sum(p.log() for p in probs)],
-                                      [*members, "ensemble"])
+              "ensemble": round(accuracy(adjusted[cfg.prior_tau], labels), 4), "prior_tau": cfg.prior_tau}
+    report["by_part"] = holdout_parts(cfg, hold_idx, labels, [*probs, adjusted[cfg.prior_tau]], [*members, "ensemble"])
+    report["by_prior_tau"] = holdout_parts(cfg, hold_idx, labels, [adjusted[t] for t in PRIOR_TAUS],
+                                           [str(t) for t in PRIOR_TAUS])
     if cfg.renders:  # reported, not a criterion: the real photos decide
         renders = build_render_cache(cfg.renders, cfg.image_size, render_cache_path(cfg))
         r_images, r_labels = renders["images"][renders["holdout"]], renders["labels"][renders["holdout"]]
         r_probs = [predict(m, r_images) for m in models]
         report["render_holdout"] = {"members": {m: round(accuracy(p, r_labels), 4) for m, p in zip(members, r_probs)},
                                     "ensemble": round(accuracy(sum(p.log() for p in r_probs), r_labels), 4), "n": len(r_labels)}
-    report["written"] = report["ensemble"] > max(report["members"].values())
-    if report["written"]:
-        out = Path(cfg.out)
-        names = [f"member{k}" for k in range(1, len(members))]
-        for folder, member, model in zip([out, *(out / n for n in names)], members, models):
-            folder.mkdir(parents=True, exist_ok=True)
-            log = (Path(member) / "train_log.txt").read_text() if (Path(member) / "train_log.txt").exists() else ""
-            save(model, cfg, folder, json.loads((Path(member) / "metrics.json").read_text()))
-            (folder / "train_log.txt").write_text(log)
-        processor = json.loads((out / "preprocessor_config.json").read_text())
-        (out / "preprocessor_config.json").write_text(json.dumps({**processor, "ensemble": names}, indent=2) + "\n")
-        (out / "metrics.json").write_text(json.dumps({"holdout_accuracy": report["ensemble"], **report}, indent=2) + "\n")
+    report["beats_members"] = report["ensemble"] > max(report["members"].values())
+    out = Path(cfg.out)
+    names = [f"member{k}" for k in range(1, len(members))]
+    for folder, member, model in zip([out, *(out / n for n in names)], members, models):
+        with torch.no_grad():  # the captioner sums both views' logits: half the shift on each
+            model.classifier[-1].bias -= cfg.prior_tau / 2 * log_prior
+        folder.mkdir(parents=True, exist_ok=True)
+        log, metrics = (Path(member) / "train_log.txt", Path(member) / "metrics.json")
+        save(model, cfg, folder, json.loads(metrics.read_text()) if metrics.exists() else {})
+        (folder / "train_log.txt").write_text(log.read_text() if log.exists() else "")
+    processor = json.loads((out / "preprocessor_config.json").read_text())
+    (out / "preprocessor_config.json").write_text(json.dumps({**processor, "ensemble": names}, indent=2) + "\n")
+    (out / "metrics.json").write_text(json.dumps({"holdout_accuracy": report["ensemble"], **report}, indent=2) + "\n")
     return report
 
 
