@@ -206,11 +206,12 @@ class Recommender:
                  k: int | None = None) -> list[Item]:
         """The k (default: candidates_per_slot) catalog items of a slot nearest to the description, in `index`
         (default: the current one)."""
-        return (index or self.index).nearest(self._query(description, slot), slot, k or self.candidates_per_slot)
+        return (index or self.index).nearest(self.query(description, slot), slot, k or self.candidates_per_slot)
 
-    def _query(self, description: str, slot: str) -> np.ndarray:
+    def query(self, description: str, slot: str) -> np.ndarray:
         """The embedding retrieval searches near: the description with the slot's name."""
-        return self.embedder.encode([f"{description} {slot}"], normalize_embeddings=True, convert_to_numpy=True)[0]
+        return self.embedder.encode([f"{description} {slot}".strip()], normalize_embeddings=True,
+                                    convert_to_numpy=True)[0]
 
     def candidates(self, description: str, slot: str, conditions: Conditions, index: CatalogIndex,
                    fallback: bool = True) -> list[tuple[Item, list[str]]]:
@@ -219,7 +220,7 @@ class Recommender:
         the fewest, so a slot the outfit needs is never left empty and its reason can say why."""
         kept: list[tuple[Item, list[str]]] = []
         breaking: list[tuple[Item, list[str]]] = []
-        for item in index.ranked(self._query(description, slot), slot):
+        for item in index.ranked(self.query(description, slot), slot):
             broken = conditions.broken(item)
             if not broken:
                 kept.append((item, broken))

@@ -3,10 +3,11 @@
     python -m stylist eval retrieval --split test [--json]
     python -m stylist eval retrieval --outfits ../shared/data/polyvore-outfits/outfits.json --split test
 
-For each outfit one item (of a slot the app recommends) is blanked; the LM writes a description of the
-missing piece from the other captions, the way `Recommender.describe` does, and the embedder ranks the
-blank's true item among `negatives` other items of the same slot (from other outfits of the file) by
-similarity to "<description> <slot>", as `Recommender.retrieve` does. Reported: recall@1, recall@10 and
+For each outfit one item (of a slot the app recommends) is blanked; the recommender over the file's items
+describes the missing piece from the other captions (`Recommender.describe`: a greedy text per rotation of
+the captions, the first naming the slot, else a repair with the slot's catalog nouns), and ranks the blank's
+true item among `negatives` other items of the same slot (from other outfits of the file) by similarity to
+its query embedding (`Recommender.query`), as retrieval in the app does. Reported: recall@1, recall@10 and
 the mean rank of the true item, beside two baselines on the same questions: the slot alone as the query
 (what retrieval knows without the LM) and the counting model's ranking (`counts.py`).
 """
@@ -23,7 +24,7 @@ from tqdm import tqdm
 
 from stylist.core.catalog import Catalog, Item, Outfit
 from stylist.core.paths import shared_data
-from stylist.core.prompts import item_caption, outfit_prompt
+from stylist.core.prompts import item_caption
 from stylist.core.vocabulary import SLOTS
 from stylist.data.polyvore_outfits import load_outfits
 from stylist.data.splits import split_outfits
@@ -69,40 +70,35 @@ def rank_metrics(scores: list[np.ndarray]) -> dict:
             "mean_rank": round(float(ranks.mean()), 2)}
 
 
-def similarity_scores(embedder, queries: list[str], questions: list[RetrievalQuestion]) -> list[np.ndarray]:
-    """Cosine similarity of each question's query to its candidates' captions."""
+def similarity_scores(recommender, descriptions: list[str], questions: list[RetrievalQuestion]) -> list[np.ndarray]:
+    """Cosine similarity of each question's query (a description, or "" for the slot alone) to its candidates'
+    captions, with the query embedding retrieval in the app uses."""
     captions = sorted({item_caption(c) for q in questions for c in q.candidates})
-    vectors = embedder.encode(captions, normalize_embeddings=True, convert_to_numpy=True, batch_size=256)
+    vectors = recommender.embedder.encode(captions, normalize_embeddings=True, convert_to_numpy=True, batch_size=256)
     index = {c: k for k, c in enumerate(captions)}
-    query_vectors = embedder.encode(queries, normalize_embeddings=True, convert_to_numpy=True, batch_size=256)
-    return [vectors[[index[item_caption(c)] for c in q.candidates]] @ v for q, v in zip(questions, query_vectors)]
+    return [vectors[[index[item_caption(c)] for c in q.candidates]] @ recommender.query(d, q.slot)
+            for q, d in zip(questions, descriptions)]
 
 
-def describe(llm: LMSpec | str | None, adapter: str | None, questions: list[RetrievalQuestion], max_new_tokens: int = 12,
-             batch_size: int = 64) -> list[str]:
-    """The LM's description of each missing piece, from the prompt the recommender uses."""
-    from stylist.models.outfit import generate, load_lm  # torch only when the LM is asked for
-
-    model, tokenizer = load_lm(llm, adapter)
-    prompts = [outfit_prompt([item_caption(i) for i in q.context], q.slot) for q in questions]
-    return [text for begin in tqdm(range(0, len(prompts), batch_size), desc="generate")
-            for text in generate(model, tokenizer, prompts[begin:begin + batch_size], max_new_tokens)]
+def describe(recommender, questions: list[RetrievalQuestion]) -> list[str]:
+    """The recommender's description of each missing piece (no occasion or season: the files have none)."""
+    return [recommender.describe([item_caption(i) for i in q.context], [q.slot], None, None)[0]
+            for q in tqdm(questions, desc="describe")]
 
 
 def evaluate(catalog: Catalog, outfits: list[Outfit], llm: LMSpec | str | None = None, adapter: str | None = None,
              embedder: str | None = None, negatives: int = 99, seed: int = 0, limit: int | None = None) -> dict:
     """Generation -> retrieval and both baselines on the same questions; plus a few example descriptions."""
+    from stylist.app.recommender import Recommender
     from stylist.models.counts import DEFAULT_COUNTS, CountModel
-    from stylist.models.embedder import load_embedder
 
     questions = build_questions(catalog, outfits, negatives, seed)[:limit]
-    encoder = load_embedder(embedder)
-    descriptions = describe(llm, adapter, questions)
+    recommender = Recommender.load(catalog, llm, adapter, embedder)
+    descriptions = describe(recommender, questions)
     counts = CountModel.load(DEFAULT_COUNTS)
     result = {
-        "generation": rank_metrics(similarity_scores(encoder, [f"{d} {q.slot}" for d, q in zip(descriptions, questions)],
-                                                     questions)),
-        "slot_only": rank_metrics(similarity_scores(encoder, [q.slot for q in questions], questions)),
+        "generation": rank_metrics(similarity_scores(recommender, descriptions, questions)),
+        "slot_only": rank_metrics(similarity_scores(recommender, [""] * len(questions), questions)),
         "counts": rank_metrics([np.array(counts.candidate_scores(q.context, q.candidates))
                                 for q in tqdm(questions, desc="counts")]),
         "n": len(questions), "candidates": negatives + 1, "chance": {"recall@1": round(1 / (negatives + 1), 4),
