@@ -71,12 +71,11 @@ def rank_metrics(scores: list[np.ndarray]) -> dict:
 
 
 def similarity_scores(recommender, descriptions: list[str], questions: list[RetrievalQuestion]) -> list[np.ndarray]:
-    """Cosine similarity of each question's query (a description, or "" for the slot alone) to its candidates'
-    captions, with the query embedding retrieval in the app uses."""
-    captions = sorted({item_caption(c) for q in questions for c in q.candidates})
-    vectors = recommender.embedder.encode(captions, normalize_embeddings=True, convert_to_numpy=True, batch_size=256)
-    index = {c: k for k, c in enumerate(captions)}
-    return [vectors[[index[item_caption(c)] for c in q.candidates]] @ recommender.query(d, q.slot)
+    """Cosine similarity of each question's query (a description, or "" for the slot alone) to its candidates,
+    with the query embedding retrieval in the app uses and the caption vectors of the recommender's own index
+    (every candidate has a slot, so the index holds it)."""
+    row = {item.id: r for r, item in enumerate(recommender.index.items)}
+    return [recommender.index.vectors[[row[c.id] for c in q.candidates]] @ recommender.query(d, q.slot)
             for q, d in zip(questions, descriptions)]
 
 
