@@ -33,7 +33,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
-from stylist.core.records import Rating
+from stylist.core.records import PROFILE_NUMBERS, Rating
 from stylist.data.rtr import by_user, load_ratings, split_users
 from stylist.data.splits import bucket
 from stylist.evaluation.preference import HISTORY_BUCKETS
@@ -68,7 +68,7 @@ class Extra:
                 self.raters.setdefault(r.item_id, {})[user] = r.liked
 
     def design(self, r: Rating) -> list[float]:
-        missing = [float(math.isnan(float(r.profile.get(k, math.nan)))) for k in self.stats.profile_mean]
+        missing = [float(math.isnan(float(r.profile.get(k, math.nan)))) for k in PROFILE_NUMBERS]
         return self.stats.profile_features(r) + missing
 
     def gap(self, r: Rating) -> float:
