@@ -1,6 +1,6 @@
 """How much per-user signal do the ratings carry? 5-fold cross-validation by user over ~10,000 users.
 
-    python bench/preference_cv_probe.py [--json]      # about 40 s
+    python bench/preference_cv_probe.py [--json]      # about 35 s
 
 The preference model is chosen on 2,690 validation users, where one standard error of a gap is ~0.9 point,
 as large as the gaps the targets ask for. This probe asks the question with four times the users: every
