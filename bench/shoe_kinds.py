@@ -17,69 +17,28 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
 from stylist.core.images import load_image
 from stylist.core.paths import shared_data
-from stylist.models.captioner import DEFAULT, Captioner, model_pixels
+from stylist.models.captioner import DEFAULT, Captioner
+from stylist.train.caption_words import THRESHOLDS, out_of_fold
 
 LABELS = Path(__file__).resolve().parent / "data" / "real_shoe_kinds.json"
 L2 = (0.03, 0.3, 3.0)  # penalty on the weights, per unit of mean cross-entropy
-THRESHOLDS = np.arange(0.30, 0.96, 0.05)
-BAR, MIN_WRITTEN, FOLDS = 0.8, 10, 5
+BAR, MIN_WRITTEN = 0.8, 10
 
 
 def stage_features(captioner: Captioner, photos: list[str], batch: int = 16) -> list[torch.Tensor]:
-    """Per stage of the classifier, the photos' globally averaged feature maps (members concatenated)."""
-    backend = captioner.backend
-    stages: list[list[torch.Tensor]] = []
+    """Per stage of the classifier, the photos' globally averaged feature maps (members concatenated, photo and
+    mirror averaged), as the captioner's pattern word reads them."""
+    chunks = []
     for begin in tqdm(range(0, len(photos), batch), desc="features", leave=False):
         images = [load_image(shared_data() / p).convert("RGB") for p in photos[begin:begin + batch]]
-        x = torch.stack([torch.from_numpy(model_pixels(image, backend.size)) for image in images])
-        x = (x.permute(0, 3, 1, 2).float() / 255.0 - backend.mean) / backend.std
-        x = torch.cat([x, x.flip(-1)])
-        with torch.inference_mode():
-            hidden = [m(pixel_values=x, output_hidden_states=True).hidden_states for m in backend.models]
-        for s in range(len(hidden[0])):
-            if len(stages) <= s:
-                stages.append([])
-            pooled = torch.cat([h[s].mean((2, 3)) for h in hidden], -1)
-            stages[s].append(sum(pooled.split(len(images))) / 2)
-    return [torch.cat(s) for s in stages]
-
-
-def fit(x: torch.Tensor, y: torch.Tensor, classes: int, l2: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Multinomial logistic regression (L-BFGS; convex, so no seed matters)."""
-    weight = torch.zeros(classes, x.shape[1], requires_grad=True)
-    bias = torch.zeros(classes, requires_grad=True)
-    optimizer = torch.optim.LBFGS([weight, bias], max_iter=300, line_search_fn="strong_wolfe")
-
-    def loss():
-        optimizer.zero_grad()
-        value = F.cross_entropy(x @ weight.T + bias, y) + l2 * weight.pow(2).sum()
-        value.backward()
-        return value
-
-    optimizer.step(loss)
-    return weight.detach(), bias.detach()
-
-
-def out_of_fold(x: torch.Tensor, y: torch.Tensor, classes: int, l2: float) -> torch.Tensor:
-    """Each photo's probabilities from a fit on the other folds (stratified by label, standardised on them)."""
-    fold = torch.empty(len(y), dtype=torch.long)
-    for label in range(classes):
-        rows = (y == label).nonzero().flatten()
-        fold[rows] = torch.arange(len(rows)) % FOLDS
-    probs = torch.zeros(len(y), classes)
-    for k in range(FOLDS):
-        train = fold != k
-        mean, std = x[train].mean(0), x[train].std(0) + 1e-6
-        weight, bias = fit((x[train] - mean) / std, y[train], classes, l2)
-        probs[~train] = (((x[~train] - mean) / std) @ weight.T + bias).softmax(-1)
-    return probs
+        chunks.append(captioner.backend.logits_and_stages(images, stages=True)[1])
+    return [torch.cat(stage) for stage in zip(*chunks)]
 
 
 def best_precision(probs: torch.Tensor, y: torch.Tensor, word: int) -> tuple[float, int]:

@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "caption": ("stylist.models.captioner", "caption garment photos"),
     "contact-sheet": ("stylist.data.contact_sheet", "draw 24 photos with their generated captions"),
     "train-captioner": ("stylist.train.captioner", "train the embedded captioner on garment photos"),
+    "train-caption-words": ("stylist.train.caption_words", "fit the captioner's pattern word on labelled real photos"),
     "train-lm": ("stylist.train.lm", "pre-train the base LM, then LoRA-SFT the outfit adapter"),
     "train-embedder": ("stylist.train.embedder", "build the embedded sentence embedder"),
     "recommend": ("stylist.app.recommender", "complete an outfit from captions"),

@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,6 +27,7 @@ from stylist.models.captioner import (
     CLASSES,
     DEFAULT,
     MAX_WORDS,
+    PATTERN_WORD,
     PROMPT,
     Caption,
     Captioner,
@@ -34,6 +36,8 @@ from stylist.models.captioner import (
     compose,
     main,
 )
+from stylist.train.caption_words import WordConfig
+from stylist.train.caption_words import train as train_word
 from stylist.train.captioner import RENDER_CLASSES, TrainConfig, ensemble, init_model, real_photos, train
 
 
@@ -49,6 +53,17 @@ def flat_lay(garment: str, surface: str, box=(0.2, 0.15, 0.8, 0.85), size=(120, 
         rows = (np.arange(y0, y1) // 6) % 2 == 0
         array[y0:y1][rows, x0:x1] = PALETTE[stripes]
     return Image.fromarray(array.astype(np.uint8))
+
+
+def printed_lay(garment: str, surface: str, seed: int) -> Image.Image:
+    """A flat lay with a print: blotches of other colours scattered over the garment."""
+    rng = np.random.default_rng(seed)
+    array = np.array(flat_lay(garment, surface))
+    colours = [c for name, c in PALETTE.items() if name not in (garment, surface)]
+    for _ in range(14):
+        y, x = int(rng.integers(30, 125)), int(rng.integers(28, 90))
+        array[y:y + 7, x:x + 7] = colours[int(rng.integers(len(colours)))]
+    return Image.fromarray(array)
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +180,35 @@ def test_batch_with_bad_files_still_captions_the_rest(tiny_classifier, tmp_path)
     captions = Captioner.load(tiny_classifier).caption_images(paths)
     assert [bool(c.error) for c in captions] == [False, True, True, True, False]
     assert "empty.jpg" in captions[1].error and captions[0].colors[0] == "navy"
+
+
+def test_pattern_word_is_fitted_on_labelled_photos_and_written_only_where_it_holds(tiny_classifier, tmp_path):
+    """`train-caption-words` on labelled photos (plain and printed flat lays) writes the word beside the classifier;
+    captions then say "printed" for a new printed photo and nothing for a plain one, and a word fitted to other
+    features, or a damaged file, is refused in one line."""
+    folder = tmp_path / "captioner"
+    shutil.copytree(tiny_classifier, folder)
+    garments, rows = ["red", "navy", "green", "black", "yellow", "blue"], []
+    for i in range(24):
+        photo = tmp_path / f"{i}.png"
+        (printed_lay(garments[i % 6], "beige", i) if i % 2 else flat_lay(garments[i % 6], "beige")).save(photo)
+        rows.append({"photo": str(photo), "type": CLASSES[i % len(CLASSES)], "pattern": "print" if i % 2 else "plain",
+                     "split": "dev"})
+    (tmp_path / "labels.json").write_text(json.dumps({"photos": rows}))
+    report = train_word(WordConfig(captioner=str(folder), labels=str(tmp_path / "labels.json"), min_written=4))
+    assert report["cv_auc"] > 0.9 and (folder / PATTERN_WORD).exists()
+    captioner = Captioner.load(folder)
+    printed, plain = captioner.caption_image(printed_lay("purple", "beige", 99)), captioner.caption_image(
+        flat_lay("purple", "beige"))
+    assert printed.pattern == "printed" and printed.caption.startswith("purple printed ")
+    assert plain.pattern == "" and "printed" not in plain.caption
+    word = json.loads((folder / PATTERN_WORD).read_text())
+    (folder / PATTERN_WORD).write_text(json.dumps({**word, "mean": word["mean"][1:]}))
+    with pytest.raises(StylistError, match="fitted to another classifier's features"):
+        Captioner.load(folder)
+    (folder / PATTERN_WORD).write_text("{not json")
+    with pytest.raises(StylistError, match="cannot load captioner"):
+        Captioner.load(folder)
 
 
 @pytest.mark.parametrize("layer_type", ["basic", "bottleneck"])
@@ -640,6 +684,17 @@ def test_embedded_default_is_small_and_loads():
     assert size < 20 * 2**20
     caption = Captioner.load(None).caption_image(flat_lay("navy", "beige"), path="navy.png")
     assert caption.category in CLASSES and caption.colors[0] == "navy"
+
+
+@pytest.mark.skipif(not (DEFAULT / PATTERN_WORD).exists(), reason="embedded captioner has no pattern word yet")
+def test_embedded_captioner_names_the_app_example_photos():
+    """The example photos a visitor clicks first: type and colour right, "printed" on the floral dress only (the
+    striped sweater and t-shirt are not prints)."""
+    captions = Captioner.load(None).caption_images(sorted(EXAMPLES.glob("*.png")))
+    assert {Path(c.path).stem: c.caption for c in captions} == {
+        "dress-01": "red printed dress", "jacket-01": "light blue jacket", "jeans-02": "blue trousers",
+        "shoulder-bag-01": "red bag", "skirt-02": "pink skirt", "sneakers-05": "red shoes",
+        "sweater-07": "grey long-sleeve top", "t-shirt-11": "green t-shirt"}
 
 
 @pytest.mark.parametrize("rgb, name", [

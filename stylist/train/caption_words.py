@@ -1,0 +1,139 @@
+"""Fit the captioner's pattern word ("printed") on hand-labelled real photos.
+
+    python -m stylist train-caption-words [--captioner checkpoints/captioner]
+
+A caption word must be right at least 80% of the times it is written. The labels (`bench/data/real_prints.json`,
+by eye) say for each photo of a top, dress or skirt whether it shows a print; only the dev photos are read here.
+The inputs are the classifier's own pooled stage features and the garment's texture statistics
+(`stylist.models.captioner.pattern_inputs`); a logistic regression over them is cross-validated on dev (5 folds,
+stratified), the word's threshold is the lowest probability at which the out-of-fold predictions were right at
+least `precision` of the time over at least `min_written` photos, and the regression refitted on every dev
+photo is written beside the classifier as `pattern_word.json`. Retraining the classifier means running this
+again: the file is refused by a classifier whose features it was not fitted to. `bench/caption_words.py` reads
+the test photos.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from stylist.core.colors import garment_mask, thumbnail
+from stylist.core.errors import StylistError
+from stylist.core.images import load_image
+from stylist.core.paths import REPO, shared_data
+from stylist.models.captioner import DEFAULT, PATTERN_WORD, Captioner, PatternWord, pattern_inputs
+from stylist.train.cli import parse_config
+
+LABELS = REPO / "bench" / "data" / "real_prints.json"
+FOLDS = 5
+THRESHOLDS = np.round(np.arange(0.30, 0.96, 0.05), 2)
+
+
+@dataclass
+class WordConfig:
+    captioner: str = field(default=str(DEFAULT), metadata={"help": "classifier folder the word is fitted to and written into"})
+    labels: str = field(default=str(LABELS), metadata={"help": "hand labels: photo, type, pattern, split"})
+    word: str = field(default="printed", metadata={"help": "the caption word"})
+    patterns: str = field(default="print,dots", metadata={"help": "labelled patterns the word is right for"})
+    stages: str = field(default="2,3", metadata={"help": "classifier stages whose pooled features it reads"})
+    l2: float = field(default=0.3, metadata={"help": "penalty on the weights, per unit of mean cross-entropy"})
+    precision: float = field(default=0.85, metadata={"help": "cross-validated precision the threshold must reach"})
+    min_written: int = field(default=10, metadata={"help": "dev photos the word must be written on at that threshold"})
+
+
+def fit(x: torch.Tensor, y: torch.Tensor, classes: int, l2: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Multinomial logistic regression (L-BFGS; convex, so no seed matters)."""
+    weight = torch.zeros(classes, x.shape[1], requires_grad=True)
+    bias = torch.zeros(classes, requires_grad=True)
+    optimizer = torch.optim.LBFGS([weight, bias], max_iter=300, line_search_fn="strong_wolfe")
+
+    def loss():
+        optimizer.zero_grad()
+        value = F.cross_entropy(x @ weight.T + bias, y) + l2 * weight.pow(2).sum()
+        value.backward()
+        return value
+
+    optimizer.step(loss)
+    return weight.detach(), bias.detach()
+
+
+def out_of_fold(x: torch.Tensor, y: torch.Tensor, classes: int, l2: float) -> torch.Tensor:
+    """Each photo's probabilities from a fit on the other folds (stratified by label, standardised on them)."""
+    fold = torch.empty(len(y), dtype=torch.long)
+    for label in range(classes):
+        rows = (y == label).nonzero().flatten()
+        fold[rows] = torch.arange(len(rows)) % FOLDS
+    probs = torch.zeros(len(y), classes)
+    for k in range(FOLDS):
+        train = fold != k
+        mean, std = x[train].mean(0), x[train].std(0) + 1e-6
+        weight, bias = fit((x[train] - mean) / std, y[train], classes, l2)
+        probs[~train] = (((x[~train] - mean) / std) @ weight.T + bias).softmax(-1)
+    return probs
+
+
+def precision_curve(p: np.ndarray, right: np.ndarray) -> list[dict]:
+    """At each threshold: how often the word is written (p >= threshold) and how often it is then right."""
+    rows = []
+    for t in THRESHOLDS:
+        written = p >= t
+        n = int(written.sum())
+        rows.append({"threshold": float(t), "written": n, "right": int((written & right).sum()),
+                     "precision": round(float((written & right).sum() / n), 4) if n else None})
+    return rows
+
+
+def labelled_inputs(captioner: Captioner, photos: list[str], stages: tuple[int, ...], batch: int = 16) -> np.ndarray:
+    """`pattern_inputs` of labelled photos (paths under ../shared/data), as the captioner computes them."""
+    backend = captioner.backend
+    rows = []
+    for begin in tqdm(range(0, len(photos), batch), desc="photo features", leave=False):
+        images = [load_image(shared_data() / p).convert("RGB") for p in photos[begin:begin + batch]]
+        masks = [garment_mask(thumbnail(image)) for image in images]
+        _, pooled = backend.logits_and_stages(images, stages=True)
+        rows.append(pattern_inputs(pooled, stages, images, masks))
+    return np.concatenate(rows)
+
+
+def train(config: WordConfig) -> dict:
+    """Cross-validate on dev, choose the threshold, refit on all of dev and write the word beside the classifier."""
+    captioner = Captioner.load(config.captioner)
+    if not hasattr(captioner.backend, "logits_and_stages"):
+        raise StylistError(f"{config.captioner} is not an image classifier: a pattern word needs its features")
+    data = json.loads(Path(config.labels).read_text())["photos"]
+    dev = [r for r in data if r["split"] == "dev"]
+    stages = tuple(int(s) for s in config.stages.split(","))
+    x = torch.from_numpy(labelled_inputs(captioner, [r["photo"] for r in dev], stages))
+    right = np.array([r["pattern"] in config.patterns.split(",") for r in dev])
+    y = torch.from_numpy(right.astype(np.int64))
+    cv = out_of_fold(x, y, 2, config.l2)[:, 1].numpy()
+    curve = precision_curve(cv, right)
+    passing = [r for r in curve if r["written"] >= config.min_written and r["precision"] >= config.precision]
+    if not passing:
+        raise StylistError(f"no threshold makes {config.word!r} right {config.precision:.0%} of the time on dev: not written")
+    mean, std = x.mean(0), x.std(0) + 1e-6
+    weight, bias = fit((x - mean) / std, y, 2, config.l2)
+    word = PatternWord(config.word, frozenset(r["type"] for r in dev), stages, mean.numpy(), std.numpy(),
+                       (weight[1] - weight[0]).numpy(), float(bias[1] - bias[0]), passing[0]["threshold"])
+    report = {"config": asdict(config), "dev_photos": len(dev), "dev_right_for_word": int(right.sum()),
+              "cv_auc": round(float((cv[right][:, None] > cv[~right][None]).mean()), 4), "cv_curve": curve,
+              "threshold": word.threshold}
+    (Path(config.captioner) / PATTERN_WORD).write_text(json.dumps({**word.to_json(), "fit": report}) + "\n")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    config = parse_config(WordConfig, argv, "python -m stylist train-caption-words", __doc__.split("\n")[0])
+    report = train(config)
+    chosen = next(r for r in report["cv_curve"] if r["threshold"] == report["threshold"])
+    print(f"{report['dev_photos']} dev photos, {report['dev_right_for_word']} {config.patterns}; cross-validated AUC "
+          f"{report['cv_auc']}; {config.word!r} from p >= {report['threshold']}: written {chosen['written']}, right "
+          f"{chosen['right']} ({chosen['precision']}); written to {Path(config.captioner) / PATTERN_WORD}")
+    return 0
