@@ -1,15 +1,15 @@
-"""How often a pattern word is right on REAL photos: "printed" (written by the embedded captioner) and "striped"
-(a spectrum detector left out of captions).
+"""How often a caption word is right on REAL photos: "printed" and "denim" (written by the embedded captioner) and
+"striped" (a spectrum detector left out of captions).
 
     python bench/caption_words.py [--json]
 
 A caption word must be right at least 80% of the times it is written.
 
-"printed": `bench/data/real_prints.json` labels photos of tops, dresses and skirts by eye (print, dots, stripes,
-checks or plain); the word was fitted and its threshold chosen on the dev photos (`python -m stylist
-train-caption-words`, cross-validated figures in `checkpoints/captioner/pattern_word.json`). Here the committed
-captioner captions the test photos (clothing-small/validation and clothing-extra's test part) as the app does,
-and the word counts as right on a print or dots.
+"printed" and "denim": photos labelled by eye (`bench/data/real_prints.json`: tops, dresses and skirts, print,
+dots, stripes, checks or plain; `real_materials.json`: trousers, shorts, skirts and jackets, denim or not). Each
+word was fitted and its threshold chosen on the dev photos (`python -m stylist train-caption-words`; the
+cross-validated figures are in `checkpoints/captioner/caption_words.json`). Here the committed captioner captions
+the test photos (clothing-small/validation and clothing-extra's test part) as the app does.
 
 "striped": `bench/data/real_stripes.json` holds every real photo the detector
 (`stylist.experimental.patterns.garment_pattern`) calls striped at strength 40 or more, labelled by eye (is the
@@ -30,31 +30,31 @@ from stylist.core.colors import garment_mask, thumbnail
 from stylist.core.images import load_image
 from stylist.core.paths import shared_data
 from stylist.experimental.patterns import garment_pattern
-from stylist.models.captioner import DEFAULT, PATTERN_WORD, Captioner
+from stylist.models.captioner import CAPTION_WORDS, DEFAULT, Captioner
+from stylist.train.caption_words import RECIPES, WordConfig
 
 DATA = Path(__file__).resolve().parent / "data"
 STRENGTHS = (40, 50, 60, 70, 80)
 BAR = 0.8
-RIGHT_FOR_PRINTED = ("print", "dots")
 
 
-def printed(captioner: str) -> dict:
-    """The committed word on the labelled test photos, captioned as the app captions them."""
-    rows = [r for r in json.loads((DATA / "real_prints.json").read_text())["photos"] if r["split"] == "test"]
-    captions = Captioner.load(captioner).caption_images([shared_data() / r["photo"] for r in rows])
-    written = [(r, c) for r, c in zip(rows, captions) if c.pattern == "printed"]
-    right = [r for r, _ in written if r["pattern"] in RIGHT_FOR_PRINTED]
-    prints = sum(r["pattern"] in RIGHT_FOR_PRINTED for r in rows)
-    fit = json.loads((Path(captioner) / PATTERN_WORD).read_text())["fit"]
+def committed_word(captioner: Captioner, folder: str, recipe: WordConfig) -> dict:
+    """A committed word on its labelled test photos, captioned as the app captions them."""
+    rows = [r for r in json.loads(Path(recipe.labels).read_text())["photos"] if r["split"] == "test"]
+    captions = captioner.caption_images([shared_data() / r["photo"] for r in rows])
+    written = [(r, c) for r, c in zip(rows, captions) if recipe.word in (c.pattern, c.material)]
+    right = [r for r, _ in written if r[recipe.label_field] in recipe.right]
+    shows = sum(r[recipe.label_field] in recipe.right for r in rows)
+    fit = next(w for w in json.loads((Path(folder) / CAPTION_WORDS).read_text())["words"] if w["word"] == recipe.word)["fit"]
     dev = next(c for c in fit["cv_curve"] if c["threshold"] == fit["threshold"])
-    report = {"test_photos": len(rows), "test_prints": prints, "written": len(written), "right": len(right),
+    report = {"test_photos": len(rows), "test_showing_it": shows, "written": len(written), "right": len(right),
               "precision": round(len(right) / len(written), 4) if written else None,
-              "recall": round(len(right) / prints, 4) if prints else None,
-              "wrong_on": dict(Counter(r["pattern"] for r, _ in written if r["pattern"] not in RIGHT_FOR_PRINTED)),
+              "recall": round(len(right) / shows, 4) if shows else None,
+              "wrong_on": dict(Counter(r[recipe.label_field] for r, _ in written if r[recipe.label_field] not in recipe.right)),
               "written_by_type": dict(Counter(r["type"] for r, _ in written)), "dev_cross_validated": dev,
               "examples": [c.caption for _, c in written[:5]]}
     shown = f"{report['precision']:.3f}" if written else "-"
-    print(f"'printed' on {len(rows)} labelled test photos ({prints} with a print or dots): written {len(written)} times, "
+    print(f"{recipe.word!r} on {len(rows)} labelled test photos ({shows} it is right for): written {len(written)} times, "
           f"right {len(right)} ({shown}; bar {BAR}); recall {report['recall']}; wrong on {report['wrong_on']}")
     print(f"  dev, cross-validated at the chosen threshold {fit['threshold']}: written {dev['written']}, right "
           f"{dev['right']} ({dev['precision']}); e.g. {', '.join(report['examples'])}")
@@ -87,10 +87,12 @@ def striped() -> dict[str, dict[str, dict]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--captioner", default=str(DEFAULT), help="the captioner whose pattern word is measured")
+    parser.add_argument("--captioner", default=str(DEFAULT), help="the captioner whose words are measured")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    report = {"printed": printed(args.captioner), "striped": striped()}
+    captioner = Captioner.load(args.captioner)
+    report = {name: committed_word(captioner, args.captioner, recipe) for name, recipe in RECIPES.items()}
+    report["striped"] = striped()
     if args.json:
         print(json.dumps(report))
 

@@ -24,10 +24,10 @@ from stylist.core.vocabulary import GARMENT_TYPES, slot_of
 from stylist.evaluation.captions import csv_photos, evaluate, labelled_photos
 from stylist.experimental.patterns import garment_pattern
 from stylist.models.captioner import (
+    CAPTION_WORDS,
     CLASSES,
     DEFAULT,
     MAX_WORDS,
-    PATTERN_WORD,
     PROMPT,
     Caption,
     Captioner,
@@ -182,10 +182,10 @@ def test_batch_with_bad_files_still_captions_the_rest(tiny_classifier, tmp_path)
     assert "empty.jpg" in captions[1].error and captions[0].colors[0] == "navy"
 
 
-def test_pattern_word_is_fitted_on_labelled_photos_and_written_only_where_it_holds(tiny_classifier, tmp_path):
-    """`train-caption-words` on labelled photos (plain and printed flat lays) writes the word beside the classifier;
-    captions then say "printed" for a new printed photo and nothing for a plain one, and a word fitted to other
-    features, or a damaged file, is refused in one line."""
+def test_caption_words_are_fitted_on_labelled_photos_and_written_only_where_they_hold(tiny_classifier, tmp_path):
+    """`train-caption-words` on labelled photos (plain and printed flat lays) writes each word beside the classifier;
+    captions then carry the pattern and the material word for a new printed photo and neither for a plain one, and
+    words fitted to other features, or a damaged file, are refused in one line."""
     folder = tmp_path / "captioner"
     shutil.copytree(tiny_classifier, folder)
     garments, rows = ["red", "navy", "green", "black", "yellow", "blue"], []
@@ -195,18 +195,22 @@ def test_pattern_word_is_fitted_on_labelled_photos_and_written_only_where_it_hol
         rows.append({"photo": str(photo), "type": CLASSES[i % len(CLASSES)], "pattern": "print" if i % 2 else "plain",
                      "split": "dev"})
     (tmp_path / "labels.json").write_text(json.dumps({"photos": rows}))
-    report = train_word(WordConfig(captioner=str(folder), labels=str(tmp_path / "labels.json"), min_written=4))
-    assert report["cv_auc"] > 0.9 and (folder / PATTERN_WORD).exists()
+    for word, kind in (("printed", "pattern"), ("blotched", "material"), ("printed", "pattern")):  # a refit replaces
+        config = WordConfig(word, kind, str(tmp_path / "labels.json"), "pattern", ("print",), min_written=4)
+        assert train_word(config, folder)["cv_auc"] > 0.9
+    words = json.loads((folder / CAPTION_WORDS).read_text())["words"]
+    assert sorted(w["word"] for w in words) == ["blotched", "printed"]
     captioner = Captioner.load(folder)
     printed, plain = captioner.caption_image(printed_lay("purple", "beige", 99)), captioner.caption_image(
         flat_lay("purple", "beige"))
-    assert printed.pattern == "printed" and printed.caption.startswith("purple printed ")
-    assert plain.pattern == "" and "printed" not in plain.caption
-    word = json.loads((folder / PATTERN_WORD).read_text())
-    (folder / PATTERN_WORD).write_text(json.dumps({**word, "mean": word["mean"][1:]}))
+    assert (printed.pattern, printed.material) == ("printed", "blotched")
+    assert printed.caption.startswith("purple printed blotched ")
+    assert (plain.pattern, plain.material) == ("", "")
+    assert "printed" not in plain.caption and "blotched" not in plain.caption
+    (folder / CAPTION_WORDS).write_text(json.dumps({"words": [{**words[0], "mean": words[0]["mean"][1:]}]}))
     with pytest.raises(StylistError, match="fitted to another classifier's features"):
         Captioner.load(folder)
-    (folder / PATTERN_WORD).write_text("{not json")
+    (folder / CAPTION_WORDS).write_text("{not json")
     with pytest.raises(StylistError, match="cannot load captioner"):
         Captioner.load(folder)
 
@@ -686,7 +690,7 @@ def test_embedded_default_is_small_and_loads():
     assert caption.category in CLASSES and caption.colors[0] == "navy"
 
 
-@pytest.mark.skipif(not (DEFAULT / PATTERN_WORD).exists(), reason="embedded captioner has no pattern word yet")
+@pytest.mark.skipif(not (DEFAULT / CAPTION_WORDS).exists(), reason="embedded captioner has no caption words yet")
 def test_embedded_captioner_names_the_app_example_photos():
     """The example photos a visitor clicks first: type and colour right, "printed" on the floral dress only (the
     striped sweater and t-shirt are not prints)."""

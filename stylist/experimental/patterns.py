@@ -5,7 +5,7 @@
 It draws stripes right on the demo catalog's renders, but on real phone photos knit textures, folds, seams and
 trouser legs also give strong periodic peaks: of the 67 training photos it called striped (strength 40) 20 were
 (30%), and no strength reached the 80% a caption word needs on those photos (70 and above: 5 of 7). So the
-embedded captioner never writes "striped"; its one pattern word, "printed", comes from `stylist.models.captioner`.
+embedded captioner never writes "striped"; its pattern word, "printed", comes from `stylist.models.captioner`.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 CLASSES = ("dress", "hat", "longsleeve", "outwear", "pants", "shirt", "shoes", "shorts", "skirt", "t-shirt", "bag",
            "blazer", "blouse", "body", "hoodie", "polo", "top", "undershirt")
 DEFAULT = CHECKPOINTS / "captioner"
-PATTERN_WORD = "pattern_word.json"  # in a classifier's folder: the pattern word fitted to its features
+CAPTION_WORDS = "caption_words.json"  # in a classifier's folder: the pattern and material words fitted to its features
 PROMPT = "Describe this garment in at most five words: colour, pattern, material, type."
 
 # words in free text (a generative captioner's output) -> garment type; specific words first, "top" last
@@ -80,8 +80,8 @@ class Caption:
     caption: str = ""
     category: str = ""
     colors: list[str] = field(default_factory=list)
-    pattern: str = ""  # "printed" or "": the one pattern word measured right often enough on real photos
-    material: str = ""  # "" when it cannot be told (the default captioner does not guess materials)
+    pattern: str = ""  # "printed" or "": a pattern word measured right often enough on real photos (`CaptionWord`)
+    material: str = ""  # "denim" or "": likewise
     confidence: float = 0.0
     error: str = ""
 
@@ -128,15 +128,16 @@ def clean_caption(text: str, prompt: str = "") -> str:
 
 
 @dataclass(frozen=True)
-class PatternWord:
-    """A pattern word ("printed") the embedded classifier adds to a caption when its photo shows one.
+class CaptionWord:
+    """A pattern or material word ("printed", "denim") the embedded classifier adds to a caption when it shows.
 
     A logistic regression over the members' pooled stage features and the garment's `texture_statistics`,
     fitted on hand-labelled real photos (`python -m stylist train-caption-words`). It is written only for the
     garment types it was measured on and only from the probability at which cross-validation found it right
-    at least 85% of the time: most printed garments go unnamed, so that the word, when written, is true."""
+    at least 85% of the time: many garments that show it go unnamed, so that the word, when written, is true."""
 
     word: str
+    kind: str  # "pattern" or "material": where `compose` puts it
     types: frozenset[str]
     stages: tuple[int, ...]
     mean: np.ndarray
@@ -146,13 +147,13 @@ class PatternWord:
     threshold: float
 
     @classmethod
-    def from_json(cls, data: dict) -> PatternWord:
-        return cls(data["word"], frozenset(data["types"]), tuple(data["stages"]),
+    def from_json(cls, data: dict) -> CaptionWord:
+        return cls(data["word"], data["kind"], frozenset(data["types"]), tuple(data["stages"]),
                    *(np.asarray(data[k], dtype=np.float32) for k in ("mean", "std", "weight")),
                    float(data["bias"]), float(data["threshold"]))
 
     def to_json(self) -> dict:
-        return {"word": self.word, "types": sorted(self.types), "stages": list(self.stages),
+        return {"word": self.word, "kind": self.kind, "types": sorted(self.types), "stages": list(self.stages),
                 "texture_features": list(TEXTURE_FEATURES), "threshold": self.threshold, "bias": self.bias,
                 **{k: [round(float(v), 6) for v in getattr(self, k)] for k in ("mean", "std", "weight")}}
 
@@ -161,12 +162,10 @@ class PatternWord:
         return 1.0 / (1.0 + np.exp(-(((features - self.mean) / self.std) @ self.weight + self.bias)))
 
 
-def pattern_inputs(pooled: list[torch.Tensor], stages: tuple[int, ...], images: list[Image.Image], masks: list[np.ndarray]
-                   ) -> np.ndarray:
-    """A `PatternWord`'s inputs for these photos: their rows of the pooled `stages` (from
-    `_Classifier.logits_and_stages`), then the `texture_statistics` of each garment in its mask."""
-    pooled_rows = np.concatenate([pooled[s].numpy() for s in stages], 1)
-    return np.concatenate([pooled_rows, np.stack([texture_statistics(i, m) for i, m in zip(images, masks)])], 1)
+def word_inputs(pooled: list[torch.Tensor], stages: tuple[int, ...], textures: np.ndarray) -> np.ndarray:
+    """A `CaptionWord`'s inputs for some photos: their rows of the pooled `stages` (from
+    `_Classifier.logits_and_stages`), then the `texture_statistics` of each garment (one row each)."""
+    return np.concatenate([*(pooled[s].numpy() for s in stages), textures], 1)
 
 
 class _Classifier:
@@ -174,7 +173,7 @@ class _Classifier:
 
     `"ensemble": ["seed1", ...]` in its preprocessor_config.json names sub-folders holding more classifiers of
     the same architecture and preprocessing (trained with other seeds); their logits are summed. A
-    `pattern_word.json` beside it (`PatternWord`) adds that word to the captions of the photos that show it."""
+    `caption_words.json` beside it (`CaptionWord`s) adds those words to the captions of the photos that show them."""
 
     def __init__(self, path: str):
         import torch
@@ -190,14 +189,14 @@ class _Classifier:
         self.std = torch.tensor(processor.get("image_std", [0.5] * 3)).view(1, 3, 1, 1)
         self.flip = bool(processor.get("flip_tta", False))
         self.classes = tuple(self.model.config.id2label[i] for i in range(self.model.config.num_labels))
-        word = _read_json(Path(path) / PATTERN_WORD) if Path(path).is_dir() else {}
-        self.pattern_word = PatternWord.from_json(word) if word else None
-        if self.pattern_word is not None and len(self.pattern_word.mean) != self.feature_size(self.pattern_word.stages):
-            raise StylistError(f"{Path(path) / PATTERN_WORD} was fitted to another classifier's features: "
+        words = _read_json(Path(path) / CAPTION_WORDS) if Path(path).is_dir() else {}
+        self.words = [CaptionWord.from_json(w) for w in words.get("words", [])]
+        if any(len(w.mean) != self.feature_size(w.stages) for w in self.words):
+            raise StylistError(f"{Path(path) / CAPTION_WORDS} was fitted to another classifier's features: "
                                "run python -m stylist train-caption-words")
 
     def feature_size(self, stages: tuple[int, ...]) -> int:
-        """Length of a `PatternWord`'s input for these members: their pooled `stages`, then the texture."""
+        """Length of a `CaptionWord`'s input for these members: their pooled `stages`, then the texture."""
         widths = [[m.config.embedding_size, *m.config.hidden_sizes] for m in self.models]
         return sum(w[s] for w in widths for s in stages) + len(TEXTURE_FEATURES)
 
@@ -219,21 +218,27 @@ class _Classifier:
                   for s in range(len(outputs[0].hidden_states))] if stages else []
         return logits, pooled
 
-    def __call__(self, images: list[Image.Image], masks: list[np.ndarray]) -> list[tuple[str, float, str, str]]:
-        """(category, confidence, free text, pattern word) per image; a classifier has no free text. `masks`:
-        each photo's `garment_mask`, which the pattern word's texture statistics are measured in."""
-        word = self.pattern_word
-        logits, pooled = self.logits_and_stages(images, stages=word is not None)
+    def __call__(self, images: list[Image.Image], thumbnails: list[np.ndarray], masks: list[np.ndarray]
+                 ) -> list[tuple[str, float, str, dict]]:
+        """(category, confidence, free text, {kind: word}) per image; a classifier has no free text. `thumbnails`
+        and `masks`: each photo's `thumbnail` and its `garment_mask`, where the words' texture is measured."""
+        logits, pooled = self.logits_and_stages(images, stages=bool(self.words))
         confidence, best = logits.softmax(-1).max(-1)
         categories = [self.classes[int(b)] for b in best]
-        patterns = [""] * len(images)
-        rows = [k for k, c in enumerate(categories) if c in word.types] if word else []
-        if rows:
-            likely = word.probabilities(pattern_inputs([s[rows] for s in pooled], word.stages,
-                                                       [images[k] for k in rows], [masks[k] for k in rows]))
-            for k, p in zip(rows, likely):
-                patterns[k] = word.word if p >= word.threshold else ""
-        return [(c, float(p), "", w) for c, p, w in zip(categories, confidence, patterns)]
+        named: list[dict[str, str]] = [{} for _ in images]
+        textures: dict[int, np.ndarray] = {}  # a skirt is measured once for both its words
+        for word in self.words:
+            rows = [k for k, c in enumerate(categories) if c in word.types]
+            if not rows:
+                continue
+            for k in rows:
+                if k not in textures:
+                    textures[k] = texture_statistics(thumbnails[k], masks[k])
+            inputs = word_inputs([s[rows] for s in pooled], word.stages, np.stack([textures[k] for k in rows]))
+            for k, p in zip(rows, word.probabilities(inputs)):
+                if p >= word.threshold:
+                    named[k][word.kind] = word.word
+        return [(c, float(p), "", w) for c, p, w in zip(categories, confidence, named)]
 
 
 def _for_inference(model: PreTrainedModel) -> PreTrainedModel:
@@ -287,8 +292,9 @@ class _Generator:
         if not self.model.config.is_encoder_decoder:  # a batch of prompts is padded where generation cannot see
             self.tokenizer.padding_side = "left"
 
-    def __call__(self, images: list[Image.Image], masks: list[np.ndarray]) -> list[tuple[str, float, str, str]]:
-        """(category, confidence 0, the cleaned answer, no pattern word: the answer has its own words)."""
+    def __call__(self, images: list[Image.Image], thumbnails: list[np.ndarray], masks: list[np.ndarray]
+                 ) -> list[tuple[str, float, str, dict]]:
+        """(category, confidence 0, the cleaned answer, no caption words: the answer has its own)."""
         import torch
 
         if self.processor is None:
@@ -307,7 +313,7 @@ class _Generator:
         if prompt is not None and out.shape[1] > prompt.shape[1] and torch.equal(out[:, :prompt.shape[1]], prompt):
             out = out[:, prompt.shape[1]:]  # decoder-only VLMs return the prompt before the answer
         texts = [clean_caption(t, self.prompt) for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
-        return [(category_from_text(text), 0.0, text, "") for text in texts]
+        return [(category_from_text(text), 0.0, text, {}) for text in texts]
 
 
 class Captioner:
@@ -397,13 +403,14 @@ class Captioner:
         """One model call for the batch; the colours come from each garment's own pixels."""
         smalls = [thumbnail(image) for image, _ in photos]
         masks = [garment_mask(small) for small in smalls]  # the garment's own pixels, apart from the floor
-        named = self.backend([image for image, _ in photos], masks) if photos else []
+        named = self.backend([image for image, _ in photos], smalls, masks) if photos else []
         captions = []
-        for (image, path), small, mask, (category, confidence, text, pattern) in zip(photos, smalls, masks, named):
+        for (image, path), small, mask, (category, confidence, text, words) in zip(photos, smalls, masks, named):
             colors = garment_colors(small, mask)
-            caption = text or compose(colors[0], pattern, "", category or "garment")
+            pattern, material = words.get("pattern", ""), words.get("material", "")
+            caption = text or compose(colors[0], pattern, material, category or "garment")
             captions.append(Caption(path=path, caption=caption, category=category, colors=colors, pattern=pattern,
-                                    confidence=round(confidence, 4)))
+                                    material=material, confidence=round(confidence, 4)))
         return captions
 
 
