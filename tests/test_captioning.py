@@ -215,6 +215,25 @@ def test_caption_words_are_fitted_on_labelled_photos_and_written_only_where_they
         Captioner.load(folder)
 
 
+def test_a_photo_folder_catalog_is_captioned_once_per_captioner(tiny_classifier, tmp_path, monkeypatch):
+    """The captions of a photo-folder catalog are kept for the captioner that wrote them: the same one reads them
+    back without captioning, another one (or the same retrained) captions the folder again."""
+    from stylist.app.shop import open_catalog
+
+    (tmp_path / "photos" / "dress").mkdir(parents=True)
+    (tmp_path / "data").mkdir()
+    flat_lay("red", "beige").save(tmp_path / "photos" / "dress" / "a.png")
+    tiny, embedded = Captioner.load(tiny_classifier), Captioner.load(None)
+    assert tiny.identity == Captioner.load(tiny_classifier).identity != embedded.identity
+    first = open_catalog(str(tmp_path / "photos"), tmp_path / "data", tiny)
+    monkeypatch.setattr(Captioner, "caption_images", lambda self, paths: pytest.fail("captioned again"))
+    again = open_catalog(str(tmp_path / "photos"), tmp_path / "data", Captioner.load(tiny_classifier))
+    assert [i.title for i in again.items.values()] == [i.title for i in first.items.values()] != [""]
+    monkeypatch.undo()
+    open_catalog(str(tmp_path / "photos"), tmp_path / "data", embedded)
+    assert len(list((tmp_path / "data").glob("catalog-captions-*.json"))) == 2
+
+
 @pytest.mark.parametrize("layer_type", ["basic", "bottleneck"])
 def test_batch_norms_are_folded_into_the_convolutions_with_the_same_logits(layer_type, tmp_path):
     """The loaded classifier has no batch norm left and gives the checkpoint's logits (its BN statistics made

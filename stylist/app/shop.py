@@ -57,11 +57,12 @@ def _additions_path(data: Path, catalog: Catalog) -> Path:
 
 
 def _caption_untitled(catalog: Catalog, data: Path, captioner: Captioner) -> None:
-    """Photo-folder catalogs come without titles: caption their photos once, cached in the data folder."""
+    """Photo-folder catalogs come without titles: caption their photos once, cached in the data folder for
+    this captioner (another one, or a retrained one, writes its own captions)."""
     bare = [i for i in catalog.items.values() if not i.title and i.image]
     if not bare:
         return
-    path = data / f"catalog-captions-{catalog.name}.json"
+    path = data / f"catalog-captions-{catalog.name}-{captioner.identity[:16]}.json"
     cache = _read_json(path, {})
     todo = [i.image for i in bare if i.image not in cache]
     if todo:

@@ -21,6 +21,7 @@ import re
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -324,6 +325,16 @@ class Captioner:
     def __init__(self, backend, name: str):
         self.backend = backend
         self.name = name
+
+    @cached_property
+    def identity(self) -> str:
+        """A fingerprint of what this captioner writes (its models' weights and its caption words), so captions
+        kept on disk are reused only by the same captioner, however it was loaded."""
+        from stylist.models.embedder import weights_fingerprint
+
+        models = getattr(self.backend, "models", None) or [self.backend.model]
+        words = json.dumps([w.to_json() for w in getattr(self.backend, "words", [])])
+        return weights_fingerprint(models[0], *(weights_fingerprint(m) for m in models[1:]), words)
 
     @property
     def classes(self) -> tuple[str, ...]:
