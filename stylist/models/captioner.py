@@ -192,6 +192,8 @@ class _Classifier:
         self.classes = tuple(self.model.config.id2label[i] for i in range(self.model.config.num_labels))
         words = _read_json(Path(path) / CAPTION_WORDS) if Path(path).is_dir() else {}
         self.words = [CaptionWord.from_json(w) for w in words.get("words", [])]
+        if self.words and not hasattr(self.model.config, "hidden_sizes"):
+            raise StylistError(f"{Path(path) / CAPTION_WORDS}: caption words need a convolutional classifier's stages")
         if any(len(w.mean) != self.feature_size(w.stages) for w in self.words):
             raise StylistError(f"{Path(path) / CAPTION_WORDS} was fitted to another classifier's features: "
                                "run python -m stylist train-caption-words")

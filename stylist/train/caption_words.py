@@ -39,6 +39,8 @@ THRESHOLDS = np.round(np.arange(0.30, 0.96, 0.05), 2)
 
 @dataclass(frozen=True)
 class WordConfig:
+    """One caption word's recipe: its labels and the regression's inputs, penalty and precision bar."""
+
     word: str = field(metadata={"help": "the caption word"})
     kind: str = field(metadata={"help": "pattern or material: where the caption puts it"})
     labels: str = field(metadata={"help": "hand labels: photo (under ../shared/data), type, <label field>, split"})
@@ -115,8 +117,8 @@ def train(config: WordConfig, folder: str | Path = DEFAULT) -> dict:
     """Cross-validate on dev, choose the threshold, refit on all of dev and write the word into the classifier
     folder's `caption_words.json` (in place of an earlier fit of the same word; the others are kept)."""
     captioner = Captioner.load(folder)
-    if not hasattr(captioner.backend, "logits_and_stages"):
-        raise StylistError(f"{folder} is not an image classifier: a caption word needs its features")
+    if not hasattr(captioner.backend, "logits_and_stages") or not hasattr(captioner.backend.model.config, "hidden_sizes"):
+        raise StylistError(f"{folder} is not a convolutional image classifier: a caption word reads its stages")
     dev = [r for r in json.loads(Path(config.labels).read_text())["photos"] if r["split"] == "dev"]
     x = torch.from_numpy(labelled_inputs(captioner, [r["photo"] for r in dev], config.stages))
     right = np.array([r[config.label_field] in config.right for r in dev])
@@ -130,7 +132,9 @@ def train(config: WordConfig, folder: str | Path = DEFAULT) -> dict:
     weight, bias = fit((x - mean) / std, y, 2, config.l2)
     word = CaptionWord(config.word, config.kind, frozenset(r["type"] for r in dev), config.stages, mean.numpy(),
                        std.numpy(), (weight[1] - weight[0]).numpy(), float(bias[1] - bias[0]), passing[0]["threshold"])
-    report = {"config": asdict(config), "dev_photos": len(dev), "dev_right_for_word": int(right.sum()),
+    labels = Path(config.labels).resolve()
+    shown = str(labels.relative_to(REPO)) if labels.is_relative_to(REPO) else str(labels)
+    report = {"config": {**asdict(config), "labels": shown}, "dev_photos": len(dev), "dev_right_for_word": int(right.sum()),
               "cv_auc": round(float((cv[right][:, None] > cv[~right][None]).mean()), 4), "cv_curve": curve,
               "threshold": word.threshold}
     path = Path(folder) / CAPTION_WORDS
