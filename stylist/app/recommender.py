@@ -202,12 +202,6 @@ class Recommender:
         kept = " ".join(w for w in text.split() if slot_of(w) in (OTHER, slot)).strip(" ,;")
         return [f"{kept} {noun}".strip() for noun in index.categories.get(slot) or [slot]]
 
-    def retrieve(self, description: str, slot: str, index: CatalogIndex | None = None,
-                 k: int | None = None) -> list[Item]:
-        """The k (default: candidates_per_slot) catalog items of a slot nearest to the description, in `index`
-        (default: the current one)."""
-        return (index or self.index).nearest(self.query(description, slot), slot, k or self.candidates_per_slot)
-
     def query(self, description: str, slot: str) -> np.ndarray:
         """The embedding retrieval searches near: the description with the slot's name."""
         return self.embedder.encode([f"{description} {slot}".strip()], normalize_embeddings=True,

@@ -86,10 +86,6 @@ class CountModel:
         return tuple(np.array([self.index[f] for f in group if f in self.index], dtype=np.int64)
                      for group in features(item))
 
-    def pair_score(self, a: Item, b: Item) -> float:
-        """How much more often than chance the two items' features share an outfit (0 = no evidence)."""
-        return float(self._pair(self._ids(a), self._ids(b)))
-
     def _pair(self, a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...]) -> float:
         score = 0.0
         weights = (self.config.category_weight, self.config.price_weight, self.config.word_weight)
