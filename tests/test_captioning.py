@@ -34,6 +34,7 @@ from stylist.models.captioner import (
     category_from_text,
     clean_caption,
     compose,
+    garment_type,
     main,
 )
 from stylist.train.caption_words import WordConfig
@@ -690,6 +691,19 @@ def test_evaluation_on_types_the_captioner_does_not_know(tmp_path, monkeypatch, 
     train = csv_photos(tmp_path / "images.csv", split="train")
     assert sorted(label for _, label in test) == ["hoodie", "t-shirt"] and not set(test) & set(train)
     assert sorted(test + train) == sorted(csv_photos(tmp_path / "images.csv"))
+
+
+def test_folder_names_are_read_as_garment_types_whatever_their_spelling(tmp_path):
+    """Other copies of the photo sets spell the types otherwise ("T-Shirt", "Outerwear"): they must not all count
+    as types the captioner does not know."""
+    names = {"T-Shirt": "t-shirt", "Long sleeve": "longsleeve", "Outerwear": "outwear", "tank top": "undershirt",
+             "Bodysuit": "body", "Trousers": "pants", "Dresses": "dress", "hoodie": "hoodie", "Other": "other"}
+    for folder in names:
+        (tmp_path / folder).mkdir()
+        flat_lay("red", "white").save(tmp_path / folder / "a.jpg")
+    assert sorted(label for _, label in labelled_photos(tmp_path)) == sorted(names.values())
+    assert {garment_type(name) for name in CLASSES} == set(CLASSES)
+    assert category_from_text("a navy outerwear piece") == "outwear"
 
 
 def test_every_garment_type_has_an_outfit_slot():

@@ -4,7 +4,7 @@
     python -m stylist eval captions --csv ../shared/data/clothing-extra/images.csv --split test [--no-kids]
 
 The labels may be any of the garment types in `stylist.core.vocabulary.GARMENT_TYPES` (17 in the real photo
-sets). Every photo goes through the same `Captioner.caption_images` the app uses (loading, EXIF, colour,
+sets), in any spelling `garment_type` reads ("T-Shirt", "Long sleeve", "Outerwear", plurals). Every photo goes through the same `Captioner.caption_images` the app uses (loading, EXIF, colour,
 caption), and the caption's category is compared with the label. A photo of a type the captioner cannot name
 counts as wrong; the report says which types those are. With --json the last line is one JSON object with
 accuracy, n, per_class (accuracy per true type), confusion, confusion_pairs, unknown_classes and ms_per_image.
@@ -22,13 +22,15 @@ from pathlib import Path
 from stylist.core.catalog import IMAGE_SUFFIXES
 from stylist.core.errors import StylistError
 from stylist.data.splits import photo_test_set
+from stylist.models.captioner import garment_type
 
 
 def labelled_photos(root: Path) -> list[tuple[Path, str]]:
-    """(photo, class) for every image file in the class folders under `root`."""
+    """(photo, class) for every image file in the class folders under `root`; folder names are read as garment
+    types whatever their spelling ("T-Shirt", "Outerwear"), so other copies of the photo sets score as they should."""
     if not root.is_dir():
         raise StylistError(f"{root}: not a folder of <class>/ image folders")
-    photos = [(f, d.name) for d in sorted(root.iterdir()) if d.is_dir()
+    photos = [(f, garment_type(d.name)) for d in sorted(root.iterdir()) if d.is_dir()
               for f in sorted(d.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
     if not photos:
         raise StylistError(f"{root}: no images in <class>/ folders")
@@ -46,7 +48,7 @@ def csv_photos(path: Path, kids: bool = True, split: str = "all") -> list[tuple[
     if not rows or not {"image", "label"} <= set(rows[0]):
         raise StylistError(f"{path}: needs `image` and `label` columns")
     test = photo_test_set((r["image"], r["label"]) for r in rows)
-    photos = [(path.parent / r["image"], r["label"]) for r in rows
+    photos = [(path.parent / r["image"], garment_type(r["label"])) for r in rows
               if (kids or r.get("kids", "").strip().lower() not in ("true", "1"))
               and (split == "all" or (r["image"] in test) == (split == "test"))]
     if not photos:

@@ -49,7 +49,7 @@ PROMPT = "Describe this garment in at most five words: colour, pattern, material
 
 # words in free text (a generative captioner's output) -> garment type; specific words first, "top" last
 _TEXT_CLASSES = (("t-shirt", "t-shirt"), ("tshirt", "t-shirt"), ("tee", "t-shirt"), ("longsleeve", "longsleeve"),
-                 ("long-sleeve", "longsleeve"), ("sweater", "longsleeve"), ("jumper", "longsleeve"),
+                 ("long-sleeve", "longsleeve"), ("sweater", "longsleeve"), ("jumper", "longsleeve"), ("outerwear", "outwear"),
                  ("hoodie", "hoodie"), ("sweatshirt", "hoodie"), ("bodysuit", "body"), ("undershirt", "undershirt"),
                  ("tank", "undershirt"), ("singlet", "undershirt"), ("polo", "polo"), ("blouse", "blouse"),
                  ("blazer", "blazer"), ("dress", "dress"), ("skirt", "skirt"), ("shorts", "shorts"),
@@ -108,6 +108,17 @@ def category_from_text(text: str) -> str:
         if any(w == key or w == key + "s" or (len(key) > 4 and w.startswith(key)) for w in words):
             return name
     return ""
+
+
+def garment_type(label: str) -> str:
+    """A folder name or label as one of CLASSES ("T-Shirt", "Long sleeve", "Outerwear", "tank top" and plurals are
+    the names other copies of the photo sets use), or the label in lower case when it names no type ("Other")."""
+    key = label.strip().lower()
+    joined = re.sub(r"[\s_]+", "-", key)
+    for name in (key, joined):
+        if name in CLASSES:
+            return name
+    return category_from_text(key) or category_from_text(joined) or key
 
 
 def clean_caption(text: str, prompt: str = "") -> str:
