@@ -34,7 +34,7 @@ from stylist.core.errors import StylistError
 from stylist.core.images import load_image
 from stylist.core.paths import REPO, shared_data
 from stylist.data.splits import bucket
-from stylist.evaluation.captions import csv_photos
+from stylist.evaluation.captions import csv_photos, labelled_photos
 from stylist.models.captioner import CLASSES, model_pixels
 
 
@@ -79,9 +79,8 @@ STD = (0.25, 0.25, 0.25)
 
 
 def folder_files(data: Path) -> list[tuple[Path, int]]:
-    """(photo, class index) for every file in the `<class>/` folders under `data` that name a class."""
-    return [(f, CLASSES.index(d.name)) for d in sorted(data.iterdir()) if d.name in CLASSES
-            for f in sorted(d.iterdir()) if f.is_file()]
+    """(photo, class index) for every image in the `<type>/` folders under `data` that name a class."""
+    return [(f, CLASSES.index(label)) for f, label in labelled_photos(data) if label in CLASSES]
 
 
 def build_cache(files: list[tuple[Path, int]], size: int, path: Path) -> dict:
