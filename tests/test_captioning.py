@@ -22,7 +22,6 @@ from stylist.core.errors import StylistError
 from stylist.core.paths import EXAMPLES
 from stylist.core.vocabulary import GARMENT_TYPES, slot_of
 from stylist.evaluation.captions import csv_photos, evaluate, labelled_photos
-from stylist.experimental.patterns import garment_pattern
 from stylist.models.captioner import (
     CAPTION_WORDS,
     CLASSES,
@@ -197,7 +196,7 @@ def test_caption_words_are_fitted_on_labelled_photos_and_written_only_where_they
                      "split": "dev"})
     (tmp_path / "labels.json").write_text(json.dumps({"photos": rows}))
     for word, kind in (("printed", "pattern"), ("blotched", "material"), ("printed", "pattern")):  # a refit replaces
-        config = WordConfig(word, kind, str(tmp_path / "labels.json"), "pattern", ("print",), min_written=4)
+        config = WordConfig(word, kind, (str(tmp_path / "labels.json"),), "pattern", ("print",), min_written=4)
         assert train_word(config, folder)["cv_auc"] > 0.9
     words = json.loads((folder / CAPTION_WORDS).read_text())["words"]
     assert sorted(w["word"] for w in words) == ["blotched", "printed"]
@@ -208,6 +207,11 @@ def test_caption_words_are_fitted_on_labelled_photos_and_written_only_where_they
     assert printed.caption.startswith("purple printed blotched ")
     assert (plain.pattern, plain.material) == ("", "")
     assert "printed" not in plain.caption and "blotched" not in plain.caption
+    printed_fit = next(w for w in words if w["word"] == "printed")
+    for shift, expected in ((3.0, "dotty"), (-3.0, "printed")):  # two pattern words over their thresholds: the likelier
+        rival = {**printed_fit, "word": "dotty", "bias": printed_fit["bias"] + shift, "threshold": 0.01}
+        (folder / CAPTION_WORDS).write_text(json.dumps({"words": [*words, rival]}))
+        assert Captioner.load(folder).caption_image(printed_lay("purple", "beige", 99)).pattern == expected
     (folder / CAPTION_WORDS).write_text(json.dumps({"words": [{**words[0], "mean": words[0]["mean"][1:]}]}))
     with pytest.raises(StylistError, match="fitted to another classifier's features"):
         Captioner.load(folder)
@@ -313,11 +317,6 @@ def test_colour_comes_from_the_garment_not_the_surface(garment, surface, box):
     assert garment_colors(image)[0] == garment
     mask = garment_mask(np.asarray(image.resize((48, 64))))
     assert 0.1 < mask.mean() < 0.95
-
-
-def test_pattern_is_told_only_when_clear():
-    assert garment_pattern(flat_lay("navy", "beige", stripes="white")) == "striped"
-    assert garment_pattern(flat_lay("navy", "beige")) == ""
 
 
 def test_caption_text_helpers():
@@ -725,13 +724,13 @@ def test_embedded_default_is_small_and_loads():
 
 @pytest.mark.skipif(not (DEFAULT / CAPTION_WORDS).exists(), reason="embedded captioner has no caption words yet")
 def test_embedded_captioner_names_the_app_example_photos():
-    """The example photos a visitor clicks first: type and colour right, "printed" on the floral dress only (the
-    striped sweater and t-shirt are not prints)."""
+    """The example photos a visitor clicks first: type and colour right, "printed" on the floral dress and "striped"
+    on the striped sweater and t-shirt only."""
     captions = Captioner.load(None).caption_images(sorted(EXAMPLES.glob("*.png")))
     assert {Path(c.path).stem: c.caption for c in captions} == {
         "dress-01": "red printed dress", "jacket-01": "light blue jacket", "jeans-02": "blue trousers",
         "shoulder-bag-01": "red bag", "skirt-02": "pink skirt", "sneakers-05": "red shoes",
-        "sweater-07": "grey long-sleeve top", "t-shirt-11": "green t-shirt"}
+        "sweater-07": "grey striped long-sleeve top", "t-shirt-11": "green striped t-shirt"}
 
 
 @pytest.mark.parametrize("rgb, name", [

@@ -81,7 +81,7 @@ class Caption:
     caption: str = ""
     category: str = ""
     colors: list[str] = field(default_factory=list)
-    pattern: str = ""  # "printed" or "": a pattern word measured right often enough on real photos (`CaptionWord`)
+    pattern: str = ""  # "printed", "striped" or "": a pattern word measured right often enough on real photos (`CaptionWord`)
     material: str = ""  # "denim" or "": likewise
     confidence: float = 0.0
     error: str = ""
@@ -239,7 +239,7 @@ class _Classifier:
         logits, pooled = self.logits_and_stages(images, stages=bool(self.words))
         confidence, best = logits.softmax(-1).max(-1)
         categories = [self.classes[int(b)] for b in best]
-        named: list[dict[str, str]] = [{} for _ in images]
+        named: list[dict[str, tuple[float, str]]] = [{} for _ in images]  # kind -> (probability, word)
         textures: dict[int, np.ndarray] = {}  # a skirt is measured once for both its words
         for word in self.words:
             rows = [k for k, c in enumerate(categories) if c in word.types]
@@ -250,9 +250,9 @@ class _Classifier:
                     textures[k] = texture_statistics(thumbnails[k], masks[k])
             inputs = word_inputs([s[rows] for s in pooled], word.stages, np.stack([textures[k] for k in rows]))
             for k, p in zip(rows, word.probabilities(inputs)):
-                if p >= word.threshold:
-                    named[k][word.kind] = word.word
-        return [(c, float(p), "", w) for c, p, w in zip(categories, confidence, named)]
+                if p >= word.threshold and p > named[k].get(word.kind, (0.0, ""))[0]:  # "striped" or "printed": the likelier
+                    named[k][word.kind] = (float(p), word.word)
+        return [(c, float(p), "", {kind: w for kind, (_, w) in n.items()}) for c, p, n in zip(categories, confidence, named)]
 
 
 def _for_inference(model: PreTrainedModel) -> PreTrainedModel:

@@ -1,10 +1,10 @@
-"""Fit the captioner's pattern and material words ("printed", "denim") on hand-labelled real photos.
+"""Fit the captioner's pattern and material words ("printed", "striped", "denim") on hand-labelled real photos.
 
-    python -m stylist train-caption-words [--words printed denim] [--captioner checkpoints/captioner]
+    python -m stylist train-caption-words [--words printed striped denim] [--captioner checkpoints/captioner]
 
 A caption word must be right at least 80% of the times it is written. Each word has a recipe (`RECIPES`): its
-labels (`bench/data/real_prints.json`, `real_materials.json`, by eye), the garment types they cover and which
-labels the word is right for; only the dev photos are read here. The inputs are the classifier's own pooled
+labels (`bench/data/real_prints.json`, `real_patterns_more.json`, `real_materials.json`, by eye), the garment
+types they cover and which labels the word is right for; only the dev photos are read here. The inputs are the classifier's own pooled
 stage features and the garment's texture statistics (`stylist.models.captioner.word_inputs`); a logistic
 regression over them is cross-validated on dev (5 folds, stratified), the word's threshold is the lowest
 probability at which the out-of-fold predictions were right at least `precision` of the time over at least
@@ -43,7 +43,7 @@ class WordConfig:
 
     word: str = field(metadata={"help": "the caption word"})
     kind: str = field(metadata={"help": "pattern or material: where the caption puts it"})
-    labels: str = field(metadata={"help": "hand labels: photo (under ../shared/data), type, <label field>, split"})
+    labels: tuple[str, ...] = field(metadata={"help": "hand-label files: photo (under ../shared/data), type, <label field>, split"})
     label_field: str = field(metadata={"help": "the labels' field the word is judged by"})
     right: tuple[str, ...] = field(metadata={"help": "values of that field the word is right for"})
     stages: tuple[int, ...] = field(default=(2, 3), metadata={"help": "classifier stages whose pooled features it reads"})
@@ -54,8 +54,10 @@ class WordConfig:
 
 # inputs and penalty of each: the set that wrote the most dev photos at CV precision >= 0.85 (docs/experiments)
 RECIPES = {
-    "printed": WordConfig("printed", "pattern", str(LABELS / "real_prints.json"), "pattern", ("print", "dots")),
-    "denim": WordConfig("denim", "material", str(LABELS / "real_materials.json"), "material", ("denim",), l2=0.03),
+    "printed": WordConfig("printed", "pattern", (str(LABELS / "real_prints.json"),), "pattern", ("print", "dots")),
+    "striped": WordConfig("striped", "pattern", (str(LABELS / "real_prints.json"), str(LABELS / "real_patterns_more.json")),
+                          "pattern", ("stripes",)),
+    "denim": WordConfig("denim", "material", (str(LABELS / "real_materials.json"),), "material", ("denim",), l2=0.03),
 }
 
 
@@ -113,13 +115,18 @@ def labelled_inputs(captioner: Captioner, photos: list[str], stages: tuple[int, 
     return np.concatenate(rows)
 
 
+def labelled_rows(config: WordConfig) -> list[dict]:
+    """Every labelled photo of a recipe's label files, in file order."""
+    return [row for labels in config.labels for row in json.loads(Path(labels).read_text())["photos"]]
+
+
 def train(config: WordConfig, folder: str | Path = DEFAULT) -> dict:
     """Cross-validate on dev, choose the threshold, refit on all of dev and write the word into the classifier
     folder's `caption_words.json` (in place of an earlier fit of the same word; the others are kept)."""
     captioner = Captioner.load(folder)
     if not hasattr(captioner.backend, "logits_and_stages") or not hasattr(captioner.backend.model.config, "hidden_sizes"):
         raise StylistError(f"{folder} is not a convolutional image classifier: a caption word reads its stages")
-    dev = [r for r in json.loads(Path(config.labels).read_text())["photos"] if r["split"] == "dev"]
+    dev = [r for r in labelled_rows(config) if r["split"] == "dev"]
     x = torch.from_numpy(labelled_inputs(captioner, [r["photo"] for r in dev], config.stages))
     right = np.array([r[config.label_field] in config.right for r in dev])
     y = torch.from_numpy(right.astype(np.int64))
@@ -132,8 +139,7 @@ def train(config: WordConfig, folder: str | Path = DEFAULT) -> dict:
     weight, bias = fit((x - mean) / std, y, 2, config.l2)
     word = CaptionWord(config.word, config.kind, frozenset(r["type"] for r in dev), config.stages, mean.numpy(),
                        std.numpy(), (weight[1] - weight[0]).numpy(), float(bias[1] - bias[0]), passing[0]["threshold"])
-    labels = Path(config.labels).resolve()
-    shown = str(labels.relative_to(REPO)) if labels.is_relative_to(REPO) else str(labels)
+    shown = [str(f.relative_to(REPO)) if f.is_relative_to(REPO) else str(f) for f in map(Path.resolve, map(Path, config.labels))]
     report = {"config": {**asdict(config), "labels": shown}, "dev_photos": len(dev), "dev_right_for_word": int(right.sum()),
               "cv_auc": round(float((cv[right][:, None] > cv[~right][None]).mean()), 4), "cv_curve": curve,
               "threshold": word.threshold}
