@@ -4,8 +4,8 @@
     python -m stylist eval captions --csv ../shared/data/clothing-extra/images.csv --split test [--no-kids]
 
 The labels may be any of the garment types in `stylist.core.vocabulary.GARMENT_TYPES` (17 in the real photo
-sets), in any spelling `garment_type` reads ("T-Shirt", "Long sleeve", "Outerwear", plurals). Every photo goes through the same `Captioner.caption_images` the app uses (loading, EXIF, colour,
-caption), and the caption's category is compared with the label. A photo of a type the captioner cannot name
+sets), in any spelling `garment_type` reads ("T-Shirt", "Long sleeve", "Outerwear", plurals). Every photo goes
+through the same `Captioner.caption_images` the app uses (loading, EXIF, colour, caption), and the caption's category is compared with the label. A photo of a type the captioner cannot name
 counts as wrong; the report says which types those are. With --json the last line is one JSON object with
 accuracy, n, per_class (accuracy per true type), confusion, confusion_pairs, unknown_classes and ms_per_image.
 """

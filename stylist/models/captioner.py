@@ -49,8 +49,8 @@ PROMPT = "Describe this garment in at most five words: colour, pattern, material
 
 # words in free text (a generative captioner's output) -> garment type; specific words first, "top" last
 _TEXT_CLASSES = (("t-shirt", "t-shirt"), ("tshirt", "t-shirt"), ("tee", "t-shirt"), ("longsleeve", "longsleeve"),
-                 ("long-sleeve", "longsleeve"), ("sweater", "longsleeve"), ("jumper", "longsleeve"), ("outerwear", "outwear"),
-                 ("hoodie", "hoodie"), ("sweatshirt", "hoodie"), ("bodysuit", "body"), ("undershirt", "undershirt"),
+                 ("long-sleeve", "longsleeve"), ("sweater", "longsleeve"), ("jumper", "longsleeve"),
+                 ("outerwear", "outwear"), ("hoodie", "hoodie"), ("sweatshirt", "hoodie"), ("bodysuit", "body"), ("undershirt", "undershirt"),
                  ("tank", "undershirt"), ("singlet", "undershirt"), ("polo", "polo"), ("blouse", "blouse"),
                  ("blazer", "blazer"), ("dress", "dress"), ("skirt", "skirt"), ("shorts", "shorts"),
                  ("jeans", "pants"), ("pants", "pants"), ("trousers", "pants"), ("jacket", "outwear"),
@@ -81,7 +81,7 @@ class Caption:
     caption: str = ""
     category: str = ""
     colors: list[str] = field(default_factory=list)
-    pattern: str = ""  # "printed", "striped" or "": a pattern word measured right often enough on real photos (`CaptionWord`)
+    pattern: str = ""  # "printed", "striped" or "": a word measured right often enough on real photos (`CaptionWord`)
     material: str = ""  # "denim" or "": likewise
     confidence: float = 0.0
     error: str = ""
@@ -250,9 +250,10 @@ class _Classifier:
                     textures[k] = texture_statistics(thumbnails[k], masks[k])
             inputs = word_inputs([s[rows] for s in pooled], word.stages, np.stack([textures[k] for k in rows]))
             for k, p in zip(rows, word.probabilities(inputs)):
-                if p >= word.threshold and p > named[k].get(word.kind, (0.0, ""))[0]:  # "striped" or "printed": the likelier
+                if p >= word.threshold and p > named[k].get(word.kind, (0.0, ""))[0]:  # two patterns: the likelier
                     named[k][word.kind] = (float(p), word.word)
-        return [(c, float(p), "", {kind: w for kind, (_, w) in n.items()}) for c, p, n in zip(categories, confidence, named)]
+        return [(c, float(p), "", {kind: w for kind, (_, w) in n.items()})
+                for c, p, n in zip(categories, confidence, named)]
 
 
 def _for_inference(model: PreTrainedModel) -> PreTrainedModel:

@@ -2,15 +2,15 @@
 
     python -m stylist train-caption-words [--words printed striped denim] [--captioner checkpoints/captioner]
 
-A caption word must be right at least 80% of the times it is written. Each word has a recipe (`RECIPES`): its
-labels (`bench/data/real_prints.json`, `real_patterns_more.json`, `real_materials.json`, by eye), the garment
-types they cover and which labels the word is right for; only the dev photos are read here. The inputs are the classifier's own pooled
-stage features and the garment's texture statistics (`stylist.models.captioner.word_inputs`); a logistic
-regression over them is cross-validated on dev (5 folds, stratified), the word's threshold is the lowest
-probability at which the out-of-fold predictions were right at least `precision` of the time over at least
-`min_written` photos, and the regression refitted on every dev photo is written beside the classifier in
-`caption_words.json`. Retraining the classifier means running this again: the file is refused by a classifier
-whose features it was not fitted to. `bench/caption_words.py` reads the test photos.
+A caption word must be right at least 80% of the times it is written. Each word has a recipe (`RECIPES`): its labels
+(`bench/data/real_prints.json`, `real_patterns_more.json`, `real_materials.json`, by eye), the garment types they
+cover and which labels the word is right for; only the dev photos are read here. The inputs are the classifier's own
+pooled stage features and the garment's texture statistics (`stylist.models.captioner.word_inputs`); a logistic
+regression over them is cross-validated on dev (5 folds, stratified), the word's threshold is the lowest probability
+at which the out-of-fold predictions were right at least `precision` of the time over at least `min_written` photos,
+and the regression refitted on every dev photo is written beside the classifier in `caption_words.json`. Retraining
+the classifier means running this again: the file is refused by a classifier whose features it was not fitted to.
+`bench/caption_words.py` reads the test photos.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ class WordConfig:
 
     word: str = field(metadata={"help": "the caption word"})
     kind: str = field(metadata={"help": "pattern or material: where the caption puts it"})
-    labels: tuple[str, ...] = field(metadata={"help": "hand-label files: photo (under ../shared/data), type, <label field>, split"})
+    labels: tuple[str, ...] = field(
+        metadata={"help": "hand-label files: photo (under ../shared/data), type, <label field>, split"})
     label_field: str = field(metadata={"help": "the labels' field the word is judged by"})
     right: tuple[str, ...] = field(metadata={"help": "values of that field the word is right for"})
     stages: tuple[int, ...] = field(default=(2, 3), metadata={"help": "classifier stages whose pooled features it reads"})
@@ -55,8 +56,8 @@ class WordConfig:
 # inputs and penalty of each: the set that wrote the most dev photos at CV precision >= 0.85 (docs/experiments)
 RECIPES = {
     "printed": WordConfig("printed", "pattern", (str(LABELS / "real_prints.json"),), "pattern", ("print", "dots")),
-    "striped": WordConfig("striped", "pattern", (str(LABELS / "real_prints.json"), str(LABELS / "real_patterns_more.json")),
-                          "pattern", ("stripes",)),
+    "striped": WordConfig("striped", "pattern", (str(LABELS / "real_prints.json"),
+                                                 str(LABELS / "real_patterns_more.json")), "pattern", ("stripes",)),
     "denim": WordConfig("denim", "material", (str(LABELS / "real_materials.json"),), "material", ("denim",), l2=0.03),
 }
 
@@ -139,7 +140,8 @@ def train(config: WordConfig, folder: str | Path = DEFAULT) -> dict:
     weight, bias = fit((x - mean) / std, y, 2, config.l2)
     word = CaptionWord(config.word, config.kind, frozenset(r["type"] for r in dev), config.stages, mean.numpy(),
                        std.numpy(), (weight[1] - weight[0]).numpy(), float(bias[1] - bias[0]), passing[0]["threshold"])
-    shown = [str(f.relative_to(REPO)) if f.is_relative_to(REPO) else str(f) for f in map(Path.resolve, map(Path, config.labels))]
+    files = [Path(labels).resolve() for labels in config.labels]
+    shown = [str(f.relative_to(REPO)) if f.is_relative_to(REPO) else str(f) for f in files]
     report = {"config": {**asdict(config), "labels": shown}, "dev_photos": len(dev), "dev_right_for_word": int(right.sum()),
               "cv_auc": round(float((cv[right][:, None] > cv[~right][None]).mean()), 4), "cv_curve": curve,
               "threshold": word.threshold}
