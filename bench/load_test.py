@@ -91,7 +91,7 @@ class Page:
     def recommend(self, captions: list[str], occasion: str, season: str) -> int:
         """"Complete my outfit" (one event: two states, the rendering's key, the summary, then per row of the card
         grid its slot name and its cards' HTML, "" where none); returns the number of cards."""
-        shown = self.call(self.deps["complete"], [None, None, occasion, season, *(captions + [""] * 4)[:4]])["data"]
+        shown = self.call(self.deps["complete"], [None, None, occasion, season, [], *(captions + [""] * 4)[:4]])["data"]
         self.key, grid = shown[2], shown[4:]
         per_row = len(grid) // len(self.grid)
         self.cards = [(r, c) for r in range(len(self.grid)) for c in range(per_row - 1) if grid[r * per_row + 1 + c]]

@@ -192,6 +192,12 @@ def test_typed_outfit_explained_scores_and_clicks_while_new_cards_come(browser, 
     upload(page, EXAMPLES[2:3])
     assert page.evaluate("window.sawLocked"), "the caption box must be locked while its caption is computed"
     expect(page.locator("#caption-0 textarea")).to_be_editable()
+
+    page.locator("#pieces input").click()  # "only these pieces": shoes, though the outfit has none yet either way
+    page.get_by_role("option", name="Shoes").click()
+    page.keyboard.press("Escape")
+    complete(page)
+    assert {t.strip().lower() for t in page.locator(".suggestions:visible .slot-name").all_inner_texts()} == {"shoes"}
     page.context.close()
 
 

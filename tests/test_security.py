@@ -113,7 +113,7 @@ def test_a_call_without_the_visitor_token_is_refused(site):
     url, _ = site
     client = Client(url, verbose=False, download_files=False, analytics_enabled=False)
     with pytest.raises(AppError, match="no valid visitor id: reload the page"):
-        client.predict("", "", "navy cotton t-shirt", "", "", "", api_name="/complete")
+        client.predict("", "", [], "navy cotton t-shirt", "", "", "", api_name="/complete")
     assert "dress" in json.dumps(client.predict("dress", api_name="/search"))  # what needs no visitor still works
 
 

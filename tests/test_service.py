@@ -289,6 +289,22 @@ def test_text_limits_hold_on_the_server(app, token):
     assert app.shop.search("  navy  ")
 
 
+def test_a_visitor_can_ask_for_some_pieces_only(app, token):
+    """"Only these pieces": the suggestions hold just those slots, one the outfit already has included; whatever
+    else a client sends there is refused in one line before any model runs."""
+    eve = token("eve")
+    assert list(app.style.recommend(OUTFIT, "", "", token=eve, slots=["shoes", "Tops"])) == ["tops", "shoes"]
+    everything = app.style.recommend(OUTFIT, "", "", token=eve)
+    assert set(app.style.recommend(OUTFIT, "", "", token=eve, slots=[])) == set(everything) and len(everything) > 2
+    with pytest.raises(StylistError, match="the catalog has no jewelry: ask for other pieces"):
+        app.style.recommend(OUTFIT, "", "", token=eve, slots=["jewelry"])  # the demo catalog sells none
+    for bad, message in ((["shoes", "spaceship"], "unknown piece"), ("shoes", "must be a list"), ([3], "must be a list"),
+                         (["x" * 10_000] * 50, "unknown piece")):
+        with pytest.raises(StylistError, match=message) as info:
+            app.style.recommend(OUTFIT, "", "", token=eve, slots=bad)
+        assert "\n" not in str(info.value) and len(str(info.value)) < 200
+
+
 def test_uploads_leave_gradios_cache_after_a_while(app):
     from stylist.app.ui.interface import build_ui
 

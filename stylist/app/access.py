@@ -16,7 +16,7 @@ from PIL import Image
 from stylist.app.config import AppConfig
 from stylist.core.errors import StylistError
 from stylist.core.images import load_image
-from stylist.core.vocabulary import split_garments
+from stylist.core.vocabulary import SLOTS, split_garments
 
 UPLOAD_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 USER_NAME = re.compile(r"[^\w .@-]+")
@@ -64,6 +64,21 @@ class Access:
         occasion = check_text(occasion, self.config.tag_chars, "the occasion") or None
         season = check_text(season, self.config.tag_chars, "the season") or None
         return captions, occasion, season
+
+    @staticmethod
+    def check_slots(slots: object) -> list[str]:
+        """The pieces a request asks for (none: every missing one), in the vocabulary's order; anything else a
+        client sends (not a list, not a piece's name) is refused in one line."""
+        if slots in (None, ""):
+            return []
+        if not isinstance(slots, (list, tuple)) or not all(isinstance(s, str) for s in slots):
+            raise StylistError("the pieces to suggest must be a list of names")
+        asked = {s.strip().lower() for s in slots}
+        unknown = sorted(asked - set(SLOTS))
+        if unknown:
+            shown = ", ".join(u[:20] for u in unknown[:3]) + (" ..." if len(unknown) > 3 else "")
+            raise StylistError(f"unknown piece(s) {shown}; choose from {', '.join(SLOTS)}")
+        return [s for s in SLOTS if s in asked]
 
     def check_uploads(self, paths: list[str], limit: int | None = None) -> list[tuple[str, Image.Image]]:
         """Refuse too many, too large or non-image uploads before any model sees them; returns each upload's

@@ -86,20 +86,22 @@ class Style:
             self.recommend(["white cotton t-shirt"], None, None)
 
     def recommend(self, captions: list[str], occasion: str | None, season: str | None,
-                  token: str | None = None, version: AdapterVersion | None = None) -> dict[str, list[Card]]:
-        """Suggestions per missing slot, re-ordered "for you" once the visitor whose `token` this is has a
-        history (a forged token is refused; no token, as for Compare: no personal order)."""
+                  token: str | None = None, version: AdapterVersion | None = None, slots: list[str] | None = None
+                  ) -> dict[str, list[Card]]:
+        """Suggestions per missing slot (or per slot in `slots`), re-ordered "for you" once the visitor whose
+        `token` this is has a history (a forged token is refused; no token, as for Compare: no personal order)."""
         visitor = self.visitors.verify(token) if token is not None else None  # refused before any model runs
         captions, occasion, season = self.access.check_outfit(captions, occasion, season)
+        slots = self.access.check_slots(slots)
         if not captions:
             raise StylistError("add at least one photo (or type a caption) first")
         version = version or self.registry.active()  # read once: a refine may activate another meanwhile
-        return self.models.run(self._cards, visitor, captions, occasion, season, version)
+        return self.models.run(self._cards, visitor, captions, occasion, season, version, slots)
 
     def _cards(self, visitor: str | None, captions: list[str], occasion: str | None, season: str | None,
-               version: AdapterVersion) -> dict[str, list[Card]]:
+               version: AdapterVersion, slots: list[str]) -> dict[str, list[Card]]:
         groups = self.recommender.recommend(captions, occasion=occasion, season=season, k=self.per_slot,
-                                            adapter=version.path if version.number else None)
+                                            slots=slots or None, adapter=version.path if version.number else None)
         cards = {}
         for slot, found in groups.items():
             shown = [(s.item.id, item_caption(s.item)) for s in found]
@@ -127,15 +129,15 @@ class Style:
             order = np.argsort(-keys, kind="stable")
             group[:] = [group[i] for i in order]
 
-    def compare(self, captions: list[str], occasion: str | None, season: str | None
+    def compare(self, captions: list[str], occasion: str | None, season: str | None, slots: list[str] | None = None
                 ) -> tuple[tuple[str, dict[str, list[Card]]], tuple[str, dict[str, list[Card]]]]:
         """The same outfit completed by the active adapter's parent (old) and by the active one (new)."""
         active = self.registry.active()
         if active.number == 0:
             raise StylistError("the starting adapter (v0) is active: refine first, or activate a refined version")
         old = self.registry.get(active.parent or 0)
-        return ((old.name, self.recommend(captions, occasion, season, version=old)),
-                (active.name, self.recommend(captions, occasion, season, version=active)))
+        return ((old.name, self.recommend(captions, occasion, season, version=old, slots=slots)),
+                (active.name, self.recommend(captions, occasion, season, version=active, slots=slots)))
 
 
 @dataclass(frozen=True)

@@ -79,11 +79,11 @@ def create_refine_tab(app: Stylist, password: gr.Textbox, style: Components) -> 
                    api_visibility="private").then(listing, outputs=shown, api_visibility="private")
 
     @one_line_errors
-    def side_by_side(occ, sea, *caps):
-        (old_name, old), (new_name, new) = app.style.compare(list(caps), occ, sea)
+    def side_by_side(occ, sea, asked, *caps):
+        (old_name, old), (new_name, new) = app.style.compare(list(caps), occ, sea, asked)
         return _side(f"before: {old_name}", old), _side(f"after: {new_name} (active)", new)
 
-    compare.click(side_by_side, inputs=[style["occasion"], style["season"], *style["texts"]],
+    compare.click(side_by_side, inputs=[style["occasion"], style["season"], style["pieces"], *style["texts"]],
                   outputs=[old_view, new_view], api_visibility="private")
     return {"tab": tab}
 

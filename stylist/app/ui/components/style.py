@@ -61,6 +61,8 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
                     occasion = gr.Dropdown(_choices(OCCASIONS), value="", label="Occasion (optional)",
                                            allow_custom_value=True)
                     season = gr.Dropdown(_choices(SEASONS), value="", label="Season (optional)")
+                    pieces = gr.Dropdown([(s.capitalize(), s) for s in SLOTS], value=[], multiselect=True,
+                                         label="Only these pieces (optional)", elem_id="pieces")
                 go = gr.Button("Complete my outfit", variant="primary", elem_id="complete")
 
         shown = gr.State({})  # rendering key -> {slot: [Card dicts]}, the latest KEPT renderings
@@ -100,10 +102,10 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
                                    api_visibility="private", show_progress="hidden")
 
         @one_line_errors
-        def complete(token, kept, occ, sea, *caps):
+        def complete(token, kept, occ, sea, asked, *caps):
             """Suggestions as a new rendering, kept beside the one before it (see `click`), and shown in the same
             answer: `key` changes with the cards it names, so a click always names the card it was made on."""
-            groups = app.style.recommend(list(caps), occ, sea, token=token or "")
+            groups = app.style.recommend(list(caps), occ, sea, token=token or "", slots=asked)
             found = sum(len(g) for g in groups.values())
             rendering = secrets.token_hex(6)
             cards = {s: [asdict(c) for c in g] for s, g in groups.items()}
@@ -117,7 +119,7 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
                 out += [_card_body(rendering, shown[c]) if c < len(shown) else "" for c in range(len(row["bodies"]))]
             return out
 
-        go.click(complete, inputs=[visitor, shown, occasion, season, *texts],
+        go.click(complete, inputs=[visitor, shown, occasion, season, pieces, *texts],
                  outputs=[shown, votes, key, explained, *_grid_outputs(grid)], show_progress_on=explained,
                  api_name="complete")
 
@@ -150,7 +152,7 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
                     button.click(lambda *a, r=r, c=c, label=label: click(r, c, label, *a),
                                  inputs=[visitor, key, shown, votes], outputs=[body, votes, notice],
                                  api_visibility="private", show_progress="hidden")
-    return {"tab": tab, "texts": texts, "occasion": occasion, "season": season}
+    return {"tab": tab, "texts": texts, "occasion": occasion, "season": season, "pieces": pieces}
 
 
 def _choices(names: Iterable[str]) -> list[tuple[str, str]]:
