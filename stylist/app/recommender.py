@@ -257,8 +257,6 @@ class Recommender:
             unknown = [s for s in slots if s not in SLOTS]
             if unknown:
                 raise StylistError(f"unknown slot(s) {', '.join(unknown)}; choose from {', '.join(SLOTS)}")
-            if not set(slots) & available:
-                raise StylistError(f"the catalog has no {' or '.join(slots)}: ask for other pieces")
             slots = [s for s in slots if s in available]
         else:
             slots = missing_slots(captions, available)

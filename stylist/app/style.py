@@ -102,6 +102,8 @@ class Style:
                version: AdapterVersion, slots: list[str]) -> dict[str, list[Card]]:
         groups = self.recommender.recommend(captions, occasion=occasion, season=season, k=self.per_slot,
                                             slots=slots or None, adapter=version.path if version.number else None)
+        if slots and not groups:
+            raise StylistError(f"the catalog has no {' or '.join(slots)}: ask for other pieces")
         cards = {}
         for slot, found in groups.items():
             shown = [(s.item.id, item_caption(s.item)) for s in found]
