@@ -66,3 +66,22 @@ def test_the_real_corpus_keeps_test_outfits_out():
     train, valid, titles = pretrain_module.corpus()
     assert len(train) > 5000 and len(valid) > 500
     assert len(test_titles - set(titles)) > 100  # titles only in test outfits are never read
+
+
+def test_the_slot_format_names_the_slot_in_the_same_tokens_either_way():
+    """An unnamed-slot example ("missing" + " shoes: boots") must be the named one ("missing shoes:" + " boots")
+    token for token, so the slot PMI and the caption PMI given the slot add up to the whole completion's."""
+    from stylist.core.prompts import completion, outfit_prompt
+    from stylist.experimental.slot_format import outfit_sequence, sft_examples, slot_first
+    from stylist.models.outfit import BASE_LM, encode_pair, load_lm
+
+    _, tokenizer = load_lm(BASE_LM, "none")
+    prompt, text = slot_first(outfit_prompt(["red wool coat", "blue jeans"]), completion("black leather ankle boots"), "shoes")
+    named = encode_pair(tokenizer, outfit_prompt(["red wool coat", "blue jeans"], "shoes"),
+                        completion("black leather ankle boots"))
+    assert encode_pair(tokenizer, prompt, text)[0] == named[0] and prompt.endswith("\nmissing")
+    examples = sft_examples([outfit("black boots", "red coat", "blue jeans")] * 10, random.Random(0))
+    assert {p.endswith(":") for p, _ in examples} == {True, False}
+    assert all(t.startswith((" shoes: ", " outerwear: ", " bottoms: ")) for p, t in examples if not p.endswith(":"))
+    sequences = [outfit_sequence(outfit("black boots", "red coat", "blue jeans"), random.Random(seed), 0.5) for seed in range(20)]
+    assert all(s.rpartition("\nmissing ")[2].split(":")[0] in ("shoes", "outerwear", "bottoms") for s in sequences)

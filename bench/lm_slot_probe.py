@@ -1,0 +1,101 @@
+"""The LM that names the missing slot (`stylist.experimental.slot_format`), scored alone and with the counts.
+
+    python bench/lm_slot_probe.py --llm runs/slot/base --adapter runs/slot/sft [--split valid]   # ~4 min
+
+Maryland FITB (random and same-category negatives) and compatibility AUC, question seeds 0-2 to choose weights
+and 3-5 to read them. A candidate's LM terms: the PMI of its slot with the outfit ("missing" + " shoes:"),
+of its caption given the slot (per token), and backward, each outfit item's slot and caption given the candidate.
+Weights are searched for the LM alone and, with the caption term held at 1 as `train-lm --step tune` holds it,
+with the counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from stylist.core.catalog import Item
+from stylist.core.prompts import completion, item_caption, outfit_prompt
+from stylist.data.splits import polyvore_catalog, split_outfits
+from stylist.evaluation.outfits import build_compat_pairs, build_fitb_questions
+from stylist.models.outfit import ScoringConfig, load_outfit_model
+
+DEV, READ = (0, 1, 2), (3, 4, 5)
+NOTHING = outfit_prompt([]).removesuffix(":")
+
+
+def terms(lm: tuple, counts, context: list[Item], candidate: Item) -> dict[str, float]:
+    """The candidate's LM terms (`lm`: the same LM scoring summed and per-token log-likelihoods) and counts."""
+    summed, per_token = lm
+    ctx, cap, slot = [item_caption(i) for i in context], item_caption(candidate), candidate.slot
+    head = outfit_prompt(ctx).removesuffix(":")
+    pairs = [(head, completion(f"{slot}: {cap}")), (NOTHING, completion(f"{slot}: {cap}")),
+             (outfit_prompt(ctx, slot), completion(cap)), (outfit_prompt([], slot), completion(cap))]
+    for o, item in zip(ctx, context):
+        pairs += [(outfit_prompt([cap]).removesuffix(":"), completion(f"{item.slot}: {o}")),
+                  (NOTHING, completion(f"{item.slot}: {o}"))]
+    lp, caption_per_token = summed.logprobs(pairs), per_token.logprobs(pairs[2:4])
+    return {"slot": lp[0] - lp[1] - (lp[2] - lp[3]), "caption": caption_per_token[0] - caption_per_token[1],
+            "backward": float(np.mean(lp[4::2] - lp[5::2])),
+            "counts": counts.candidate_scores(context, [candidate])[0]}
+
+
+def score(row: dict[str, float], w: dict[str, float]) -> float:
+    return sum(v * row[k] for k, v in w.items())
+
+
+def metrics(tasks: dict, w: dict[str, float], seeds: tuple[int, ...]) -> np.ndarray:
+    """Mean (FITB, same-category FITB, AUC) over the seeds; ties go to a random tied answer."""
+    out = []
+    for seed in seeds:
+        rng, accs = np.random.default_rng(seed), []
+        for questions in tasks[seed][:2]:
+            right = 0
+            for rows in questions:
+                s = np.array([score(r, w) for r in rows])
+                right += rng.choice(np.flatnonzero(s >= s.max() - 1e-9)) == 0
+            accs.append(right / len(questions))
+        pairs = tasks[seed][2]
+        out.append([*accs, roc_auc_score([l for l, _ in pairs], [np.mean([score(r, w) for r in rows]) for _, rows in pairs])])
+    return np.mean(out, 0)
+
+
+def best(tasks: dict, grid: list[dict[str, float]], label: str) -> None:
+    chosen = max(grid, key=lambda w: metrics(tasks, w, DEV).mean())
+    dev, read = metrics(tasks, chosen, DEV), metrics(tasks, chosen, READ)
+    print(f"| {label} | {chosen} | {' / '.join(f'{x:.3f}' for x in dev)} | {' / '.join(f'{x:.3f}' for x in read)} "
+          f"({read.mean():.3f}) |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--llm", required=True)
+    parser.add_argument("--adapter", required=True)
+    parser.add_argument("--split", default="valid", choices=["valid", "test"])
+    args = parser.parse_args()
+    catalog = polyvore_catalog()
+    outfits = split_outfits(catalog.outfits)[args.split]
+    summed = load_outfit_model(args.llm, args.adapter, use_counts=False, scoring=ScoringConfig(length_power=0.0))
+    lm = (summed, load_outfit_model(share=summed, use_counts=False, scoring=ScoringConfig(length_power=1.0)))
+    counts = load_outfit_model(use_lm=False)
+    items = catalog.items
+    rows = lambda ids, answers: [terms(lm, counts, [items[i] for i in ids], items[a]) for a in answers]  # noqa: E731
+    tasks = {seed: ([rows(q.question, q.answers) for q in build_fitb_questions(catalog, outfits, seed=seed)],
+                    [rows(q.question, q.answers) for q in build_fitb_questions(catalog, outfits, hard=True, seed=seed)],
+                    [(p.label, [rows(p.item_ids[:k] + p.item_ids[k + 1:], [p.item_ids[k]])[0]
+                                for k in range(len(p.item_ids))]) for p in build_compat_pairs(catalog, outfits, seed=seed)])
+             for seed in DEV + READ}
+    print(f"| scorer ({args.split}) | weights (chosen on seeds 0-2) | seeds 0-2 | seeds 3-5 (mean) |\n|---|---|---|---|")
+    best(tasks, [{"counts": 1.0}], "counts alone")
+    lm_only = [{"slot": s, "caption": c, "backward": b} for s, c, b in itertools.product((0, 0.5, 1, 2), (0, 0.5, 1), (0, 0.5, 1))
+               if s or c or b]
+    best(tasks, lm_only, "LM alone")
+    best(tasks, [{"slot": s, "caption": 1.0, "backward": b, "counts": c}
+                 for s, b, c in itertools.product((0, 0.5, 1, 2), (0, 0.5, 1), (0.5, 1, 2, 4, 8))], "LM + counts")
+
+
+if __name__ == "__main__":
+    main()
