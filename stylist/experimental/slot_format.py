@@ -31,6 +31,7 @@ class SlotFormatConfig:
     out_dir: str = field(default="runs/slot/base", metadata={"help": "where the base or adapter is written"})
     base_dir: str = field(default="runs/slot/base", metadata={"help": "the base LM the sft step reads"})
     threads: int = field(default=2, metadata={"help": "torch threads"})
+    seed: int = field(default=0, metadata={"help": "the random stream of pre-training or SFT"})
 
 
 def slot_first(prompt: str, text: str, slot: str) -> tuple[str, str]:
@@ -64,14 +65,16 @@ def main(argv: list[str] | None = None) -> int:
     if config.step not in ("base", "sft"):
         raise SystemExit(f"--step: base or sft, not {config.step!r}")
     torch.set_num_threads(config.threads)
-    torch.manual_seed(0)
+    torch.manual_seed(config.seed)
     if config.step == "base":
         pretrain_lm.outfit_sequence = outfit_sequence
         pretrain_lm.pretrain(pretrain_lm.PretrainConfig(out_dir=config.out_dir, vocab_size=4000, hidden=128, layers=4,
-                                                        heads=4, intermediate=384, epochs=7, lr=3e-3))
+                                                        heads=4, intermediate=384, epochs=7, lr=3e-3,
+                                                        seed=config.seed))
     else:
         lm.sft_examples = sft_examples
-        lm.train_sft(lm.TrainConfig(step="sft", base_dir=config.base_dir, adapter_dir=config.out_dir))
+        lm.train_sft(lm.TrainConfig(step="sft", base_dir=config.base_dir, adapter_dir=config.out_dir,
+                                    seed=config.seed))
     return 0
 
 
