@@ -32,7 +32,7 @@ from stylist.data.corpus import demo_catalog, outfits_of
 from stylist.data.splits import polyvore_catalog, split_outfits
 from stylist.evaluation.outfits import FitbQuestion, build_fitb_questions
 from stylist.models.counts import DEFAULT_COUNTS, CountModel
-from stylist.models.outfit import BASE_LM, SFT_ADAPTER, encode_pair, load_lm
+from stylist.models.outfit import BASE_LM, SFT_ADAPTER, _padded, encode_pair, load_lm
 from stylist.train.cli import parse_config
 
 
@@ -87,13 +87,9 @@ def out_of_fold_questions(catalog: Catalog, config: ResidualConfig, epoch: int) 
 def mean_logprobs(model, tokenizer, pairs: list[tuple[str, str]]) -> torch.Tensor:
     """Per-token mean log p(completion | prompt) of each pair, with gradients (the scorer's length_power 1)."""
     encoded = [encode_pair(tokenizer, p, completion(t)) for p, t in pairs]
-    width = max(len(seq) for seq, _ in encoded)
-    ids = torch.full((len(encoded), width), tokenizer.pad_token_id, dtype=torch.long)
-    mask = torch.zeros_like(ids)
+    ids, mask = _padded(tokenizer, [seq for seq, _ in encoded])
     target = torch.zeros_like(ids, dtype=torch.bool)
     for row, (seq, start) in enumerate(encoded):
-        ids[row, :len(seq)] = torch.tensor(seq)
-        mask[row, :len(seq)] = 1
         target[row, start:len(seq)] = True
     logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
     token_lp = logits.log_softmax(-1).gather(-1, ids[:, 1:, None]).squeeze(-1) * target[:, 1:]
