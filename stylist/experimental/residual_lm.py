@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from stylist.core.catalog import Catalog, Item
+from stylist.core.catalog import Catalog, Item, Outfit
 from stylist.core.prompts import completion, item_caption, outfit_prompt
 from stylist.data.corpus import demo_catalog, outfits_of
 from stylist.data.splits import polyvore_catalog, split_outfits
@@ -60,28 +60,41 @@ class Question:
     counts: np.ndarray
 
 
-def out_of_fold_questions(catalog: Catalog, config: ResidualConfig, epoch: int) -> list[Question]:
-    """One random- and one same-category-negative question per training outfit, each with the counts of a model
-    fit on the other folds (and the demo outfits), in the committed counts' config."""
-    train = split_outfits(catalog.outfits)["train"]
-    shown = demo_catalog()
-    demo = [o.items for o in outfits_of(shown)] if shown else []
-    fold = {o.id: random.Random(f"{config.seed}-{o.id}").randrange(config.folds) for o in train}
-    counts_config = CountModel.load(DEFAULT_COUNTS).config
-    questions: list[Question] = []
-    for k in range(config.folds):
-        fit_on = [o.items for o in outfits_of(catalog, [o for o in train if fold[o.id] != k])] + demo
-        counts = CountModel.fit(fit_on, counts_config)
-        held = [o for o in train if fold[o.id] == k]
-        seed = 1000 * epoch + 2 * k
-        drawn: list[FitbQuestion] = [q for hard in (False, True)
-                                     for q in build_fitb_questions(catalog, held, hard, seed=seed + hard)]
-        for q in drawn:
-            context: list[Item] = [catalog.items[i] for i in q.question]
-            candidates = [catalog.items[i] for i in q.answers]
-            questions.append(Question([item_caption(i) for i in context], [item_caption(c) for c in candidates],
-                                      np.array(counts.candidate_scores(context, candidates), dtype=np.float32)))
-    return questions
+@dataclass
+class Folds:
+    """The training outfits, the fold of each, and per fold a counting model fit on the other folds (and the demo
+    outfits) in the committed counts' config: what a held-out outfit's counts would be."""
+
+    catalog: Catalog
+    outfits: list[Outfit]
+    fold: dict[str, int]
+    counts: list[CountModel]
+
+    @classmethod
+    def make(cls, catalog: Catalog, config: ResidualConfig) -> Folds:
+        train = split_outfits(catalog.outfits)["train"]
+        shown = demo_catalog()
+        demo = [o.items for o in outfits_of(shown)] if shown else []
+        fold = {o.id: random.Random(f"{config.seed}-{o.id}").randrange(config.folds) for o in train}
+        counts_config = CountModel.load(DEFAULT_COUNTS).config
+        counts = [CountModel.fit([o.items for o in outfits_of(catalog, [o for o in train if fold[o.id] != k])] + demo,
+                                 counts_config) for k in range(config.folds)]
+        return cls(catalog, train, fold, counts)
+
+    def questions(self, epoch: int) -> list[Question]:
+        """One random- and one same-category-negative question per training outfit, with out-of-fold counts."""
+        questions: list[Question] = []
+        for k, counts in enumerate(self.counts):
+            held = [o for o in self.outfits if self.fold[o.id] == k]
+            seed = 1000 * epoch + 2 * k
+            drawn: list[FitbQuestion] = [q for hard in (False, True)
+                                         for q in build_fitb_questions(self.catalog, held, hard, seed=seed + hard)]
+            for q in drawn:
+                context: list[Item] = [self.catalog.items[i] for i in q.question]
+                candidates = [self.catalog.items[i] for i in q.answers]
+                questions.append(Question([item_caption(i) for i in context], [item_caption(c) for c in candidates],
+                                          np.array(counts.candidate_scores(context, candidates), dtype=np.float32)))
+        return questions
 
 
 def mean_logprobs(model, tokenizer, pairs: list[tuple[str, str]]) -> torch.Tensor:
@@ -118,8 +131,8 @@ def main(argv: list[str] | None = None) -> int:
 
     base, tokenizer = load_lm(config.base_dir, "none")
     model = PeftModel.from_pretrained(base, config.adapter_dir, is_trainable=True)
-    catalog = polyvore_catalog()
-    epochs = [out_of_fold_questions(catalog, config, epoch) for epoch in range(config.epochs)]
+    folds = Folds.make(polyvore_catalog(), config)
+    epochs = [folds.questions(epoch) for epoch in range(config.epochs)]
     steps = sum(-(-len(e) // config.questions_per_batch) for e in epochs)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr, weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 - step / steps)
