@@ -3,7 +3,7 @@
     python bench/caption_colors_real.py --split dev     # 72 photos from clothing-small/train (naming tuned here)
     python bench/caption_colors_real.py --split test    # 72 photos from clothing-small/validation (measured once)
 
-`bench/data/real_colors.json` gives, per photo, the palette names accepted as its main colour (labelled by eye
+`assets/labels/real_colors.json` gives, per photo, the palette names accepted as its main colour (labelled by eye
 before any colour change was tried; see its "about"). A photo counts as right when the caption's first colour
 is one of them. bench/caption_colors.py measures the same on rendered photos with exactly known colours; this
 one checks that naming holds on real phone photos, which are dimmer and less saturated than renders.
@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
-from pathlib import Path
 
 from tqdm import tqdm
 
-from stylist.core.paths import shared_data
+from stylist.core.paths import ASSETS, shared_data
 from stylist.models.captioner import Captioner
 
-LABELS = Path(__file__).resolve().parent / "data" / "real_colors.json"
+LABELS = ASSETS / "labels" / "real_colors.json"
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ writes them.
     python bench/caption_words.py [--json]
 
 A caption word must be right at least 80% of the times it is written. The photos are labelled by eye
-(`bench/data/real_prints.json` and `real_patterns_more.json`: tops, dresses and skirts, print, dots, stripes,
+(`assets/labels/real_prints.json` and `real_patterns_more.json`: tops, dresses and skirts, print, dots, stripes,
 checks or plain; `real_materials.json`: trousers, shorts, skirts and jackets, denim or not). Each word was fitted
 and its threshold chosen on the dev photos (`python -m stylist train-caption-words`; the cross-validated figures
 are in `checkpoints/captioner/caption_words.json`). Here the committed captioner captions the test photos

@@ -19,11 +19,11 @@ import time
 
 import torch
 
-from stylist.app.recommender import DESCRIPTION_CANDIDATES, Recommender
 from stylist.core.catalog import load_catalog
-from stylist.core.prompts import item_caption, outfit_prompt
+from stylist.core.prompts import item_caption
 from stylist.core.vocabulary import OTHER, slot_of
 from stylist.data.splits import polyvore_catalog, polyvore_split
+from stylist.recommend.recommender import DESCRIPTION_CANDIDATES, Recommender
 
 
 def main() -> int:
@@ -47,9 +47,8 @@ def main() -> int:
     start = time.perf_counter()
     greedy = candidates = described = 0
     for captions, slot in questions:
-        turns = min(len(captions), DESCRIPTION_CANDIDATES)
-        texts = recommender.model.generate([outfit_prompt(captions[t:] + captions[:t], slot) for t in range(turns)],
-                                           max_new_tokens=recommender.description_tokens)
+        [texts] = recommender.model.describe(captions, [slot], None, None, min(len(captions), DESCRIPTION_CANDIDATES),
+                                             recommender.description_tokens)
         greedy += slot_of(texts[0]) == slot
         candidates += any(slot_of(t) == slot for t in texts)
         described += slot_of(recommender.describe(captions, [slot], None, None)[0]) == slot

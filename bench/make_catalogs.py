@@ -18,9 +18,9 @@ from pathlib import Path
 
 from stylist.core.catalog import Catalog, Item, load_catalog
 from stylist.core.colors import PALETTE
-from stylist.core.paths import REPO, shared_data
+from stylist.core.paths import RUNS, shared_data
 
-OUT = REPO / "runs" / "catalogs"
+OUT = RUNS / "catalogs"
 SOURCES = ("polyvore/outfits.json", "polyvore-outfits/outfits.json")
 
 

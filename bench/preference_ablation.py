@@ -25,7 +25,7 @@ from stylist.core.errors import StylistError
 from stylist.data.rtr import by_user, episodes, load_ratings, split_users
 from stylist.evaluation.preference import HISTORY_BUCKETS, baseline_scores, history_bucket, model_scores, pair_wins
 from stylist.models.preference import ItemStats
-from stylist.train.preference import TrainConfig, train
+from stylist.train.preference import PreferenceTrainConfig, train
 
 VARIANTS = {  # name -> (contrastive weight, preference tokens on)
     "base loss only": (0.0, False),
@@ -75,7 +75,7 @@ def main() -> int:
     for seed in args.seeds:
         for weight in (1.0, 0.0):
             out = f"{args.out}/c{weight:g}-s{seed}"
-            model = train(TrainConfig(contrastive=weight, seed=seed, out=out, members=1))
+            model = train(PreferenceTrainConfig(contrastive=weight, seed=seed, out=out, members=1))
             model.save(out)
             for name, (w, tokens) in VARIANTS.items():
                 if w != weight:

@@ -16,8 +16,8 @@ import time
 
 import torch
 
-from stylist.app.recommender import Recommender
 from stylist.core.catalog import load_catalog
+from stylist.recommend.recommender import Recommender
 
 TOPS = ["navy cotton t-shirt", "white linen shirt", "grey wool sweater", "black silk blouse", "beige knit top"]
 BOTTOMS = ["blue denim jeans", "black wool trousers", "white cotton shorts", "olive chino trousers", "red pleated skirt"]

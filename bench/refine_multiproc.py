@@ -27,7 +27,7 @@ from tqdm import tqdm
 from stylist.core.adapters import AdapterRegistry
 from stylist.core.catalog import load_catalog
 from stylist.core.feedback import Context, FeedbackStore, Option
-from stylist.core.paths import REPO
+from stylist.core.paths import REPO, RUNS
 from stylist.core.prompts import item_caption
 
 USER = "sim-outfits"
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outfits", type=int, default=30)
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=4, help="per process")
-    parser.add_argument("--out", default=str(REPO / "runs" / "refine-multiproc"))
+    parser.add_argument("--out", default=str(RUNS / "refine-multiproc"))
     args = parser.parse_args(argv)
     rows = []
     for processes in args.processes:

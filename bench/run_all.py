@@ -35,12 +35,11 @@ from pathlib import Path
 import httpx
 import numpy as np
 import psutil
-from tqdm import tqdm
-
 from caption_speed import default_images, per_photo_ms, photos
 from load_test import OCCASIONS, SEASONS, TINY_REFINE, App, Page
 from make_catalogs import make_catalog
 from recommend_latency import BOTTOMS, SHOES, TOPS
+from tqdm import tqdm
 
 from stylist.app.runner import RefineJob
 from stylist.core.catalog import load_catalog

@@ -19,10 +19,10 @@ import time
 
 import torch
 
-from stylist.app.recommender import Recommender
 from stylist.core.catalog import load_catalog
 from stylist.core.vocabulary import OCCASIONS, SEASONS
 from stylist.data.demo_catalog import check_outfit
+from stylist.recommend.recommender import Recommender
 
 OUTFITS = (
     ("white cotton t-shirt", "blue denim shorts"),

@@ -26,13 +26,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from stylist.app.recommender import Recommender
 from stylist.core.adapters import AdapterRegistry
 from stylist.core.catalog import Catalog, Item, Outfit, load_catalog
 from stylist.core.feedback import Context, FeedbackStore, Option
 from stylist.core.prompts import item_caption
 from stylist.data.splits import bucket, polyvore_catalog, polyvore_split
 from stylist.evaluation.outfits import build_fitb_questions, fitb_accuracy
+from stylist.recommend.recommender import Recommender
 from stylist.train.refine import RefineConfig, refine
 
 USER = "sim-monochrome"

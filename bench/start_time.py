@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import httpx
-
 from load_test import App, Page
 
 

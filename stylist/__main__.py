@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train-caption-words": ("stylist.train.caption_words", "fit the captioner's pattern word on labelled real photos"),
     "train-lm": ("stylist.train.lm", "pre-train the base LM, then LoRA-SFT the outfit adapter"),
     "train-embedder": ("stylist.train.embedder", "build the embedded sentence embedder"),
-    "recommend": ("stylist.app.recommender", "complete an outfit from captions"),
+    "recommend": ("stylist.recommend.recommender", "complete an outfit from captions"),
     "export-feedback": ("stylist.core.feedback", "export preference pairs (trl JSONL)"),
     "refine": ("stylist.train.refine", "DPO-refine the active adapter on recorded feedback"),
     "adapters": ("stylist.core.adapters", "list, activate or roll back adapter versions"),

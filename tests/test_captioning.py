@@ -38,7 +38,7 @@ from stylist.models.captioner import (
 )
 from stylist.train.caption_words import WordConfig
 from stylist.train.caption_words import train as train_word
-from stylist.train.captioner import RENDER_CLASSES, TrainConfig, ensemble, init_model, real_photos, train
+from stylist.train.captioner import RENDER_CLASSES, CaptionerTrainConfig, ensemble, init_model, real_photos, train
 
 
 def flat_lay(garment: str, surface: str, box=(0.2, 0.15, 0.8, 0.85), size=(120, 160), stripes: str | None = None):
@@ -82,7 +82,7 @@ def tiny_classifier(tmp_path_factory) -> Path:
         rows.append(f"polo/{j}.jpg,polo,False")
     (extra / "images.csv").write_text("\n".join(rows) + "\n")
     out = root / "model"
-    cfg = TrainConfig(data=str(root), extra=str(extra / "images.csv"), out=str(out), cache=str(root / "cache_{size}.pt"), image_size=32,
+    cfg = CaptionerTrainConfig(data=str(root), extra=str(extra / "images.csv"), out=str(out), cache=str(root / "cache_{size}.pt"), image_size=32,
                       widths=(8, 8, 8, 8), depths=(1, 1, 1, 1), epochs=1, batch_size=4, holdout=0.25)
     train(cfg)
     return out
@@ -125,7 +125,7 @@ def test_ensemble_of_runs_is_judged_on_the_holdout_written_and_loaded_by_the_cap
     from stylist.train.captioner import PRIOR_TAUS, training_log_prior
 
     cfg = json.loads((tiny_classifier / "metrics.json").read_text())["config"]
-    cfg = TrainConfig(**{**cfg, "widths": tuple(cfg["widths"]), "depths": tuple(cfg["depths"]), "out": str(tmp_path / "e")})
+    cfg = CaptionerTrainConfig(**{**cfg, "widths": tuple(cfg["widths"]), "depths": tuple(cfg["depths"]), "out": str(tmp_path / "e")})
     report = ensemble(cfg, [str(tiny_classifier), str(tiny_classifier)])
     assert report["n_holdout"] == 3 + 2 and report["members"][str(tiny_classifier)] == report["ensemble"]
     parts = report["by_part"]  # the folder's holdout, the csv's, and its new type (polo) apart
@@ -159,7 +159,7 @@ def test_ensemble_grows_a_member_from_before_a_new_class(tiny_classifier, tmp_pa
     old.load_state_dict({k: v[:n] if k.startswith("classifier.1.") else v for k, v in new.state_dict().items()})
     old.save_pretrained(tmp_path / "old")
     cfg = json.loads((tiny_classifier / "metrics.json").read_text())["config"]
-    cfg = TrainConfig(**{**cfg, "widths": tuple(cfg["widths"]), "depths": tuple(cfg["depths"]), "out": str(tmp_path / "e")})
+    cfg = CaptionerTrainConfig(**{**cfg, "widths": tuple(cfg["widths"]), "depths": tuple(cfg["depths"]), "out": str(tmp_path / "e")})
     report = ensemble(cfg, [str(tmp_path / "old"), str(tiny_classifier)])
     assert report["n_holdout"] == 3 + 2 and set(report["members"]) == {str(tmp_path / "old"), str(tiny_classifier)}
 

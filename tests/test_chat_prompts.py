@@ -13,8 +13,9 @@ import pytest
 import torch
 
 from stylist.core.prompts import CHAT_INSTRUCTION, completion, model_prompt, outfit_prompt, trl_row, uses_chat
-from stylist.models.outfit import BASE_LM, completion_logprobs, encode_pair, generate, load_lm
-from stylist.train.lm import TrainConfig, sft_trainer
+from stylist.models.likelihood import completion_logprobs, encode_pair, generate
+from stylist.models.lm import BASE_LM, load_lm
+from stylist.train.lm import LMTrainConfig, sft_trainer
 
 PROMPT = outfit_prompt(["white cotton t-shirt", "blue denim jeans"], "shoes", "casual", "summer")
 CHOSEN, REJECTED = completion("black leather ankle boots"), completion("red clutch bag")
@@ -108,7 +109,7 @@ def test_scoring_sft_and_dpo_tokenise_the_exchange_alike(chat_lm, tmp_path):
         assert ids.count(tokenizer.bos_token_id) == 1  # the template's BOS, not a second from the tokenizer
     answer = tokenizer.decode(ids[start:])
     assert answer.startswith(CHOSEN.strip()) and tokenizer.eos_token in answer  # the answer and its end of turn
-    sft = sft_trainer(model, tokenizer, [(PROMPT, CHOSEN)] * 4, [], TrainConfig(sft_steps=2, batch_size=2, lora_r=4),
+    sft = sft_trainer(model, tokenizer, [(PROMPT, CHOSEN)] * 4, [], LMTrainConfig(sft_steps=2, batch_size=2, lora_r=4),
                       tmp_path / "sft")
     assert sft.train_dataset[0]["input_ids"] == ids
     assert sft.train_dataset[0]["labels"] == [-100] * start + ids[start:]  # the loss covers the answer only

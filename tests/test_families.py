@@ -16,15 +16,16 @@ from test_sft import PAIRS, QUICK
 
 from stylist.__main__ import main as stylist_main
 from stylist.app.config import AppConfig
-from stylist.app.recommender import Recommender
 from stylist.app.service import Stylist
 from stylist.core.adapters import AdapterRegistry
 from stylist.core.catalog import Catalog, Item
 from stylist.core.errors import StylistError
 from stylist.core.feedback import FeedbackStore
 from stylist.core.paths import CHECKPOINTS
-from stylist.models.outfit import completion_logprobs, load_lm
+from stylist.models.likelihood import completion_logprobs
+from stylist.models.lm import load_lm
 from stylist.models.spec import LMSpec
+from stylist.recommend.recommender import Recommender
 from stylist.train.lm import sft_trainer
 
 ITEMS = [("black leather ankle boots", "Ankle Boots"), ("white canvas sneakers", "Sneakers"),
@@ -68,13 +69,13 @@ def test_each_family_scores_a_shared_prompt_as_whole_sequences(family_lm, monkey
     """Completions of one prompt continue from its cache (prompts of several lengths, left-padded in one batch):
     the same log-probabilities as running every sequence whole, in every family and chat template."""
     from stylist.core.prompts import completion, outfit_prompt
-    from stylist.models import outfit
+    from stylist.models import likelihood
 
     model, tokenizer = load_lm(LMSpec(str(family_lm)))
     prompts = [outfit_prompt(OUTFIT[:k], slot) for k in (0, 1, 2) for slot in ("shoes", "bags")]
     pairs = [(p, completion(t)) for p in prompts for t, _ in ITEMS] + [(prompts[-1], completion("red hat"))]
     shared = completion_logprobs(model, tokenizer, *zip(*pairs))
-    monkeypatch.setattr(outfit, "SHARED_PREFIX_MIN", len(pairs) + 1)
+    monkeypatch.setattr(likelihood, "SHARED_PREFIX_MIN", len(pairs) + 1)
     whole = completion_logprobs(model, tokenizer, *zip(*pairs))
     assert np.allclose(shared[0], whole[0], atol=1e-4) and (shared[1] == whole[1]).all()
 

@@ -1,5 +1,6 @@
-"""The house by layers: the running app, its core and its models never import training, dataset or
-evaluation code, and lower layers never import higher ones (docs/architecture.md)."""
+"""The house by layers: the running app, the recommendation engine, the core and the models never import
+training, dataset or evaluation code, lower layers never import higher ones, and methods tried and not adopted
+(`stylist/experimental`) are imported by no product, bench or evaluation code (docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "stylist"
+REPO = Path(__file__).resolve().parent.parent
+PACKAGE = REPO / "stylist"
 # layer -> the stylist subpackages it may import (besides itself)
 ALLOWED = {
     "core": set(),
     "models": {"core"},
-    "app": {"core", "models"},
+    "recommend": {"core", "models"},
+    "app": {"core", "models", "recommend"},
 }
 
 
@@ -45,3 +48,19 @@ def test_a_layer_imports_only_the_layers_below_it(layer):
 def test_every_module_sits_in_a_layer():
     loose = [p.name for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py", "__main__.py")]
     assert not loose, f"modules outside the layer folders: {loose}"
+
+
+def test_nothing_but_tests_imports_the_experiments():
+    sources = [p for p in REPO.glob("*.py")] + sorted((REPO / "bench").rglob("*.py"))
+    sources += [p for p in sorted(PACKAGE.rglob("*.py")) if "experimental" not in p.relative_to(PACKAGE).parts]
+    reaching = [f"{path.relative_to(REPO)} imports {module}" for path in sources
+                for module in imported_modules(path) if module.startswith("stylist.experimental")]
+    assert not reaching, "\n".join(reaching)
+
+
+def test_the_recommendation_engine_is_used_from_the_recommend_layer():
+    """Evaluation, the CLI, bench and the app reach the recommender through `stylist.recommend`, and the
+    recommender leaves the outfit model's likelihood caches to it (no `logprobs` or `pmi_pairs` of its own)."""
+    assert not (PACKAGE / "app" / "recommender.py").exists() and not (PACKAGE / "app" / "index_store.py").exists()
+    source = (PACKAGE / "recommend" / "recommender.py").read_text()
+    assert ".logprobs(" not in source and ".pmi_pairs(" not in source and ".pmi_terms(" not in source

@@ -16,16 +16,11 @@ from stylist.core.catalog import Item, Outfit
 from stylist.core.errors import StylistError
 from stylist.core.prompts import completion, item_caption, outfit_prompt
 from stylist.data.splits import bucket, part_of, split_outfits
+from stylist.models.adapter_versions import is_unconditional
 from stylist.models.counts import CountConfig, CountModel
-from stylist.models.outfit import (
-    ScoringConfig,
-    completion_logprobs,
-    encode_pair,
-    generate,
-    is_unconditional,
-    load_lm,
-    load_outfit_model,
-)
+from stylist.models.likelihood import completion_logprobs, encode_pair, generate
+from stylist.models.lm import load_lm
+from stylist.models.outfit import ScoringConfig, load_outfit_model
 from stylist.train.lm import make_tokenizer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -171,7 +166,7 @@ def test_unconditional_terms_are_kept_across_starts_for_the_same_lm_only(tiny_lm
     """Version 0's "nothing" terms are stored in the data folder and read by the next start of the same LM, so
     they are not computed again; another LM (another adapter) has its own file; a damaged file is said once and
     ignored; conditional terms are not stored."""
-    import stylist.models.outfit as outfit
+    import stylist.models.adapter_versions as versions
 
     pairs = [(outfit_prompt([], "shoes"), completion(c)) for c in CAPTIONS]
     first = load_outfit_model(tiny_lm.base, tiny_lm.adapter, use_counts=False, scoring=PER_TOKEN)
@@ -183,7 +178,7 @@ def test_unconditional_terms_are_kept_across_starts_for_the_same_lm_only(tiny_lm
 
     again = load_outfit_model(tiny_lm.base, tiny_lm.adapter, use_counts=False, scoring=PER_TOKEN)
     again.keep_prior(tmp_path)
-    monkeypatch.setattr(outfit, "completion_logprobs", lambda *a, **k: pytest.fail("a stored term was recomputed"))
+    monkeypatch.setattr(versions, "completion_logprobs", lambda *a, **k: pytest.fail("a stored term was recomputed"))
     assert again.logprobs(pairs) == pytest.approx(expected[:len(pairs)], abs=1e-6)
     monkeypatch.undo()
 
@@ -204,17 +199,18 @@ def test_unconditional_terms_are_kept_across_starts_for_the_same_lm_only(tiny_lm
 
 
 def test_nothing_outside_the_outfit_model_reaches_into_it():
-    """Its LM, adapter versions and caches are private to stylist/models/outfit.py: no other file uses an
-    underscored attribute it sets or names its private classes."""
-    source = REPO / "stylist" / "models" / "outfit.py"
-    tree = ast.parse(source.read_text())
-    private = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+    """Its LM, adapter versions and caches are private to the outfit model (stylist/models/outfit.py and the
+    adapter_versions.py it keeps them in): no other file uses an underscored attribute they set or names the
+    classes that hold them."""
+    sources = [REPO / "stylist" / "models" / "outfit.py", REPO / "stylist" / "models" / "adapter_versions.py"]
+    trees = [ast.parse(source.read_text()) for source in sources]
+    private = {node.attr for tree in trees for node in ast.walk(tree) if isinstance(node, ast.Attribute)
                and isinstance(node.ctx, ast.Store) and node.attr.startswith("_")}
-    private |= {node.name for node in tree.body if isinstance(node, ast.ClassDef) and node.name.startswith("_")}
-    assert {"_lm", "_counts", "_AdapterVersions"} <= private
+    private |= {"AdapterVersions", "PriorFile"}
+    assert {"_lm", "_counts"} <= private
     reaching = [f"{path.relative_to(REPO)}:{node.lineno}"
                 for path in sorted(p for folder in ("stylist", "bench", "tests") for p in (REPO / folder).rglob("*.py"))
-                if path != source for node in ast.walk(ast.parse(path.read_text()))
+                if path not in sources for node in ast.walk(ast.parse(path.read_text()))
                 if isinstance(node, (ast.Attribute, ast.Name, ast.alias))
                 and (getattr(node, "attr", None) or getattr(node, "id", None) or getattr(node, "name", None)) in private]
     assert not reaching, reaching

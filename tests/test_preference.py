@@ -28,7 +28,14 @@ from stylist.models.preference import (
     rating_example,
     user_counts,
 )
-from stylist.train.preference import TrainConfig, feedback_users, taste_users, train, train_ensemble, user_examples
+from stylist.train.preference import (
+    PreferenceTrainConfig,
+    feedback_users,
+    taste_users,
+    train,
+    train_ensemble,
+    user_examples,
+)
 
 WORDS = "gown dress sheath jumpsuit top for wedding party work formal affair date size 2 4 8 12 16 black red floral striped sneakers heels blazer hoodie".split()
 COLUMNS = "fit,user_id,item_id,weight_lbs,rating,rented_for,body_type,category,size,age,review_date,bust_size_num,bust_size_letter,height_in,recommend"
@@ -244,7 +251,7 @@ def test_save_load_round_trip_scores_unknown_items_and_similar_users(tmp_path, e
 
 def test_training_learns_the_users_taste_and_eval_cli_prints_json(tmp_path, embedder, capsys):
     path = write_ratings(tmp_path / "r.csv", 160)
-    cfg = TrainConfig(ratings=path, out=str(tmp_path / "m"), epochs=6, token_epochs=2, taste_users=0, lr=1e-2)
+    cfg = PreferenceTrainConfig(ratings=path, out=str(tmp_path / "m"), epochs=6, token_epochs=2, taste_users=0, lr=1e-2)
     model = train(cfg, PreferenceConfig(embedder=embedder, dim=8, heads=2, hidden=16, n_tokens=2))
     model.save(cfg.out)
     ratings = load_ratings(path)
@@ -269,7 +276,7 @@ def test_training_learns_the_users_taste_and_eval_cli_prints_json(tmp_path, embe
 
 def test_a_seed_ensemble_averages_its_members_and_survives_save_and_load(tmp_path, embedder):
     path = write_ratings(tmp_path / "r.csv", 60)
-    cfg = TrainConfig(ratings=path, epochs=1, token_epochs=1, taste_users=0, members=2, select="last", lr=1e-2)  # members differ
+    cfg = PreferenceTrainConfig(ratings=path, epochs=1, token_epochs=1, taste_users=0, members=2, select="last", lr=1e-2)  # members differ
     model = train_ensemble(cfg, PreferenceConfig(embedder=embedder, dim=8, heads=2, hidden=16, n_tokens=2))
     assert len(model.members) == 1 and [m["seed"] for m in model.metrics["members"]] == [0, 1]
     args = (["gown for wedding"], ["sheath for wedding"], ["gown for party", "sheath for work", "never seen words"])
@@ -301,7 +308,7 @@ def test_custom_user_split_and_select_last_keep_the_final_epoch(tmp_path, embedd
     path = write_ratings(tmp_path / "r.csv", 60)
     users = sorted({r.user for r in load_ratings(path)})
     parts = {"train": set(users[:40]), "valid": set(users[40:50]), "test": set(users[50:])}
-    cfg = TrainConfig(ratings=path, epochs=3, token_epochs=0, taste_users=0, lr=1e-2, select="last")
+    cfg = PreferenceTrainConfig(ratings=path, epochs=3, token_epochs=0, taste_users=0, lr=1e-2, select="last")
     model = train(cfg, PreferenceConfig(embedder=embedder, dim=8, heads=2, hidden=16, n_tokens=2), parts=parts)
     assert model.seen_users == set(users[:50]) and model.metrics["train_users"] == 40
     first, last = model.metrics["history"][0], model.metrics["history"][-1]

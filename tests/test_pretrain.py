@@ -43,7 +43,7 @@ def test_a_file_without_categories_reads_garment_types_from_titles(tmp_path):
 
 
 def test_tiny_pretraining_saves_a_loadable_float16_base_every_epoch(tmp_path, monkeypatch):
-    from stylist.models.outfit import load_lm
+    from stylist.models.lm import load_lm
 
     outfits = [outfit(f"{c} boots", f"{c} coat", "blue jeans", "silk scarf") for c in ("black", "red", "navy", "tan")]
     titles = ["black boots", "red coat", "blue jeans", "silk scarf", "tan loafers"]
@@ -73,7 +73,8 @@ def test_the_slot_format_names_the_slot_in_the_same_tokens_either_way():
     token for token, so the slot PMI and the caption PMI given the slot add up to the whole completion's."""
     from stylist.core.prompts import completion, outfit_prompt
     from stylist.experimental.slot_format import outfit_sequence, sft_examples, slot_first
-    from stylist.models.outfit import BASE_LM, encode_pair, load_lm
+    from stylist.models.likelihood import encode_pair
+    from stylist.models.lm import BASE_LM, load_lm
 
     _, tokenizer = load_lm(BASE_LM, "none")
     prompt, text = slot_first(outfit_prompt(["red wool coat", "blue jeans"]), completion("black leather ankle boots"), "shoes")

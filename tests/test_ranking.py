@@ -8,12 +8,13 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from stylist.app.recommender import Recommender, pick_partner, reason_for
 from stylist.app.style import ForYouBlend, for_you_keys
 from stylist.core.attributes import Conditions, formality_of, seasons_of
 from stylist.core.catalog import Catalog, Item
 from stylist.core.vocabulary import split_garments
 from stylist.data.demo_catalog import build_items
+from stylist.recommend.reasons import pick_partner, reason_for
+from stylist.recommend.recommender import Recommender
 
 
 def test_tags_win_over_words():

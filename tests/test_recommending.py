@@ -11,13 +11,15 @@ import time
 import numpy as np
 import pytest
 
-from stylist.app.recommender import Recommender, Suggestion, missing_slots, reason_for
 from stylist.core.attributes import Conditions
 from stylist.core.catalog import Catalog, Item
 from stylist.core.errors import StylistError
 from stylist.core.vocabulary import slot_of
 from stylist.models.embedder import load_embedder
-from stylist.models.outfit import BASE_LM, SFT_ADAPTER, load_outfit_model
+from stylist.models.lm import BASE_LM, SFT_ADAPTER
+from stylist.models.outfit import load_outfit_model
+from stylist.recommend.reasons import reason_for
+from stylist.recommend.recommender import Recommender, Suggestion, missing_slots
 
 ITEMS = [("black leather ankle boots", "Ankle Boots", ["black"]), ("white canvas sneakers", "Sneakers", ["white"]),
          ("brown leather tote bag", "Tote Bags", ["brown"]), ("red clutch bag", "Clutches", ["red"]),
@@ -182,3 +184,27 @@ def test_items_added_while_visitors_get_suggestions_are_never_half_indexed(tiny)
     assert not errors, errors[0]
     assert len(set(seen)) > 1, "the visitors ran only before or only after the additions"
     assert len(rec.items) == len(ITEMS) + len(added) == len({i.id for i in rec.items})
+
+
+def test_the_recommender_talks_to_the_outfit_model_by_its_public_calls_only(tiny):
+    """The walk from captions to cards goes down the layers once: the recommender asks the outfit model to
+    describe, choose, rank and name partners, and the model runs its own likelihood caches (warm-up passes,
+    PMI terms); the recommender never calls the cache protocol or builds likelihood pairs itself."""
+    import sys
+
+    rec = load(tiny)
+    calls: set[tuple[str, str]] = set()
+
+    def watch(frame, event, _):
+        caller = frame.f_back
+        if event == "call" and caller is not None and caller.f_code.co_filename.endswith("recommend/recommender.py"):
+            calls.add((frame.f_globals.get("__name__", ""), frame.f_code.co_name))
+
+    sys.setprofile(watch)
+    try:
+        rec.recommend(["white cotton t-shirt", "blue denim jeans"], "casual", "winter", k=2)
+    finally:
+        sys.setprofile(None)
+    model_calls = {name for module, name in calls if module == "stylist.models.outfit"}
+    assert model_calls and model_calls <= {"describe", "likeliest", "rank_slots", "slot_terms", "adapter"}, model_calls
+    assert not {name for module, name in calls if module == "stylist.core.prompts"} - {"outfit_prompt", "item_caption"}

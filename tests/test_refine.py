@@ -35,7 +35,7 @@ def run(data, tiny_lm, config=FAST, **kw):
 
 
 def test_refine_makes_an_active_version_that_prefers_the_liked_items(data, tiny_lm):
-    from stylist.models.outfit import load_lm
+    from stylist.models.lm import load_lm
 
     calls = []
     result = run(data, tiny_lm, RefineConfig(**{**FAST.__dict__, "steps": 20}),

@@ -12,7 +12,8 @@ def test_the_trained_score_is_the_scorers_forward_pmi_and_moves_only_the_adapter
     import torch
     from peft import PeftModel
 
-    from stylist.models.outfit import ScoringConfig, load_lm, load_outfit_model
+    from stylist.models.lm import load_lm
+    from stylist.models.outfit import ScoringConfig, load_outfit_model
 
     base, tokenizer = load_lm(tiny_lm.base, "none")
     model = PeftModel.from_pretrained(base, tiny_lm.adapter, is_trainable=True).eval()

@@ -11,7 +11,7 @@ from stylist.core.catalog import Catalog, Item, Outfit
 from stylist.core.vocabulary import slot_of
 from stylist.evaluation.retrieval import build_questions, evaluate, rank_metrics
 from stylist.evaluation.retrieval import main as retrieval_main
-from stylist.models.outfit import SFT_ADAPTER
+from stylist.models.lm import SFT_ADAPTER
 
 COLOURS = ["black", "white", "red", "navy", "grey", "tan", "green", "pink"]
 

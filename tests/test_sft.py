@@ -14,15 +14,17 @@ from stylist.core.catalog import Item
 from stylist.core.errors import StylistError
 from stylist.core.prompts import completion, outfit_prompt
 from stylist.data.corpus import TrainingOutfit
-from stylist.models.outfit import BASE_LM, SCORER_DIR, SFT_ADAPTER, completion_logprobs, encode_pair, load_lm
+from stylist.models.likelihood import completion_logprobs, encode_pair
+from stylist.models.lm import BASE_LM, SFT_ADAPTER, load_lm
+from stylist.models.outfit import SCORER_DIR
 from stylist.train import lm
-from stylist.train.lm import TrainConfig, resolve_paths, sft_trainer
+from stylist.train.lm import LMTrainConfig, resolve_paths, sft_trainer
 
 PAIRS = [(outfit_prompt(["white cotton t-shirt", "blue denim jeans"], "shoes"), completion("black leather ankle boots")),
          (outfit_prompt(["silk blouse", "navy wool coat"], "bags"), completion("brown leather tote bag")),
          (outfit_prompt(["linen shirt"]), completion("white canvas sneakers")),
          (outfit_prompt(["wool sweater", "blue denim jeans"], "hats", "casual", "winter"), completion("grey knit beanie"))]
-QUICK = TrainConfig(sft_lr=2e-2, sft_epochs=1, sft_steps=6, batch_size=4, lora_r=4, lora_alpha=8)
+QUICK = LMTrainConfig(sft_lr=2e-2, sft_epochs=1, sft_steps=6, batch_size=4, lora_r=4, lora_alpha=8)
 # every linear layer of each family: what "all-linear" must reach
 LAYERS = {"llama": {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"},
           "gpt2": {"c_attn", "c_proj", "c_fc"},
@@ -78,7 +80,7 @@ def test_train_lm_sft_writes_a_loadable_adapter_under_runs(tiny_lm, tmp_path, mo
         ["white cotton t-shirt", "blue denim jeans", "black leather ankle boots", "silk blouse", "navy wool coat"])]
     outfits = [TrainingOutfit(items[:3], {"occasion": "casual"}), TrainingOutfit(items[2:], {})]
     monkeypatch.setattr(lm, "training_outfits", lambda part, with_demo=True: outfits)
-    monkeypatch.setattr(lm, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr(lm, "SCRATCH", tmp_path / "runs")
     lm.main(["--step", "sft", "--base-dir", str(tiny_lm.base), "--sft-steps", "2", "--batch-size", "2",
              "--lora-r", "4", "--lora-alpha", "8"])
     out = tmp_path / "runs" / "sft"
@@ -88,18 +90,18 @@ def test_train_lm_sft_writes_a_loadable_adapter_under_runs(tiny_lm, tmp_path, mo
 
 
 def test_training_never_writes_committed_checkpoints_unless_told(tmp_path):
-    sft = resolve_paths(TrainConfig(step="sft", base_dir=str(tmp_path)))
-    assert Path(sft.adapter_dir) == lm.RUNS / "sft" and sft.base_dir == str(tmp_path)
-    tune = resolve_paths(TrainConfig(step="tune"))
-    assert Path(tune.adapter_dir) == SFT_ADAPTER and Path(tune.scorer_dir) == lm.RUNS / "scorer"
-    custom = resolve_paths(TrainConfig(step="tune", base_dir=str(tmp_path), adapter_dir=str(tmp_path / "a")))
+    sft = resolve_paths(LMTrainConfig(step="sft", base_dir=str(tmp_path)))
+    assert Path(sft.adapter_dir) == lm.SCRATCH / "sft" and sft.base_dir == str(tmp_path)
+    tune = resolve_paths(LMTrainConfig(step="tune"))
+    assert Path(tune.adapter_dir) == SFT_ADAPTER and Path(tune.scorer_dir) == lm.SCRATCH / "scorer"
+    custom = resolve_paths(LMTrainConfig(step="tune", base_dir=str(tmp_path), adapter_dir=str(tmp_path / "a")))
     assert Path(custom.scorer_dir) == tmp_path / "a"  # the weights go beside the adapter they were tuned for
-    everything = resolve_paths(TrainConfig())
+    everything = resolve_paths(LMTrainConfig())
     assert {everything.base_dir, everything.adapter_dir, everything.scorer_dir} == {
-        str(lm.RUNS / "base-lm"), str(lm.RUNS / "sft")}
-    told = resolve_paths(TrainConfig(overwrite=True))
+        str(lm.SCRATCH / "base-lm"), str(lm.SCRATCH / "sft")}
+    told = resolve_paths(LMTrainConfig(overwrite=True))
     assert (told.base_dir, told.adapter_dir, told.scorer_dir) == (str(BASE_LM), str(SFT_ADAPTER), str(SCORER_DIR))
-    named = resolve_paths(TrainConfig(step="sft", adapter_dir=str(SFT_ADAPTER)))
+    named = resolve_paths(LMTrainConfig(step="sft", adapter_dir=str(SFT_ADAPTER)))
     assert named.adapter_dir == str(SFT_ADAPTER)  # naming the committed folder is telling
     with pytest.raises(StylistError, match="overwrite"):
-        resolve_paths(TrainConfig(base_dir=str(tmp_path), overwrite=True))
+        resolve_paths(LMTrainConfig(base_dir=str(tmp_path), overwrite=True))

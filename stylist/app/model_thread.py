@@ -1,14 +1,9 @@
 """The one thread the app's models run on, with one torch thread by default.
 
-PyTorch runs an op on several cores with an OpenMP team, one team per thread that calls it, and each op waits
-for every thread of its team. Gradio serves requests on a pool of worker threads, so every worker that ran a
-model brought its own team; on 2 cores the teams outnumbered the cores, and GNU OpenMP then puts idle team
-threads to sleep after every op, so each op paid a wake-up: one recommendation at 10,000 items took 0.25-0.27 s
-at the client against 0.16 s from one thread. A team of 2 on one thread was fast while the machine was idle,
-but a refine worker on the other core left each op waiting for a descheduled team thread: recommend p95 went
-from 1.7 s to 17 s under load with a refine running. So the app loads its models, captions, recommends and
-scores on this one thread, one call at a time (the outfit LM took one request at a time already), on one
-torch thread unless told otherwise (`AppConfig.model_threads`); the other core serves pages and refines.
+Loading, captioning, recommending and scoring run here, one call at a time (`AppConfig.model_threads` for more torch
+threads); the other core serves pages and refines. Why: PyTorch keeps an OpenMP team per calling thread, and teams
+from Gradio's worker threads, or a team of 2 beside a refine worker, left every op waiting for a sleeping or
+descheduled thread (docs/performance.md).
 """
 
 from __future__ import annotations

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
-
 from stylist.app.access import Access
 from stylist.app.runner import RefineJob
 from stylist.core.adapters import AdapterRegistry, AdapterVersion
 from stylist.core.errors import StylistError
-from stylist.core.feedback import HELDOUT_PERCENT, MIN_TRAIN_PAIRS, FeedbackStore, Readiness, readiness
+from stylist.core.feedback import FeedbackStore, Readiness, readiness
+from stylist.core.options import parse_known_config
+from stylist.core.refine_options import RefineConfig
 from stylist.core.refine_status import RefineStatus
 
 
@@ -18,15 +18,12 @@ class Refining:
     def __init__(self, access: Access, registry: AdapterRegistry, job: RefineJob, store: FeedbackStore,
                  extra_args: list[str]):
         self.access, self.registry, self.job, self.store, self.extra_args = access, registry, job, store, extra_args
-        # the worker's minimum and held-out share, as the options the app passes it will set them
-        parser = argparse.ArgumentParser(add_help=False)
-        parser.add_argument("--min-pairs", type=int, default=MIN_TRAIN_PAIRS)
-        parser.add_argument("--heldout-percent", type=int, default=HELDOUT_PERCENT)
-        self._rules = parser.parse_known_args(extra_args)[0]
+        # the worker's settings (its minimum and held-out share), as the options the app passes it will set them
+        self.worker_config = parse_known_config(RefineConfig, extra_args)
 
     def readiness(self) -> Readiness:
         """The pairs recorded so far and how many more a refine needs (the worker applies the same rule)."""
-        return readiness(self.store.pairs(), self._rules.min_pairs, self._rules.heldout_percent)
+        return readiness(self.store.pairs(), self.worker_config.min_pairs, self.worker_config.heldout_percent)
 
     def start(self, password: str | None) -> None:
         self.access.check_admin(password, "refining")

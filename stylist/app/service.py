@@ -18,7 +18,6 @@ from pathlib import Path
 from stylist.app.access import Access
 from stylist.app.config import AppConfig
 from stylist.app.model_thread import ModelThread
-from stylist.app.recommender import Recommender
 from stylist.app.refining import Refining
 from stylist.app.runner import RefineJob
 from stylist.app.shop import Shop, open_catalog, served_paths
@@ -30,6 +29,7 @@ from stylist.core.errors import StylistError
 from stylist.core.feedback import FeedbackStore
 from stylist.core.paths import data_dir
 from stylist.models.captioner import Captioner
+from stylist.recommend.recommender import Recommender
 
 
 class Stylist:
@@ -37,7 +37,7 @@ class Stylist:
     should be the thread building it, so that one thread ever runs them."""
 
     def __init__(self, config: AppConfig, visitors: Visitors | None = None, models: ModelThread | None = None):
-        from stylist.models.outfit import with_initial_adapter  # torch and transformers: see StartingStylist
+        from stylist.models.lm import with_initial_adapter  # torch and transformers: see StartingStylist
 
         self.config = config
         config.lm.check()

@@ -20,12 +20,11 @@ from tqdm import tqdm
 
 from stylist.app.access import Access, check_text
 from stylist.app.model_thread import ModelThread
-from stylist.app.recommender import Recommender
 from stylist.core.catalog import IMAGE_SUFFIXES, Catalog, Item, load_catalog, parse_item
 from stylist.core.errors import StylistError
 from stylist.core.paths import EXAMPLES, unwritable, writing
 from stylist.models.captioner import Captioner
-
+from stylist.recommend.recommender import Recommender
 
 ADDED, SERVED = "catalog-images", "served"  # folders of the data folder: visitors' added photos, catalog photos
 

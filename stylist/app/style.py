@@ -16,13 +16,13 @@ import numpy as np
 
 from stylist.app.access import Access
 from stylist.app.model_thread import ModelThread
-from stylist.app.recommender import Recommender
 from stylist.app.visitors import Visitors
 from stylist.core.adapters import AdapterRegistry, AdapterVersion
 from stylist.core.errors import StylistError
 from stylist.core.feedback import Context, FeedbackStore
 from stylist.core.prompts import item_caption
 from stylist.models.captioner import Captioner
+from stylist.recommend.recommender import Recommender
 
 if TYPE_CHECKING:  # torch: imported by the thread that loads the models, not by the page (StartingStylist)
     from stylist.models.preference import PreferenceModel

@@ -47,7 +47,8 @@ class Item:
 
     @property
     def text(self) -> str:
-        """What the language model reads: the title, or the attributes when there is no title yet."""
+        """The item's own words: its title, or its attributes when it has no title yet (`prompts.item_caption`
+        adds the category and price band to make what the outfit LM reads)."""
         if self.title:
             return self.title
         parts = [*self.colors[:1], self.pattern if self.pattern not in ("", "solid") else "", self.material, self.category]

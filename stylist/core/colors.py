@@ -46,9 +46,7 @@ FADED, SHADED = 0.7, 0.75  # chroma and lightness factors of the extra anchors (
 def _anchors() -> tuple[list[str], np.ndarray]:
     """Each palette colour in CIELAB, plus a faded (chroma x FADED) and a faded-and-shaded (lightness x SHADED)
     anchor for every colour with a hue. Real photos show garments less saturated and darker than
-    the palette: with the palette alone a dim navy jumper is "black" and a pale pink one "white".
-    On 72 hand-labelled training photos (bench/caption_colors_real.py) the extra anchors took the main
-    colour from 0.68 to 0.79 right, and solid renders stayed at 0.96."""
+    the palette: with the palette alone a dim navy jumper is "black" and a pale pink one "white"."""
     names, labs = list(PALETTE), list(rgb_to_lab(np.array(list(PALETTE.values()), dtype=np.float64)))
     for name, (L, a, b) in zip(list(PALETTE), labs[: len(PALETTE)]):
         if name not in ACHROMATIC:

@@ -14,6 +14,7 @@ from stylist.core.errors import StylistError
 REPO = Path(__file__).resolve().parents[2]
 ASSETS = REPO / "assets"
 CHECKPOINTS = REPO / "checkpoints"
+RUNS = REPO / "runs"
 DEMO_CATALOG = ASSETS / "demo"
 EXAMPLES = ASSETS / "examples"
 

@@ -88,8 +88,8 @@ def describe(recommender, questions: list[RetrievalQuestion]) -> list[str]:
 def evaluate(catalog: Catalog, outfits: list[Outfit], llm: LMSpec | str | None = None, adapter: str | None = None,
              embedder: str | None = None, negatives: int = 99, seed: int = 0, limit: int | None = None) -> dict:
     """Generation -> retrieval and both baselines on the same questions; plus a few example descriptions."""
-    from stylist.app.recommender import Recommender
     from stylist.models.counts import DEFAULT_COUNTS, CountModel
+    from stylist.recommend.recommender import Recommender
 
     questions = build_questions(catalog, outfits, negatives, seed)[:limit]
     recommender = Recommender.load(catalog, llm, adapter, embedder)

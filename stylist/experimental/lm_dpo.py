@@ -20,9 +20,9 @@ from pathlib import Path
 import torch
 
 from stylist.data.corpus import negative_pairs
-from stylist.models.outfit import BASE_LM, SFT_ADAPTER, load_lm
+from stylist.models.lm import BASE_LM, SFT_ADAPTER, load_lm
 from stylist.train.callbacks import BarCallback, HookCallback
-from stylist.train.cli import parse_config
+from stylist.core.options import parse_config
 from stylist.train.refine import dpo_trainer
 
 

@@ -23,17 +23,17 @@ from pathlib import Path
 import torch
 from transformers import PreTrainedTokenizerFast
 
-from stylist.core.paths import REPO
+from stylist.core.paths import RUNS
 from stylist.core.prompts import completion, outfit_prompt
 from stylist.data.corpus import TrainingOutfit, garment_texts, training_outfits
 from stylist.data.polyvore_outfits import crawl_catalog, crawl_split, crawl_training_outfits
-from stylist.train.cli import parse_config
-from stylist.train.lm import TrainConfig, make_tokenizer, new_llama, train_loop
+from stylist.core.options import parse_config
+from stylist.train.lm import LMTrainConfig, make_tokenizer, new_llama, train_loop
 
 
 @dataclass
 class PretrainConfig:
-    out_dir: str = str(REPO / "runs" / "pretrain")
+    out_dir: str = str(RUNS / "pretrain")
     vocab_size: int = 8000  # ~45k distinct titles: brand and garment words stay whole tokens
     hidden: int = 256  # d=256, 4 layers: 5M parameters, 10 MB in float16, ~1,100 tokens/s on one core
     layers: int = 4  # 6 layers ran at half the speed: fewer epochs over a corpus this small
@@ -86,7 +86,7 @@ def pretrain(config: PretrainConfig) -> Path:
     train, valid, titles = corpus()
     texts = titles + [c for o in train for c in o.captions]
     tokenizer = make_tokenizer(texts, config.vocab_size)
-    loop = TrainConfig(batch_size=config.batch_size, seed=config.seed, hidden=config.hidden, layers=config.layers,
+    loop = LMTrainConfig(batch_size=config.batch_size, seed=config.seed, hidden=config.hidden, layers=config.layers,
                        heads=config.heads, intermediate=config.intermediate)
     model = new_llama(tokenizer, loop)
     rng = random.Random(config.seed)

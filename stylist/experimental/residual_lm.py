@@ -27,18 +27,20 @@ import torch
 from tqdm import tqdm
 
 from stylist.core.catalog import Catalog, Item, Outfit
+from stylist.core.paths import RUNS
 from stylist.core.prompts import completion, item_caption, outfit_prompt
 from stylist.data.corpus import demo_catalog, outfits_of
 from stylist.data.splits import polyvore_catalog, split_outfits
 from stylist.evaluation.outfits import FitbQuestion, build_fitb_questions
 from stylist.models.counts import DEFAULT_COUNTS, CountModel
-from stylist.models.outfit import BASE_LM, SFT_ADAPTER, _padded, encode_pair, load_lm
-from stylist.train.cli import parse_config
+from stylist.models.likelihood import encode_pair, padded
+from stylist.models.lm import BASE_LM, SFT_ADAPTER, load_lm
+from stylist.core.options import parse_config
 
 
 @dataclass
 class ResidualConfig:
-    out_dir: str = field(default="runs/residual/a", metadata={"help": "where the adapter is written"})
+    out_dir: str = field(default=str(RUNS / "residual" / "a"), metadata={"help": "where the adapter is written"})
     base_dir: str = field(default=str(BASE_LM), metadata={"help": "the base LM"})
     adapter_dir: str = field(default=str(SFT_ADAPTER), metadata={"help": "the SFT adapter training starts from"})
     epochs: int = field(default=4, metadata={"help": "passes; each draws one random and one same-category "
@@ -100,7 +102,7 @@ class Folds:
 def mean_logprobs(model, tokenizer, pairs: list[tuple[str, str]]) -> torch.Tensor:
     """Per-token mean log p(completion | prompt) of each pair, with gradients (the scorer's length_power 1)."""
     encoded = [encode_pair(tokenizer, p, completion(t)) for p, t in pairs]
-    ids, mask = _padded(tokenizer, [seq for seq, _ in encoded])
+    ids, mask = padded(tokenizer, [seq for seq, _ in encoded])
     target = torch.zeros_like(ids, dtype=torch.bool)
     for row, (seq, start) in enumerate(encoded):
         target[row, start:len(seq)] = True

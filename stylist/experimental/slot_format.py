@@ -2,7 +2,7 @@
 
     python -m stylist.experimental.slot_format --step base --out-dir runs/slot/base      # 1.4 M, 7 epochs, ~11 min
     python -m stylist.experimental.slot_format --step sft --base-dir runs/slot/base --out-dir runs/slot/sft   # ~17 min
-    python bench/lm_slot_probe.py --llm runs/slot/base --adapter runs/slot/sft                              # ~4 min
+    python -m stylist.experimental.lm_slot_probe --llm runs/slot/base --adapter runs/slot/sft               # ~4 min
 
 The committed format names the missing slot in half of the SFT prompts ("missing shoes:") and its loss covers
 the caption only, so the LM never learns which kind of piece an outfit lacks, which the counts know well. Here,
@@ -20,16 +20,17 @@ import torch
 
 import stylist.experimental.pretrain_lm as pretrain_lm
 import stylist.train.lm as lm
+from stylist.core.paths import RUNS
 from stylist.core.prompts import completion
 from stylist.data.corpus import TrainingOutfit
-from stylist.train.cli import parse_config
+from stylist.core.options import parse_config
 
 
 @dataclass
 class SlotFormatConfig:
     step: str = field(default="base", metadata={"help": "base: pre-train a base LM; sft: a LoRA adapter on one"})
-    out_dir: str = field(default="runs/slot/base", metadata={"help": "where the base or adapter is written"})
-    base_dir: str = field(default="runs/slot/base", metadata={"help": "the base LM the sft step reads"})
+    out_dir: str = field(default=str(RUNS / "slot" / "base"), metadata={"help": "where the base or adapter is written"})
+    base_dir: str = field(default=str(RUNS / "slot" / "base"), metadata={"help": "the base LM the sft step reads"})
     threads: int = field(default=2, metadata={"help": "torch threads"})
     seed: int = field(default=0, metadata={"help": "the random stream of pre-training or SFT"})
 
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                                                         seed=config.seed))
     else:
         lm.sft_examples = sft_examples
-        lm.train_sft(lm.TrainConfig(step="sft", base_dir=config.base_dir, adapter_dir=config.out_dir,
+        lm.train_sft(lm.LMTrainConfig(step="sft", base_dir=config.base_dir, adapter_dir=config.out_dir,
                                     seed=config.seed))
     return 0
 

@@ -74,7 +74,8 @@ class PreferenceConfig:
     gate: float = 2.0  # initial k of g(n) = n / (n + k): history rows at which the residual gets half its weight
 
 
-def _logit(p: float) -> float:
+def logit(p: float) -> float:
+    """log(p / (1 - p)), with p kept within [1e-4, 1 - 1e-4] so a rate of 0 or 1 stays finite."""
     p = min(max(p, 1e-4), 1 - 1e-4)
     return math.log(p / (1 - p))
 
@@ -170,7 +171,7 @@ class ItemStats:
 
     def prior_logit(self, r: Rating, minus: dict[str, list[float]] | None = None) -> float:
         """The base of the model's logit: the user-agnostic baseline's score on the logit scale."""
-        return _logit(self.like_rate(r, minus)[0])
+        return logit(self.like_rate(r, minus)[0])
 
     def features(self, target: Rating, history: list[Rating], minus: dict[str, list[float]] | None = None) -> list[float]:
         """Side features of a ratings target (`ITEM_FEATURES`, `HISTORY_FEATURES`, `PROFILE_FEATURES`): the target
@@ -184,9 +185,9 @@ class ItemStats:
         item = self.get(target.item_id, minus)
         item_shift = item[4] / (item[5] + m)  # shrunk toward "renters take their usual size"
         within = [self.get(key, minus) for key in count_keys(target)[4:]]  # body type, size, occasion
-        within = [_logit((c[0] + m * rate) / (c[1] + m)) - _logit(rate) for c in within]
+        within = [logit((c[0] + m * rate) / (c[1] + m)) - logit(rate) for c in within]
         item_side = [
-            _logit(rate) - _logit(self.prior), math.log1p(count) / 5, float(count > 0),
+            logit(rate) - logit(self.prior), math.log1p(count) / 5, float(count > 0),
             (item[2] + m * small_all) / (item[1] + m) - small_all, (item[3] + m * large_all) / (item[1] + m) - large_all,
             ((item[6] + m * stars_all) / (item[7] + m) - stars_all) / 2, item_shift / 4, *within,
         ]
@@ -215,7 +216,7 @@ class ItemStats:
         crowd = statistics.fmean(priors[True]) - statistics.fmean(priors[False]) if priors[True] and priors[False] else 0.0
         stars = [h.rating for h in history if not math.isnan(h.rating)]
         return [
-            math.log1p(n), _logit(user_rate), gap / 4, abs(gap) / 4, float(known),
+            math.log1p(n), logit(user_rate), gap / 4, abs(gap) / 4, float(known),
             (gap - item_shift) / 4 if known else 0.0, abs(gap - item_shift) / 4 if known else 0.0,
             sum(h.fit == "small" for h in history) / n, sum(h.fit == "large" for h in history) / n,
             *rate_gap([h for h in history if h.category == target.category]),

@@ -3,7 +3,7 @@
     python -m stylist train-caption-words [--words printed striped denim] [--captioner checkpoints/captioner]
 
 A caption word must be right at least 80% of the times it is written. Each word has a recipe (`RECIPES`): its labels
-(`bench/data/real_prints.json`, `real_patterns_more.json`, `real_materials.json`, by eye), the garment types they
+(`assets/labels/real_prints.json`, `real_patterns_more.json`, `real_materials.json`, by eye), the garment types they
 cover and which labels the word is right for; only the dev photos are read here. The inputs are the classifier's own
 pooled stage features and the garment's texture statistics (`stylist.models.captioner.word_inputs`); a logistic
 regression over them is cross-validated on dev (5 folds, stratified), the word's threshold is the lowest probability
@@ -15,7 +15,6 @@ the classifier means running this again: the file is refused by a classifier who
 
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,11 +27,12 @@ from tqdm import tqdm
 from stylist.core.colors import garment_mask, thumbnail
 from stylist.core.errors import StylistError
 from stylist.core.images import load_image
+from stylist.core.options import option, parse_config
 from stylist.core.paths import REPO, shared_data
 from stylist.core.texture import texture_statistics
 from stylist.models.captioner import CAPTION_WORDS, DEFAULT, Captioner, CaptionWord, word_inputs
 
-LABELS = REPO / "bench" / "data"
+LABELS = REPO / "assets" / "labels"
 FOLDS = 5
 THRESHOLDS = np.round(np.arange(0.30, 0.96, 0.05), 2)
 
@@ -151,11 +151,16 @@ def train(config: WordConfig, folder: str | Path = DEFAULT) -> dict:
     return report
 
 
+@dataclass
+class CaptionWordsConfig:
+    """What `python -m stylist train-caption-words` fits, and where."""
+
+    words: tuple[str, ...] = option(tuple(RECIPES), "recipes to fit", choices=RECIPES)
+    captioner: str = option(str(DEFAULT), "classifier folder the words are fitted to and written into")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stylist train-caption-words", description=__doc__.split("\n")[0])
-    parser.add_argument("--words", nargs="+", default=list(RECIPES), choices=list(RECIPES), help="recipes to fit")
-    parser.add_argument("--captioner", default=str(DEFAULT), help="classifier folder the words are fitted to and written into")
-    args = parser.parse_args(argv)
+    args = parse_config(CaptionWordsConfig, argv, "python -m stylist train-caption-words", __doc__.split("\n")[0])
     for name in args.words:
         report = train(RECIPES[name], args.captioner)
         chosen = next(r for r in report["cv_curve"] if r["threshold"] == report["threshold"])

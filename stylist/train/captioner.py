@@ -22,7 +22,7 @@ import copy
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,46 +32,43 @@ from tqdm import tqdm
 
 from stylist.core.errors import StylistError
 from stylist.core.images import load_image
-from stylist.core.paths import REPO, shared_data
+from stylist.core.options import config_from, config_parser, option
+from stylist.core.paths import REPO, RUNS, shared_data
 from stylist.data.splits import bucket
 from stylist.evaluation.captions import csv_photos, labelled_photos
 from stylist.models.captioner import CLASSES, model_pixels
 
 
-def _arg(default, help: str):
-    """A field whose help `main` shows in --help (TRL's dataclass-arguments style)."""
-    return field(default=default, metadata={"help": help})
-
-
 @dataclass
-class TrainConfig:
-    data: str = _arg(str(shared_data() / "clothing-small" / "train"), "folder of <class>/ photo folders")
-    extra: str = _arg(str(shared_data() / "clothing-extra" / "images.csv"),
-                      "CSV of more photos; its training part is added ('' = none)")
-    out: str = _arg(str(REPO / "runs" / "captioner"), "where the trained classifier is written")
-    cache: str = _arg(str(REPO / "runs" / "captioner_cache_{size}.pt"), "decoded, resized photos, made once")
-    image_size: int = _arg(112, "pixels of the square input")
-    widths: tuple[int, ...] = _arg((32, 64, 128, 256), "channels of each ResNet stage")
-    depths: tuple[int, ...] = _arg((1, 1, 2, 1), "blocks of each ResNet stage")
-    epochs: int = _arg(120, "upper bound; with --minutes the schedule runs on wall-clock time instead")
-    minutes: float = _arg(0.0, "> 0: anneal the LR over this many minutes and stop then (CPU shared with others)")
-    batch_size: int = _arg(64, "photos per step")
-    lr: float = _arg(2e-3, "peak AdamW learning rate")
-    weight_decay: float = _arg(0.05, "AdamW weight decay")
-    warmup_epochs: int = _arg(3, "epochs of linear warm-up")
-    label_smoothing: float = _arg(0.1, "label smoothing of the cross-entropy")
-    mix_prob: float = _arg(0.2, "share of batches that get mixup or cutmix")
-    ema_decay: float = _arg(0.995, "decay of the weights' moving average, which is what is evaluated and saved")
-    holdout: float = _arg(0.1, "share of each class held out from training, where choices are made")
-    holdout_seed: int = _arg(0, "fixed apart from --seed, so models of several seeds share one holdout (an ensemble)")
-    seed: int = _arg(0, "seed of the initialisation and the batches")
-    select: str = _arg("best", "'best': the best holdout epoch; 'last': the final EMA (the holdout stays unbiased)")
-    threads: int = _arg(1, "torch threads")
-    init: str = _arg("", "a checkpoint folder to continue from (a warm restart of the schedule) instead of scratch")
-    renders: int = _arg(0, "floor-photo renders per demo-catalog item added to training (0 = real photos only)")
-    prior_tau: float = _arg(0.0, "with --ensemble: subtract tau x log(class share in training) from the logits "
-                                 "(logit adjustment: rare types are not out-voted by the prior), written into the "
-                                 "output biases")
+class CaptionerTrainConfig:
+    data: str = option(str(shared_data() / "clothing-small" / "train"), "folder of <class>/ photo folders")
+    extra: str = option(str(shared_data() / "clothing-extra" / "images.csv"),
+                        "CSV of more photos; its training part is added ('' = none)")
+    out: str = option(str(RUNS / "captioner"), "where the trained classifier is written")
+    cache: str = option(str(RUNS / "captioner_cache_{size}.pt"), "decoded, resized photos, made once")
+    image_size: int = option(112, "pixels of the square input")
+    widths: tuple[int, ...] = option((32, 64, 128, 256), "channels of each ResNet stage")
+    depths: tuple[int, ...] = option((1, 1, 2, 1), "blocks of each ResNet stage")
+    epochs: int = option(120, "upper bound; with --minutes the schedule runs on wall-clock time instead")
+    minutes: float = option(0.0, "> 0: anneal the LR over this many minutes and stop then (CPU shared with others)")
+    batch_size: int = option(64, "photos per step")
+    lr: float = option(2e-3, "peak AdamW learning rate")
+    weight_decay: float = option(0.05, "AdamW weight decay")
+    warmup_epochs: int = option(3, "epochs of linear warm-up")
+    label_smoothing: float = option(0.1, "label smoothing of the cross-entropy")
+    mix_prob: float = option(0.2, "share of batches that get mixup or cutmix")
+    ema_decay: float = option(0.995, "decay of the weights' moving average, which is what is evaluated and saved")
+    holdout: float = option(0.1, "share of each class held out from training, where choices are made")
+    holdout_seed: int = option(0, "fixed apart from --seed, so models of several seeds share one holdout (an ensemble)")
+    seed: int = option(0, "seed of the initialisation and the batches")
+    select: str = option("best", "'best': the best holdout epoch; 'last': the final EMA (the holdout stays unbiased)",
+                         choices=("best", "last"))
+    threads: int = option(1, "torch threads")
+    init: str = option("", "a checkpoint folder to continue from (a warm restart of the schedule) instead of scratch")
+    renders: int = option(0, "floor-photo renders per demo-catalog item added to training (0 = real photos only)")
+    prior_tau: float = option(0.0, "with --ensemble: subtract tau x log(class share in training) from the logits "
+                                   "(logit adjustment: rare types are not out-voted by the prior), written into the "
+                                   "output biases")
 
 
 MEAN = (0.5, 0.5, 0.5)  # photos vary too much for dataset statistics to matter; symmetric range is enough
@@ -102,7 +99,7 @@ def build_cache(files: list[tuple[Path, int]], size: int, path: Path) -> dict:
     return _save_cache({"images": torch.stack(images), "labels": torch.tensor(labels), "paths": paths}, path)
 
 
-def real_photos(cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def real_photos(cfg: CaptionerTrainConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """(images, labels, train indices, holdout indices) of the real photos: `data`'s folders, then the training
     part of `extra` (its test part is never loaded). Each source keeps `holdout` of every class apart with the
     same seed, so the `data` holdout of a model trained before `extra` existed is unchanged."""
@@ -180,7 +177,7 @@ def stratified_split(labels: torch.Tensor, share: float, seed: int) -> tuple[tor
     return torch.cat(train), torch.cat(hold)
 
 
-def new_model(cfg: TrainConfig):
+def new_model(cfg: CaptionerTrainConfig):
     from transformers import ResNetConfig, ResNetForImageClassification
 
     config = ResNetConfig(num_channels=3, embedding_size=cfg.widths[0], hidden_sizes=list(cfg.widths),
@@ -257,7 +254,7 @@ def accuracy(probs: torch.Tensor, labels: torch.Tensor) -> float:
     return float((probs.argmax(-1) == labels).float().mean())
 
 
-def save(model, cfg: TrainConfig, out: Path, metrics: dict) -> None:
+def save(model, cfg: CaptionerTrainConfig, out: Path, metrics: dict) -> None:
     """A folder that `from_pretrained` and `Captioner.load` both read; preprocessing is stated in it. Weights are
     stored in fp16 (half the size; the config says float32, so they load as float32, accuracy unchanged)."""
     model.save_pretrained(out, state_dict={k: v.half() if v.is_floating_point() else v
@@ -270,7 +267,7 @@ def save(model, cfg: TrainConfig, out: Path, metrics: dict) -> None:
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
 
 
-def train(cfg: TrainConfig) -> dict:
+def train(cfg: CaptionerTrainConfig) -> dict:
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     generator = torch.Generator().manual_seed(cfg.seed)
@@ -342,7 +339,7 @@ def train(cfg: TrainConfig) -> dict:
     return best
 
 
-def render_cache_path(cfg: TrainConfig) -> Path:
+def render_cache_path(cfg: CaptionerTrainConfig) -> Path:
     name = f"captioner_renders_{cfg.image_size}x{cfg.renders}_{len(CLASSES)}classes.pt"  # labels follow CLASSES
     return Path(cfg.cache.format(size=cfg.image_size)).with_name(name)
 
@@ -379,7 +376,7 @@ def update_ema(ema, model, decay: float) -> None:
         e.copy_(b)
 
 
-def holdout_parts(cfg: TrainConfig, hold_idx: torch.Tensor, labels: torch.Tensor, scores: list[torch.Tensor],
+def holdout_parts(cfg: CaptionerTrainConfig, hold_idx: torch.Tensor, labels: torch.Tensor, scores: list[torch.Tensor],
                   names: list[str]) -> dict:
     """Holdout accuracy of each model by part: `data`'s photos, `extra`'s, and the classes the ten-type photo
     folder does not have (clothing-extra's new types), with each part's size: the parts have their own bars."""
@@ -393,7 +390,7 @@ def holdout_parts(cfg: TrainConfig, hold_idx: torch.Tensor, labels: torch.Tensor
 PRIOR_TAUS = (0.0, 0.25, 0.5, 0.75, 1.0)  # logit adjustments the ensemble report compares
 
 
-def training_log_prior(cfg: TrainConfig, labels: torch.Tensor) -> torch.Tensor:
+def training_log_prior(cfg: CaptionerTrainConfig, labels: torch.Tensor) -> torch.Tensor:
     """log of each class's share of the training photos' `labels` and, when `cfg.renders`, the training renders',
     +1 smoothed."""
     seen = [labels]
@@ -404,7 +401,7 @@ def training_log_prior(cfg: TrainConfig, labels: torch.Tensor) -> torch.Tensor:
     return (counts / counts.sum()).log()
 
 
-def ensemble(cfg: TrainConfig, members: list[str]) -> dict:
+def ensemble(cfg: CaptionerTrainConfig, members: list[str]) -> dict:
     """Holdout accuracy of each trained folder alone and of all of them together (logits summed, as the
     captioner does), by part, and of the ensemble under each logit adjustment of `PRIOR_TAUS`. The ensemble,
     with `cfg.prior_tau`'s adjustment in its output biases, is written to `cfg.out`: the first member's folder
@@ -444,17 +441,15 @@ def ensemble(cfg: TrainConfig, members: list[str]) -> dict:
     return report
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stylist train-captioner", description=__doc__.split("\n\n")[0])
+def _ensemble_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ensemble", nargs="+", default=None, metavar="DIR",
                         help="no training: compare these trained folders and their ensemble on the holdout")
-    for spec in fields(TrainConfig):
-        flag, tuple_valued = f"--{spec.name.replace('_', '-')}", isinstance(spec.default, tuple)
-        parser.add_argument(flag, type=int if tuple_valued else type(spec.default), nargs="+" if tuple_valued else None,
-                            default=spec.default, help=f"{spec.metadata['help']} (default: {spec.default})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = config_parser(CaptionerTrainConfig, "python -m stylist train-captioner", __doc__.split("\n\n")[0],
+                           more=_ensemble_option)
     args = parser.parse_args(argv)
-    members = args.ensemble
-    del args.ensemble
-    cfg = TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in vars(args).items()})
-    print(json.dumps(ensemble(cfg, members) if members else train(cfg)))
+    cfg = config_from(CaptionerTrainConfig, args)
+    print(json.dumps(ensemble(cfg, args.ensemble) if args.ensemble else train(cfg)))
     return 0

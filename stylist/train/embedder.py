@@ -20,10 +20,10 @@ import torch
 from tqdm import tqdm
 
 from stylist.core.catalog import Item
+from stylist.core.options import option, parse_config
 from stylist.core.prompts import item_caption
 from stylist.data.corpus import garment_texts, train_word_tokenizer, training_items
 from stylist.models.embedder import DEFAULT_EMBEDDER
-from stylist.train.cli import parse_config
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -31,14 +31,14 @@ if TYPE_CHECKING:
 
 @dataclass
 class EmbedderConfig:
-    out: str = str(DEFAULT_EMBEDDER)
-    vocab_size: int = 4000
-    dim: int = 96
-    epochs: int = 8
-    batch_size: int = 128
-    lr: float = 0.05
-    drop: float = 0.5  # share of words dropped from a caption to make its short "description" view
-    seed: int = 0
+    out: str = option(str(DEFAULT_EMBEDDER), "where the embedder is written")
+    vocab_size: int = option(4000, "WordPiece vocabulary of garment text")
+    dim: int = option(96, "embedding dimensions")
+    epochs: int = option(8, "passes over the training pairs, each with fresh word drops")
+    batch_size: int = option(128, "pairs per step (the others in a batch are each pair's negatives)")
+    lr: float = option(0.05, "Adam learning rate")
+    drop: float = option(0.5, "share of words dropped from a caption to make its short 'description' view")
+    seed: int = option(0, "seed of the initialisation, the word drops and the batches")
 
 
 def dropped(caption: str, rng: random.Random, drop: float) -> str:

@@ -34,56 +34,50 @@ from tqdm import tqdm
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 from stylist.core.errors import StylistError
-from stylist.core.paths import CHECKPOINTS, REPO
+from stylist.core.options import option, parse_config
+from stylist.core.paths import CHECKPOINTS, REPO, RUNS
 from stylist.core.prompts import completion, outfit_prompt, trl_row
 from stylist.data.corpus import TrainingOutfit, garment_texts, train_lm_tokenizer, training_outfits
 from stylist.models.counts import DEFAULT_COUNTS, CountConfig, CountModel
-from stylist.models.outfit import (
-    BASE_LM,
-    SCORER_DIR,
-    SFT_ADAPTER,
-    ScoringConfig,
-    load_lm,
-    load_outfit_model,
-    lora_config,
-    save_scoring_config,
-)
-from stylist.models.spec import LMSpec
+from stylist.models.lm import BASE_LM, SFT_ADAPTER, lora_config
+from stylist.models.outfit import SCORER_DIR, ScoringConfig, load_outfit_model, save_scoring_config
+from stylist.models.spec import DEVICES, DTYPES, LMSpec
 from stylist.train.callbacks import BarCallback, quiet
-from stylist.train.cli import parse_config
 from stylist.train.hardware import device_args
+from stylist.train.lora import load_trainable
 
 STEPS = ("base", "sft", "counts", "tune")
-RUNS = REPO / "runs" / "train-lm"
+SCRATCH = RUNS / "train-lm"  # where a run writes the folders it is not told to put elsewhere
 
 
 @dataclass
-class TrainConfig:
-    step: str = "all"
-    base_dir: str = ""  # the base LM (folder or hub id): written by base, read by sft and tune
-    adapter_dir: str = ""  # the SFT adapter: written by sft, read by tune ("none": the bare base LM)
-    scorer_dir: str = ""  # counts.npz, scoring.json and their reports: written by counts and tune
-    overwrite: bool = False  # the folders not named default to the committed checkpoints/
-    device: str = "auto"  # where sft and tune load the base LM: auto, cpu or cuda (see stylist.models.spec)
-    dtype: str = "auto"  # auto, float32 or bfloat16
-    load_in_4bit: bool = False  # QLoRA: the base LM in 4 bits (CUDA, bitsandbytes)
-    vocab_size: int = 2500
-    hidden: int = 128
-    layers: int = 3
-    heads: int = 4
-    intermediate: int = 384
-    base_epochs: int = 8
-    base_lr: float = 3e-3
-    sft_epochs: int = 8
-    sft_lr: float = 2e-3
-    sft_steps: int = 0  # > 0: stop SFT after this many optimizer steps (a quick check of a new LLM)
-    lora_r: int = 16
-    lora_alpha: int = 32
-    batch_size: int = 32
-    seed: int = 0
+class LMTrainConfig:
+    step: str = option("all", "the step to run; all: base, sft, counts and tune in that order", choices=("all", *STEPS))
+    base_dir: str = option("", "the base LM (folder or hub id): written by base, read by sft and tune "
+                               "(default: runs/train-lm/base-lm when written, else checkpoints/base-lm)")
+    adapter_dir: str = option("", "the SFT adapter: written by sft, read by tune ('none': the bare base LM)")
+    scorer_dir: str = option("", "counts.npz, scoring.json and their reports: written by counts and tune")
+    overwrite: bool = option(False, "the folders not named default to the committed checkpoints/, not runs/train-lm/")
+    device: str = option("auto", "where sft and tune load the base LM (see stylist.models.spec)", choices=DEVICES)
+    dtype: str = option("auto", "the base LM's dtype in sft and tune", choices=DTYPES)
+    load_in_4bit: bool = option(False, "QLoRA: the base LM in 4 bits (CUDA, bitsandbytes)")
+    vocab_size: int = option(2500, "BPE vocabulary of the base LM's tokenizer")
+    hidden: int = option(128, "hidden size of the base LM")
+    layers: int = option(3, "transformer layers of the base LM")
+    heads: int = option(4, "attention heads of the base LM")
+    intermediate: int = option(384, "MLP width of the base LM")
+    base_epochs: int = option(8, "pre-training passes over the garment texts")
+    base_lr: float = option(3e-3, "peak AdamW learning rate of pre-training")
+    sft_epochs: int = option(8, "SFT passes over the training outfits, each with new prompts")
+    sft_lr: float = option(2e-3, "peak learning rate of the LoRA SFT")
+    sft_steps: int = option(0, "> 0: stop SFT after this many optimizer steps (a quick check of a new LLM)")
+    lora_r: int = option(16, "LoRA rank")
+    lora_alpha: int = option(32, "LoRA alpha (the update is scaled by alpha / r)")
+    batch_size: int = option(32, "sequences per step, in pre-training and SFT")
+    seed: int = option(0, "seed of the initialisation, the prompts and the batches")
 
 
-def resolve_paths(config: TrainConfig) -> TrainConfig:
+def resolve_paths(config: LMTrainConfig) -> LMTrainConfig:
     """The config with every folder named. A folder a step of this run writes defaults to `runs/train-lm/`
     (the scorer's: the adapter's own folder), or with `--overwrite` to the committed checkpoint; a folder only
     read defaults to the committed one, and a later step reads what an earlier one wrote."""
@@ -97,12 +91,13 @@ def resolve_paths(config: TrainConfig) -> TrainConfig:
     def default(named: str, committed: Path, scratch: Path, written: bool) -> str:
         return named or str(scratch if written and not config.overwrite else committed)
 
-    base = default(config.base_dir, BASE_LM, RUNS / "base-lm", "base" in steps)
+    base = default(config.base_dir, BASE_LM, SCRATCH / "base-lm", "base" in steps)
     if config.adapter_dir or "sft" in steps or Path(base).resolve() == BASE_LM:
-        adapter = default(config.adapter_dir, SFT_ADAPTER, RUNS / "sft", "sft" in steps)
+        adapter = default(config.adapter_dir, SFT_ADAPTER, SCRATCH / "sft", "sft" in steps)
     else:
         adapter = "none"  # tune on another LLM without its adapter: the bare LLM's weights
-    beside = RUNS / "scorer" if adapter == "none" or CHECKPOINTS in Path(adapter).resolve().parents else Path(adapter)
+    committed = adapter == "none" or CHECKPOINTS in Path(adapter).resolve().parents
+    beside = SCRATCH / "scorer" if committed else Path(adapter)
     scorer = default(config.scorer_dir, SCORER_DIR, beside, bool({"counts", "tune"} & set(steps)))
     return replace(config, base_dir=base, adapter_dir=adapter, scorer_dir=scorer)
 
@@ -130,7 +125,7 @@ def batches(sequences: list[tuple[list[int], int]], batch_size: int, pad_id: int
         yield ids, ids != pad_id, labels
 
 
-def train_loop(model, sequences, config: TrainConfig, epochs: int, lr: float, pad_id: int, desc: str,
+def train_loop(model, sequences, config: LMTrainConfig, epochs: int, lr: float, pad_id: int, desc: str,
                valid: list[tuple[list[int], int]] | None = None) -> list[dict]:
     """AdamW with linear warm-up and cosine decay; returns one log row per epoch."""
     rng = random.Random(config.seed)
@@ -174,7 +169,7 @@ def evaluate_loss(model, sequences, batch_size: int, pad_id: int) -> float:
     return total / max(count, 1)
 
 
-def new_llama(tokenizer: PreTrainedTokenizerFast, config: TrainConfig) -> LlamaForCausalLM:
+def new_llama(tokenizer: PreTrainedTokenizerFast, config: LMTrainConfig) -> LlamaForCausalLM:
     """A randomly initialised Llama of the configured size for this tokenizer."""
     return LlamaForCausalLM(LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=config.hidden, intermediate_size=config.intermediate,
@@ -183,7 +178,7 @@ def new_llama(tokenizer: PreTrainedTokenizerFast, config: TrainConfig) -> LlamaF
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id))
 
 
-def pretrain_base(config: TrainConfig) -> None:
+def pretrain_base(config: LMTrainConfig) -> None:
     """Step 1: the 'general-purpose' LM, which has read garment texts one at a time, never outfits."""
     texts = garment_texts()
     tokenizer = make_tokenizer(texts, config.vocab_size)
@@ -217,7 +212,7 @@ def sft_examples(outfits: list[TrainingOutfit], rng: random.Random) -> list[tupl
 
 
 def sft_trainer(model, tokenizer, train: list[tuple[str, str]], valid: list[tuple[str, str]],
-                config: TrainConfig, output_dir: Path, callbacks=()):
+                config: LMTrainConfig, output_dir: Path, callbacks=()):
     """trl's SFTTrainer putting a fresh LoRA on every linear layer of `model` ("all-linear", so each family's
     projections get one: Llama's q/k/v/o, GPT-2's c_attn, Phi-3's fused qkv_proj), on (prompt, completion)
     pairs as prompt-completion rows (`prompts.trl_row`), so the loss covers the missing item's caption only;
@@ -242,10 +237,10 @@ def sft_trainer(model, tokenizer, train: list[tuple[str, str]], valid: list[tupl
     return quiet(trainer)
 
 
-def train_sft(config: TrainConfig) -> None:
+def train_sft(config: LMTrainConfig) -> None:
     """Step 2: a LoRA adapter teaches the base LM which items go together; every epoch draws new prompts
     (`sft_examples`), so the epochs are laid end to end as one pass."""
-    model, tokenizer = load_lm(base_spec(config), trainable=True)
+    model, tokenizer = load_trainable(base_spec(config))
     train, valid = training_outfits("train"), training_outfits("valid", with_demo=False)
     rng = random.Random(config.seed)
     examples = [pair for _ in range(config.sft_epochs) for pair in sft_examples(train, rng)]
@@ -268,7 +263,7 @@ def train_sft(config: TrainConfig) -> None:
     print(f"adapter written to {out}")
 
 
-def base_spec(config: TrainConfig, adapter: str = "none") -> LMSpec:
+def base_spec(config: LMTrainConfig, adapter: str = "none") -> LMSpec:
     """The base LM to load, where and how: the embedded one is loaded as the app loads it (the CPU in float32)."""
     embedded = Path(config.base_dir).resolve() == BASE_LM
     return LMSpec(None if embedded else config.base_dir, adapter, config.device, config.dtype, config.load_in_4bit)
@@ -297,7 +292,7 @@ def validation_metrics(scorer, catalog, tasks: dict) -> dict:
     return dict(zip(("fitb", "hard", "compat"), np.mean(runs, 0).round(4).tolist()))
 
 
-def fit_counts(config: TrainConfig) -> CountModel:
+def fit_counts(config: LMTrainConfig) -> CountModel:
     """The counting model of the training part, its smoothing, word and price weights chosen by mean(FITB, hard
     FITB, AUC) on the validation part (rare words and the price band carry much of what tells same-category
     items apart); written to the scorer folder."""
@@ -319,7 +314,7 @@ def fit_counts(config: TrainConfig) -> CountModel:
     return counts
 
 
-def tune_scoring(config: TrainConfig) -> ScoringConfig:
+def tune_scoring(config: LMTrainConfig) -> ScoringConfig:
     """Pick the scoring weights of this base LM and adapter that maximise mean(FITB, hard FITB, AUC) on the
     validation part, with the scorer folder's counts (the committed ones when it has none). With
     `--adapter-dir none` the bare base LM's own weights go to scoring_base.json, for a fair results table."""
@@ -351,7 +346,7 @@ def tune_scoring(config: TrainConfig) -> ScoringConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    config = resolve_paths(parse_config(TrainConfig, argv, "python -m stylist train-lm", __doc__.split("\n")[0]))
+    config = resolve_paths(parse_config(LMTrainConfig, argv, "python -m stylist train-lm", __doc__.split("\n")[0]))
     torch.set_num_threads(1)
     torch.manual_seed(config.seed)
     print(f"base LM {config.base_dir}, adapter {config.adapter_dir}, scorer {config.scorer_dir}", flush=True)

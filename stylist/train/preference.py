@@ -37,6 +37,7 @@ from tqdm import tqdm
 
 from stylist.core.errors import StylistError
 from stylist.core.feedback import FeedbackStore
+from stylist.core.options import config_from, config_parser, option
 from stylist.core.records import Rating
 from stylist.data.rtr import by_user, episodes, load_ratings, split_users
 from stylist.data.splits import polyvore_catalog, polyvore_split
@@ -56,28 +57,36 @@ from stylist.models.preference import (
 T = TypeVar("T")
 
 
+SELECT = {  # how a stage picks its epoch: a key that is higher for the better epoch
+    "accuracy": lambda row: row["valid_pairwise_accuracy"],
+    "loss": lambda row: -row["valid_pairwise_loss"],
+    "last": lambda row: row["epoch"],
+}
+
+
 @dataclass
-class TrainConfig:
-    ratings: str | None = None  # default: the shared rtr/ratings-full.csv
-    out: str = str(DEFAULT_PATH)
-    contrastive: float = 1.0  # weight of the contrastive preference loss; 0 = ablation without it
-    tokens: bool = True  # run stage (b); False = ablation without preference tokens
-    epochs: int = 6  # stage (a); on ratings-full.csv the validation pairwise loss is lowest by epoch 4-6, then rises
-    token_epochs: int = 3  # stage (b)
-    lr: float = 1e-3  # chosen over 3e-3 by the validation users' pairwise loss
-    token_lr: float = 1e-2
-    weight_decay: float = 0.01
-    batch_size: int = 128
-    pairs_per_user: int = 8  # (liked, disliked) pairs per user, the protocol pair first; 32 was no better on validation, and slower
-    taste_users: int = 600  # synthetic users over Polyvore training titles; 0 = ratings only
-    taste_words: int = 2  # a taste user likes titles with one of up to this many words (and dislikes as many others);
-    # chosen on ratings.csv by bench/preference_text_tastes.py (held-out Polyvore titles) and a cross-validation bench since deleted, never the app bench
-    select: str = "accuracy"  # each stage keeps the epoch (its start included) with the best validation pairwise
-    # accuracy; "loss" (lowest pairwise loss) kept the untrained prior on ratings-full.csv, though trained epochs ranked
-    # as well or better (they are surer, not more often wrong); "last": the last epoch
-    feedback: str | None = None  # a FeedbackStore (folder or .sqlite) whose users also train, as text-only users
-    seed: int = 0
-    members: int = 3  # an ensemble of this many seeds (seed, seed + 1, ...), P(like) averaged: less residual noise
+class PreferenceTrainConfig:
+    ratings: str | None = option(None, "ratings CSV (default: the shared rtr/ratings-full.csv)")
+    out: str = option(str(DEFAULT_PATH), "where the model is written")
+    contrastive: float = option(1.0, "weight of the contrastive preference loss; 0 = ablation without it")
+    tokens: bool = option(True, "run stage (b), the preference tokens; --no-tokens = ablation without them")
+    epochs: int = option(6, "stage (a)'s epochs; it keeps the one (or its start) the validation users pick")
+    token_epochs: int = option(3, "stage (b)'s epochs")
+    lr: float = option(1e-3, "stage (a)'s AdamW learning rate, chosen by the validation users' pairwise loss")
+    token_lr: float = option(1e-2, "stage (b)'s learning rate")
+    weight_decay: float = option(0.01, "AdamW weight decay")
+    batch_size: int = option(128, "pointwise rows per step")
+    pairs_per_user: int = option(8, "(liked, disliked) pairs per user, the protocol pair first")
+    taste_users: int = option(600, "synthetic users over Polyvore training titles; 0 = ratings only")
+    taste_words: int = option(2, "a taste user likes titles with one of up to this many words (and dislikes as many "
+                                 "others)")
+    select: str = option("accuracy", "the epoch each stage keeps (its start included): the best validation pairwise "
+                                     "accuracy, the lowest pairwise loss, or the last", choices=SELECT)
+    feedback: str | None = option(None, "a FeedbackStore (folder or .sqlite) whose users also train, as text-only "
+                                        "users")
+    seed: int = option(0, "seed of the initialisation, the batches and the taste users")
+    members: int = option(3, "an ensemble of this many seeds (seed, seed + 1, ...), P(like) averaged: less residual "
+                             "noise")
 
 
 def user_examples(rows: list[T], liked: list[bool], make: Callable[[T, list[T]], Example], pairs_per_user: int,
@@ -158,8 +167,8 @@ def pairwise_loss(pos: list[float], neg: list[float]) -> float:
     return float(-F.logsigmoid(torch.logit(p) - torch.logit(n)).mean())
 
 
-def train_epoch(model: PreferenceModel, opt: torch.optim.Optimizer, cfg: TrainConfig, data: tuple, gen: torch.Generator,
-                desc: str) -> float:
+def train_epoch(model: PreferenceModel, opt: torch.optim.Optimizer, cfg: PreferenceTrainConfig, data: tuple,
+                gen: torch.Generator, desc: str) -> float:
     """One pass over the pointwise rows, with a slice of the (liked, disliked) pairs in every step; the mean loss."""
     (point_t, point_y), (pos_t, neg_t) = data
     n_points, n_pairs = len(point_y), len(pos_t[0])
@@ -190,15 +199,8 @@ def validation_row(model: PreferenceModel, valid: list, stage: str, epoch: int, 
             "valid_by_history": {b: m["pairwise_accuracy"] for b, m in bucket_metrics(valid, pos, neg).items()}}
 
 
-SELECT = {  # how a stage picks its epoch: a key that is higher for the better epoch
-    "accuracy": lambda row: row["valid_pairwise_accuracy"],
-    "loss": lambda row: -row["valid_pairwise_loss"],
-    "last": lambda row: row["epoch"],
-}
-
-
-def run_stage(model: PreferenceModel, params: list[torch.nn.Parameter], cfg: TrainConfig, lr: float, epochs: int,
-              data: tuple, valid: list, name: str) -> list[dict]:
+def run_stage(model: PreferenceModel, params: list[torch.nn.Parameter], cfg: PreferenceTrainConfig, lr: float,
+              epochs: int, data: tuple, valid: list, name: str) -> list[dict]:
     """Train `params` for `epochs` and keep the weights of the epoch that `cfg.select` picks on the validation
     users, the stage's start (epoch 0) included, so a stage that does not help changes nothing."""
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=cfg.weight_decay)
@@ -216,10 +218,11 @@ def run_stage(model: PreferenceModel, params: list[torch.nn.Parameter], cfg: Tra
     return history
 
 
-def train(cfg: TrainConfig, config: PreferenceConfig | None = None, embedder=None,
+def train(cfg: PreferenceTrainConfig, model_config: PreferenceConfig | None = None, embedder=None,
           parts: dict[str, set[str]] | None = None) -> PreferenceModel:
-    """Both stages on the training users of `cfg.ratings`; the returned model carries its metrics and seen users.
-    `parts` replaces the standard user split (`ratings.split_users`), e.g. for cross-validation folds."""
+    """Both stages on the training users of `cfg.ratings`, for a model shaped by `model_config`; the returned model
+    carries its metrics and seen users. `parts` replaces the standard user split (`ratings.split_users`), e.g. for
+    cross-validation folds."""
     if cfg.select not in SELECT:
         raise StylistError(f"select must be one of {', '.join(SELECT)}, not {cfg.select!r}")
     start = time.time()
@@ -229,9 +232,9 @@ def train(cfg: TrainConfig, config: PreferenceConfig | None = None, embedder=Non
     parts = parts or split_users(ratings)
     users = by_user(ratings)
     train_users = {u: users[u] for u in sorted(parts["train"])}
-    config = config or PreferenceConfig()
-    stats = ItemStats.fit(train_users, config.smoothing)
-    model = PreferenceModel(replace(config, use_tokens=cfg.tokens), stats, embedder)
+    model_config = model_config or PreferenceConfig()
+    stats = ItemStats.fit(train_users, model_config.smoothing)
+    model = PreferenceModel(replace(model_config, use_tokens=cfg.tokens), stats, embedder)
     model.seen_users = parts["train"] | parts["valid"]
     tastes = taste_users(polyvore_titles(), cfg.taste_users, rng, cfg.taste_words) if cfg.taste_users else []
     app = feedback_users(cfg.feedback) if cfg.feedback else []
@@ -258,12 +261,13 @@ def train(cfg: TrainConfig, config: PreferenceConfig | None = None, embedder=Non
     return model
 
 
-def train_ensemble(cfg: TrainConfig, config: PreferenceConfig | None = None, embedder=None) -> PreferenceModel:
+def train_ensemble(cfg: PreferenceTrainConfig, model_config: PreferenceConfig | None = None,
+                   embedder=None) -> PreferenceModel:
     """`cfg.members` models of seeds cfg.seed, cfg.seed + 1, ... on the same user split, as one model whose
     P(like) is their average (the first keeps the user vectors' tokens); the metrics are the ensemble's."""
-    models = [train(cfg, config, embedder)]
+    models = [train(cfg, model_config, embedder)]
     for i in range(1, cfg.members):
-        models.append(train(replace(cfg, seed=cfg.seed + i), config, models[0].embedder))
+        models.append(train(replace(cfg, seed=cfg.seed + i), model_config, models[0].embedder))
     model = models[0]
     if len(models) > 1:
         model.members = [m.net for m in models[1:]]
@@ -275,20 +279,21 @@ def train_ensemble(cfg: TrainConfig, config: PreferenceConfig | None = None, emb
     return model
 
 
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    """The two settings of the model itself (`PreferenceConfig`) a training run may change."""
+    parser.add_argument("--n-tokens", type=int, default=PreferenceConfig.n_tokens, help="preference tokens K")
+    parser.add_argument("--embedder", default=None,
+                        help="sentence-transformers folder or id (default: checkpoints/embedder)")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stylist train-preference", description=__doc__.splitlines()[0])
-    for f, default in asdict(TrainConfig()).items():
-        if isinstance(default, bool):
-            parser.add_argument(f"--no-{f}", dest=f, action="store_false", help=f"skip {f} (ablation)")
-        else:
-            parser.add_argument(f"--{f.replace('_', '-')}", type=type(default) if default is not None else str, default=default)
-    parser.add_argument("--n-tokens", type=int, default=PreferenceConfig.n_tokens)
-    parser.add_argument("--embedder", default=None, help="sentence-transformers folder or id (default checkpoints/embedder)")
-    args = vars(parser.parse_args(argv))
-    config = PreferenceConfig(n_tokens=args.pop("n_tokens"), embedder=args.pop("embedder"))
+    parser = config_parser(PreferenceTrainConfig, "python -m stylist train-preference", __doc__.splitlines()[0],
+                           more=_model_options)
+    args = parser.parse_args(argv)
+    model_config = PreferenceConfig(n_tokens=args.n_tokens, embedder=args.embedder)
     torch.set_num_threads(1)
-    cfg = TrainConfig(**args)
-    model = train_ensemble(cfg, config)
+    cfg = config_from(PreferenceTrainConfig, args)
+    model = train_ensemble(cfg, model_config)
     model.save(cfg.out)
     print(f"saved {cfg.out}: validation {model.metrics['valid']}")
     return 0

@@ -24,39 +24,25 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from stylist.core.adapters import AdapterRegistry
 from stylist.core.errors import StylistError
-from stylist.core.feedback import DB_NAME, HELDOUT_PERCENT, MIN_TRAIN_PAIRS, FeedbackStore, Pair, readiness, split_pairs
+from stylist.core.feedback import DB_NAME, FeedbackStore, Pair, readiness, split_pairs
+from stylist.core.options import config_from, config_parser
 from stylist.core.paths import data_dir, shared_data
 from stylist.core.prompts import trl_row
+from stylist.core.refine_options import RefineConfig
 from stylist.core.refine_status import RefineResult, RefineStatus, refine_lock
 from stylist.data.corpus import negative_pairs
-from stylist.models.outfit import BASE_LM, completion_logprobs, load_lm, load_outfit_model, with_initial_adapter
+from stylist.models.likelihood import completion_logprobs
+from stylist.models.lm import BASE_LM, with_initial_adapter
+from stylist.models.outfit import load_outfit_model
 from stylist.models.spec import LMSpec
 from stylist.train.callbacks import BarCallback, HookCallback, Progress, StatusCallback
 from stylist.train.hardware import device_args, main_process
-
-
-@dataclass
-class RefineConfig:
-    # beta, learning_rate, epochs, anchors and sft_weight: chosen with bench/simulated_user.py --split valid
-    # (docs/results.md)
-    beta: float = 0.5
-    learning_rate: float = 1e-3  # a LoRA-sized rate; trl's default 1e-6 is for full fine-tuning
-    epochs: float = 2.0
-    batch_size: int = 8
-    steps: int | None = None  # overrides epochs (the app's tests use a handful)
-    min_pairs: int = MIN_TRAIN_PAIRS
-    anchors: float = 1.0  # Polyvore anchor pairs per user pair; 0 trains on the user's pairs alone
-    sft_weight: float = 0.5  # weight of trl's "sft" loss (NLL of the chosen side) added to the DPO loss
-    heldout_percent: int = HELDOUT_PERCENT  # 0 trains on everything
-    max_length: int = 256
-    fitb_questions: int = 100  # the first questions of held-out Polyvore FITB; 0 skips FITB
-    seed: int = 0
-    threads: int = 1
+from stylist.train.lora import load_trainable
 
 
 def preference_logps(model, tokenizer, pairs: Sequence[Pair]) -> tuple[list[float], list[float]]:
@@ -166,7 +152,7 @@ def _train(registry: AdapterRegistry, train: list[Pair], heldout: list[Pair], us
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     parent = registry.active()
-    model, tokenizer = load_lm(spec, parent.path, trainable=True)
+    model, tokenizer = load_trainable(spec, parent.path)
     before, reference = measure(model, tokenizer, heldout, config)
 
     scratch = registry.new_tmp()  # the trainer's output folder; it saves nothing there (save_strategy="no")
@@ -218,8 +204,8 @@ def _fmt(x: float | None) -> str:
     return "  -  " if x is None else f"{x:.3f}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stylist refine", description=__doc__.split("\n")[0])
+def _worker_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a run that are not training settings: whose pairs, which data and LLM, how to report."""
     who = parser.add_mutually_exclusive_group()
     who.add_argument("--user", default=None, help="refine on this user's pairs only")
     who.add_argument("--all", action="store_true", help="refine on every user's pairs (the default)")
@@ -231,13 +217,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stop-file", default=None, help="stop cleanly after the current step once this file exists")
     parser.add_argument("--lock-fd", type=int, default=None,
                         help="the refine lock, already taken and handed down by the app that starts this worker")
-    defaults = RefineConfig()
-    for name in ("beta", "learning_rate", "epochs", "batch_size", "steps", "min_pairs", "anchors", "sft_weight",
-                 "heldout_percent", "fitb_questions", "seed", "threads"):
-        kind = type(getattr(defaults, name)) if getattr(defaults, name) is not None else int
-        parser.add_argument("--" + name.replace("_", "-"), type=kind, default=getattr(defaults, name))
-    args = parser.parse_args(argv)
-    config = RefineConfig(**{k: getattr(args, k) for k in asdict(defaults) if hasattr(args, k)})
+
+
+def parser() -> argparse.ArgumentParser:
+    """`python -m stylist refine`'s options: the run's own, then every `RefineConfig` setting."""
+    return config_parser(RefineConfig, "python -m stylist refine", __doc__.split("\n")[0], more=_worker_options)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    config = config_from(RefineConfig, args)
     # the status file is shared: a worker that finds the lock taken raises here, before writing anything to it;
     # the lock is released right after the final state is written, so a reader never sees a live state unlocked
     writer = main_process()  # the other ranks of an `accelerate launch` train alongside it, and only train

@@ -1,8 +1,8 @@
 """Can the embedded captioner tell sneakers, boots, heels and sandals apart? A linear probe on its own features.
 
-    python bench/shoe_kinds.py [--captioner checkpoints/captioner] [--json]
+    python -m stylist.experimental.shoe_kinds [--captioner checkpoints/captioner] [--json]
 
-A caption in the method's style says "black ankle boots", not "black shoes". `bench/data/real_shoe_kinds.json`
+A caption in the method's style says "black ankle boots", not "black shoes". `assets/labels/real_shoe_kinds.json`
 labels every shoe photo of the shared folders by eye (dev: the training photos, test: clothing-small/validation and
 clothing-extra's test part). On the dev photos, a multinomial logistic regression is fitted on the captioner's
 pooled feature maps of each stage (its members' concatenated, photo and mirror averaged) and judged by 5-fold
@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
 from stylist.core.images import load_image
-from stylist.core.paths import shared_data
+from stylist.core.paths import ASSETS, shared_data
 from stylist.models.captioner import DEFAULT, Captioner
 from stylist.train.caption_words import THRESHOLDS, out_of_fold
 
-LABELS = Path(__file__).resolve().parent / "data" / "real_shoe_kinds.json"
+LABELS = ASSETS / "labels" / "real_shoe_kinds.json"
 L2 = (0.03, 0.3, 3.0)  # penalty on the weights, per unit of mean cross-entropy
 BAR, MIN_WRITTEN = 0.8, 10
 

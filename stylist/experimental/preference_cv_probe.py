@@ -1,6 +1,6 @@
 """How much per-user signal do the ratings carry? 5-fold cross-validation by user over ~10,000 users.
 
-    python bench/preference_cv_probe.py [--json]      # about 35 s
+    python -m stylist.experimental.preference_cv_probe [--json]      # about 35 s
 
 The preference model is chosen on 2,690 validation users, where one standard error of a gap is ~0.9 point,
 as large as the gaps the targets ask for. This probe asks the question with four times the users: every
@@ -37,7 +37,7 @@ from stylist.core.records import PROFILE_NUMBERS, Rating
 from stylist.data.rtr import by_user, load_ratings, split_users
 from stylist.data.splits import bucket
 from stylist.evaluation.preference import HISTORY_BUCKETS
-from stylist.models.preference import ItemStats, _logit, user_counts
+from stylist.models.preference import ItemStats, logit, user_counts
 
 FOLDS, SHRINK = 5, 10.0
 Counts = dict[str, list[float]]
@@ -97,7 +97,7 @@ class Extra:
 
     def within(self, key: str, rate: float, minus: Counts | None) -> float:
         likes, rows = self.get(key, minus, 2)
-        return _logit((likes + SHRINK * rate) / (rows + SHRINK)) - _logit(rate)
+        return logit((likes + SHRINK * rate) / (rows + SHRINK)) - logit(rate)
 
     def build(self, t: Rating, history: list[Rating], minus: Counts | None, own: Counts | None) -> list[float]:
         m, rate, item = SHRINK, self.stats.like_rate(t, minus)[0], self.stats.get(t.item_id, minus)
@@ -124,7 +124,7 @@ class Extra:
             for user in (other.keys() & target.keys()) - {t.user}:
                 if other[user] == h.liked:
                     agree, likes = agree + 1, likes + target[user]
-        return [_logit((likes + 5 * rate) / (agree + 5)) - _logit(rate), math.log1p(agree) / 3]
+        return [logit((likes + 5 * rate) / (agree + 5)) - logit(rate), math.log1p(agree) / 3]
 
     def size_taste(self, t: Rating, history: list[Rating], minus: Counts | None) -> list[float]:
         liked = [h.size_value for h in history if h.liked and not math.isnan(h.size_value)]

@@ -1,6 +1,7 @@
 """Can any mix of the LM's score and the counts beat the counts alone? Global and per-slot weights, two seed sets.
 
-    python bench/lm_counts_combination.py [--llm runs/lmA/base --adapter runs/lmA/dpo] [--split valid]   # about a minute
+    python -m stylist.experimental.lm_counts_combination [--split valid]                              # about a minute
+    python -m stylist.experimental.lm_counts_combination --llm runs/lmA/base --adapter runs/lmA/dpo   # another LM
 
 The recommender's scorer adds the LM's PMI and the counts with one global weight tuned on validation. This asks
 the question more widely, on the same FITB questions (random and same-category negatives) as the results tables:

@@ -9,10 +9,10 @@ import errno
 import numpy as np
 import pytest
 
-from stylist.app.index_store import NOUNS, CatalogIndex, IndexStore, index_key, load_index
-from stylist.app.recommender import Recommender
 from stylist.core.catalog import Catalog, Item
 from stylist.models.embedder import embedder_identity
+from stylist.recommend.index import NOUNS, CatalogIndex, IndexStore, index_key, load_index
+from stylist.recommend.recommender import Recommender
 
 TITLES = ["black leather ankle boots", "white canvas sneakers", "brown leather tote bag", "red clutch bag",
           "navy wool coat", "gold hoop earrings", "blue denim jeans", "red lipstick"]  # the lipstick has no slot
@@ -94,7 +94,7 @@ def test_a_folder_that_refuses_the_write_keeps_the_index_in_memory(tmp_path, emb
     def refuse(src, dst):
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr("stylist.app.index_store.os.replace", refuse)
+    monkeypatch.setattr("stylist.recommend.index.os.replace", refuse)
     index = load_index(catalog(TITLES[1:]), embedder, tmp_path)
     assert index.items[0].title == "white canvas sneakers"
     assert "kept in memory only" in capsys.readouterr().err

@@ -1,6 +1,6 @@
 """A development set for the preference model's text path (the app's case), disjoint from the app bench.
 
-    python bench/preference_text_tastes.py [--model checkpoints/preference] [--json]
+    python -m stylist.experimental.preference_text_tastes [--model checkpoints/preference] [--json]
 
 `bench/preference_app_users.py` is the issue's measurement (demo catalog, tastes over style attributes);
 choosing a recipe on it would tune to it. This script is what recipes for text-only users are chosen on:

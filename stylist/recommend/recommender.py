@@ -7,7 +7,7 @@ candidates, and each card's reason names the visitor's item it pairs with and wh
         --caption "white leather sneakers" [--occasion casual] [--season summer] [--k 5] [--json]
     python -m stylist recommend --caption "..." --llm <hf-id-or-folder> --adapter none --embedder <st-id-or-folder>
 
-The catalog index (caption embeddings and slots, `stylist/app/index_store.py`) is built once per catalog
+The catalog index (caption embeddings and slots, `stylist/recommend/index.py`) is built once per catalog
 and kept in the data folder; the LM's unconditional likelihood of an item is computed the first time the item
 is a candidate and then cached, so start-up does not grow with the catalog's LM work and a request pays for
 generation, one retrieval and the likelihoods of its candidates. torch, transformers and
@@ -19,35 +19,31 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from stylist.app.index_store import CatalogIndex, embed, load_index
-from stylist.core.attributes import Conditions, formality_of, seasons_of
+from stylist.core.attributes import Conditions
 from stylist.core.catalog import Catalog, Item, load_catalog
-from stylist.core.colors import PALETTE
 from stylist.core.errors import StylistError
 from stylist.core.paths import data_dir
-from stylist.core.prompts import completion, item_caption, outfit_prompt
-from stylist.core.vocabulary import FORMALITY, OTHER, SLOTS, slot_of
+from stylist.core.prompts import item_caption, outfit_prompt
+from stylist.core.vocabulary import OTHER, SLOTS, slot_of
 from stylist.models.spec import LMSpec
+from stylist.recommend.index import CatalogIndex, embed, load_index
+from stylist.recommend.reasons import pick_partner, reason_for
 
 if TYPE_CHECKING:
     from stylist.models.outfit import OutfitModel
 
-NEUTRALS = {"black", "white", "grey", "navy", "beige", "brown"}
 EXCLUSIVE = {"dresses": ("tops", "bottoms"), "tops": ("dresses",), "bottoms": ("dresses",)}
 DESCRIPTION_CANDIDATES = 3  # caption rotations the LM describes a missing piece from (one greedy text each)
 ESSENTIAL = ("tops", "bottoms", "shoes")  # what an outfit cannot do without (a dress is optional: tops and bottoms)
 SEASONAL_WEIGHT = 1.0  # score for an item made for the asked season alone (about a slot's score spread)
-PARTNER_MARGIN = 0.1  # backward PMI (per token) within which two of the visitor's items pair about equally well
 
 
 @dataclass
@@ -72,54 +68,6 @@ def missing_slots(captions: list[str], available: set[str]) -> list[str]:
     present = {slot_of(c) for c in captions} - {OTHER}
     blocked = present | {s for p in present for s in EXCLUSIVE.get(p, ())}
     return [s for s in SLOTS if s not in blocked and s in available]
-
-
-def colours_in(text: str) -> list[str]:
-    """The palette colours a text names, in order ("light blue" is not also read as "blue")."""
-    names = "|".join(re.escape(c) for c in sorted(PALETTE, key=len, reverse=True))
-    return re.findall(rf"\b({names})\b", text.lower())
-
-
-def shown_colours(item: Item) -> list[str]:
-    """The colours a reason may name: those the item's caption names (what the visitor reads), else its
-    colours field; so a brown hat with a black band is never said to match black."""
-    return colours_in(item_caption(item)) or list(item.colors)
-
-
-def colour_harmony(colours: list[str], partner: str) -> str | None:
-    """Why the colours go together: a colour both share, else the item's accent, else its neutral."""
-    shared = [c for c in colours if c in colours_in(partner)]
-    accents = [c for c in colours if c not in NEUTRALS]
-    if shared:
-        return f"matching {shared[0]}"
-    if accents:
-        return f"{'an' if accents[0][0] in 'aeiou' else 'a'} {accents[0]} accent"
-    return f"neutral {colours[0]}" if colours else None
-
-
-def pick_partner(backward: np.ndarray, named: Counter, margin: float = PARTNER_MARGIN) -> int:
-    """Which of the visitor's items a card names: the one its backward PMI says it pairs with best, or, among
-    those within `margin` of the best, the one the page has named least so far, so the cards do not all name
-    one piece where the evidence supports another. `named` counts the names given so far (updated)."""
-    close = np.flatnonzero(backward >= backward.max() - margin)
-    best = int(min(close, key=lambda j: (named[int(j)], -backward[j])))
-    named[best] += 1
-    return best
-
-
-def reason_for(item: Item, partner: str, conditions: Conditions = Conditions(), broken: Sequence[str] = ()) -> str:
-    """One line from the evidence that ranked the item: the visitor's item it pairs with best, their colour
-    harmony, and the requested formality and season where the item's tags or words show it suits them
-    (`broken`: the conditions no item of its slot could meet)."""
-    why = [colour_harmony(shown_colours(item), partner)]
-    suits = (conditions.levels or frozenset()) & (formality_of(item) or frozenset())
-    if suits:
-        level = min(suits, key=FORMALITY.index)
-        why.append(level if conditions.occasion in (None, level) else f"{conditions.occasion}: {level}")
-    if conditions.season and conditions.season in (seasons_of(item) or ()):
-        why.append(f"for {conditions.season}")
-    why += [f"nothing in the catalog fits the {name}" for name in broken]
-    return f"goes with your {partner}" + (": " + ", ".join(w for w in why if w) if any(why) else "")
 
 
 class Recommender:
@@ -175,25 +123,18 @@ class Recommender:
         first that names the slot and suits the request's conditions wins, else the first that names the slot,
         else the first candidate with the slot's likeliest noun in place of the words naming another slot."""
         conditions = Conditions.of(captions, occasion, season)
-        turns = min(len(captions), DESCRIPTION_CANDIDATES)
-        prompts = [outfit_prompt(captions[t:] + captions[:t], slot, occasion, season)
-                   for slot in slots for t in range(turns)]
-        texts = self.model.generate(prompts, max_new_tokens=self.description_tokens, adapter=adapter)
+        described = self.model.describe(captions, slots, occasion, season, min(len(captions), DESCRIPTION_CANDIDATES),
+                                        self.description_tokens, adapter)
         chosen, repairs = {}, {}
-        for n, slot in enumerate(slots):
-            options = texts[n * turns:(n + 1) * turns]
+        for slot, options in zip(slots, described):
             named = [t for t in options if slot_of(t) == slot]
             fitting = [t for t in named if not conditions.broken(Item(id="", title=t))]
             if fitting or named:
-                chosen[n] = (fitting or named)[0]
+                chosen[slot] = (fitting or named)[0]
             else:
-                repairs[n] = self._slot_named(options[0], slot, index or self.index)
-        pairs = {n: [(prompts[n * turns], completion(t)) for t in options] for n, options in repairs.items()}
-        scores = self.model.logprobs([p for n in pairs for p in pairs[n]], adapter)  # all repairs in one pass
-        for n, options in repairs.items():
-            chosen[n] = options[int(np.argmax(scores[:len(options)]))]
-            scores = scores[len(options):]
-        return [chosen[n] for n in range(len(slots))]
+                repairs[slot] = self._slot_named(options[0], slot, index or self.index)
+        chosen.update(self.model.likeliest(captions, repairs, occasion, season, adapter))
+        return [chosen[slot] for slot in slots]
 
     @staticmethod
     def _slot_named(text: str, slot: str, index: CatalogIndex) -> list[str]:
@@ -267,27 +208,15 @@ class Recommender:
         found = {slot: self.candidates(d, slot, conditions, index, fallback=asked or slot in ESSENTIAL)
                  for slot, d in zip(slots, descriptions)}
         pools = {slot: [item for item, _ in pool] for slot, pool in found.items()}
-        everything = [(slot, item) for slot, pool in pools.items() for item in pool]
-        full = self.model.ranks_by_backward  # else the backward PMI only picks the visitor's item a shown card names
-        # one batched pass for all slots' likelihoods; the per-slot calls below hit the cache
-        self.model.logprobs([p for slot, item in everything
-                             for p in self.model.pmi_pairs(captions, item_caption(item), slot, occasion, season, full)],
-                            adapter)
         made_with = str(adapter) if adapter is not None else self.model.adapter
-        user_items = [Item(id=f"user-{n}", title=c) for n, c in enumerate(captions)]
         ranked = {}
-        for slot, pool in pools.items():
-            if pool:
-                forward, backward = self.model.pmi_terms(captions, [item_caption(i) for i in pool], slot, occasion,
-                                                         season, adapter, full)
-                scores = self.model.combine(forward, backward, self.model.counts_scores(user_items, pool))
-                scores = scores + SEASONAL_WEIGHT * np.array([conditions.seasonal(i) for i in pool])
-                ranked[slot] = [(int(i), float(scores[i])) for i in np.argsort(-scores, kind="stable")[:k]]
+        for slot, scores in self.model.rank_slots(captions, pools, occasion, season, adapter).items():
+            scores = scores + SEASONAL_WEIGHT * np.array([conditions.seasonal(i) for i in pools[slot]])
+            ranked[slot] = [(int(i), float(scores[i])) for i in np.argsort(-scores, kind="stable")[:k]]
+        # which of the visitor's items each shown card names: its backward PMI with each of them
         shown = {slot: [item_caption(pools[slot][i]) for i, _ in top] for slot, top in ranked.items()}
-        self.model.logprobs([p for slot, texts in shown.items() for t in texts
-                             for p in self.model.pmi_pairs(captions, t, slot, occasion, season)], adapter)
-        backward = {slot: self.model.pmi_terms(captions, texts, slot, occasion, season, adapter)[1]
-                    for slot, texts in shown.items()}
+        backward = {slot: terms[1]
+                    for slot, terms in self.model.slot_terms(captions, shown, occasion, season, adapter).items()}
         # a visitor's item that every shown card raises (a long, specific caption) says nothing about one of them:
         # a card names the item it raises more than the request's cards do on average
         typical = np.concatenate(list(backward.values())).mean(0) if backward else None

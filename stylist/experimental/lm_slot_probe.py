@@ -1,6 +1,6 @@
 """The LM that names the missing slot (`stylist.experimental.slot_format`), scored alone and with the counts.
 
-    python bench/lm_slot_probe.py --llm runs/slot/base --adapter runs/slot/sft [--split valid]   # ~4 min
+    python -m stylist.experimental.lm_slot_probe --llm runs/slot/base --adapter runs/slot/sft [--split valid]   # ~4 min
 
 Maryland FITB (random and same-category negatives) and compatibility AUC, question seeds 0-2 to choose weights
 and 3-5 to read them. A candidate's LM terms: the PMI of its slot with the outfit ("missing" + " shoes:"),
