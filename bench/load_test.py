@@ -322,9 +322,9 @@ def load_test(args: argparse.Namespace) -> int:
 
 def refine_outcome(data: Path, admin: Page) -> str:
     """How the refine ended: done, or stopped from the page if the run outlasted the test."""
-    from stylist.app.runner import RefineJob
+    from stylist.app.refine_worker import RefineWorker
 
-    job = RefineJob(data)
+    job = RefineWorker(data)
     state = job.status()
     if state.running:
         admin.click("refine-stop", [PASSWORD])
@@ -340,7 +340,7 @@ def refine_outcome(data: Path, admin: Page) -> str:
 def refine_kill(args: argparse.Namespace) -> int:
     """kill -9 the refine worker while it trains and while it saves; the active version must stay complete,
     no numbered partial version may appear, and the next refine must start and finish."""
-    from stylist.app.runner import RefineJob
+    from stylist.app.refine_worker import RefineWorker
     from stylist.core.adapters import TMP_PREFIX, AdapterRegistry, check_adapter
     from stylist.core.catalog import load_catalog
     from stylist.core.feedback import Context, FeedbackStore, Option
@@ -348,7 +348,7 @@ def refine_kill(args: argparse.Namespace) -> int:
 
     data = Path(tempfile.mkdtemp(prefix="stylist-refine-kill-")) / "data"
     data.mkdir()
-    store, registry, job = FeedbackStore(data / "feedback.sqlite"), AdapterRegistry(data / "adapters"), RefineJob(data)
+    store, registry, job = FeedbackStore(data / "feedback.sqlite"), AdapterRegistry(data / "adapters"), RefineWorker(data)
     shoes = [Option(i.id, item_caption(i)) for i in load_catalog("demo").wearable() if i.slot == "shoes"][:6]
     for n, outfit in enumerate(OUTFITS):
         store.record(f"seed-{n}", Context(tuple(outfit), "shoes", None, None), shoes[n % 6], "like", options=shoes[:3])

@@ -1,4 +1,4 @@
-"""Shop-sized catalogs for the benchmarks, made from the real Polyvore product titles in `../shared/data`.
+"""ActiveCatalog-sized catalogs for the benchmarks, made from the real Polyvore product titles in `../shared/data`.
 
     python bench/make_catalogs.py [--sizes 10000 100000] [--out runs/catalogs]
 

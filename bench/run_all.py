@@ -12,7 +12,7 @@
   "Complete my outfit" for distinct 3-item outfits through the page (`load_test.Page`), p50 and p95 per run and
   their medians over the runs;
 - refine: wall time and peak resident memory (worker and its children, sampled every 0.2 s) of the refine
-  the page starts (`RefineJob`, default settings) on N seeded preference pairs;
+  the page starts (`RefineWorker`, default settings) on N seeded preference pairs;
 - contention: recommend p95 on the demo catalog while that refine trains, against its idle value.
 
 --quick: sizes 250 and 10,000, 50 pairs, one run, fewer requests. Everything runs in temporary folders.
@@ -41,7 +41,7 @@ from make_catalogs import make_catalog
 from recommend_latency import BOTTOMS, SHOES, TOPS
 from tqdm import tqdm
 
-from stylist.app.runner import RefineJob
+from stylist.app.refine_worker import RefineWorker
 from stylist.core.catalog import load_catalog
 from stylist.core.feedback import Context, FeedbackStore, Option
 from stylist.core.prompts import item_caption
@@ -163,7 +163,7 @@ def seed_pairs(data: Path, pairs: int) -> int:
     return len(store.pairs())
 
 
-def watch_refine(job: RefineJob) -> dict:
+def watch_refine(job: RefineWorker) -> dict:
     """Wait for the refine to end; its wall time, peak memory (sampled) and final state."""
     begin, peak = time.perf_counter(), 0
     while job.running():
@@ -184,7 +184,7 @@ def refine(pairs: int) -> dict:
     data = ROOT / f"refine-{pairs}" / "data"
     data.mkdir(parents=True)
     seeded = seed_pairs(data, pairs)
-    job = RefineJob(data)
+    job = RefineWorker(data)
     job.start()
     result = {"pairs": seeded, **watch_refine(job)}
     say(f"refine {seeded} pairs: {result['wall_s']} s ({result['train_s']} s of training steps), peak "
@@ -202,7 +202,7 @@ def contention(pairs: int, requests: int) -> dict:
         requested = outfits()
         idle = recommends(app, requested[:requests])
         seed_pairs(data, pairs)
-        job = RefineJob(data)
+        job = RefineWorker(data)
         job.start()
         while job.status().state != "running" and job.running():  # measure while it trains, not while it loads
             time.sleep(0.2)

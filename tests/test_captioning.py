@@ -223,7 +223,7 @@ def test_caption_words_are_fitted_on_labelled_photos_and_written_only_where_they
 def test_a_photo_folder_catalog_is_captioned_once_per_captioner(tiny_classifier, tmp_path, monkeypatch):
     """The captions of a photo-folder catalog are kept for the captioner that wrote them: the same one reads them
     back without captioning, another one (or the same retrained) captions the folder again."""
-    from stylist.app.shop import open_catalog
+    from stylist.app.active_catalog import open_catalog
 
     (tmp_path / "photos" / "dress").mkdir(parents=True)
     (tmp_path / "data").mkdir()

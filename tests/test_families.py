@@ -133,11 +133,11 @@ def test_the_apps_refine_button_with_a_custom_llm_makes_v1_and_compare_shows_it(
     app = Stylist(AppConfig(lm=LMSpec(str(family_lm)), data_dir=str(tmp_path / "data"), admin_password="secret",
                             refine_args=TINY_REFINE))
     vote_everything(app, app.visitors.issue(), ["white cotton shirt", "black wool trousers"])
-    app.refining.start("secret")
-    assert wait_until_settled(app) == "done", app.refining.status()
-    assert [v.number for v in app.refining.versions()] == [0, 1] and app.refining.versions()[1].active
-    assert app.refining.versions()[0].path.name.startswith("initial-")
-    (old_name, old), (new_name, new) = app.style.compare(OUTFIT, "", "")
+    app.refine.start("secret")
+    assert wait_until_settled(app) == "done", app.refine.status()
+    assert [v.number for v in app.refine.versions()] == [0, 1] and app.refine.versions()[1].active
+    assert app.refine.versions()[0].path.name.startswith("initial-")
+    (old_name, old), (new_name, new) = app.suggestions.compare(OUTFIT, "", "")
     assert (old_name, new_name) == ("v0", "v1") and set(old) == set(new)
     assert all(c.adapter_version == 1 for found in new.values() for c in found)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 import pytest
 
 from stylist.__main__ import main as stylist_main
-from stylist.app.refining import Refining
+from stylist.app.refine_control import RefineControl
 from stylist.core.options import config_from, option, parse_config, parse_known_config
 from stylist.core.refine_options import RefineConfig
 from stylist.train import caption_words, captioner, embedder, lm, preference, refine
@@ -49,10 +49,10 @@ def test_every_option_of_a_command_is_listed_with_its_help(command, capsys):
 def test_the_app_reads_the_refine_settings_the_worker_runs_by():
     extra = ["--steps", "2", "--llm", "some/lm", "--min-pairs", "4", "--heldout-percent", "40", "--json"]
     worker = config_from(RefineConfig, refine.parser().parse_args(extra))
-    refining = Refining(None, None, None, None, extra)
+    refining = RefineControl(None, None, None, None, extra)
     assert refining.worker_config == worker
     assert (worker.min_pairs, worker.heldout_percent, worker.steps) == (4, 40, 2)
-    assert Refining(None, None, None, None, []).worker_config == RefineConfig()  # the defaults, also the worker's
+    assert RefineControl(None, None, None, None, []).worker_config == RefineConfig()  # the defaults, also the worker's
 
 
 def test_the_app_counts_readiness_with_the_workers_minimum():
@@ -60,7 +60,7 @@ def test_the_app_counts_readiness_with_the_workers_minimum():
         def pairs(self, user=None):
             return []
 
-    ready = Refining(None, None, None, NoPairs(), ["--min-pairs", "3"]).readiness()
+    ready = RefineControl(None, None, None, NoPairs(), ["--min-pairs", "3"]).readiness()
     assert (ready.min_pairs, ready.needed) == (3, 3)
 
 
@@ -77,7 +77,7 @@ def test_a_bad_value_is_refused_with_status_2(argv, capsys):
 
 def test_a_bad_refine_setting_in_the_apps_refine_args_is_refused_with_status_2():
     with pytest.raises(SystemExit) as exit_:
-        Refining(None, None, None, None, ["--heldout-percent", "half"])
+        RefineControl(None, None, None, None, ["--heldout-percent", "half"])
     assert exit_.value.code == 2
 
 

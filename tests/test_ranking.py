@@ -8,7 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from stylist.app.style import ForYouBlend, for_you_keys
+from stylist.app.suggestions import ForYouBlend, for_you_keys
 from stylist.core.attributes import Conditions, formality_of, seasons_of
 from stylist.core.catalog import Catalog, Item
 from stylist.core.vocabulary import split_garments

@@ -11,12 +11,12 @@ import time
 import pytest
 from taste import record_taste
 
-from stylist.app.runner import RefineJob
+from stylist.app.refine_worker import RefineWorker
 from stylist.core.adapters import META, AdapterRegistry
 from stylist.core.adapters import main as adapters_main
 from stylist.core.errors import StylistError
 from stylist.core.feedback import Context, FeedbackStore, Option
-from stylist.core.refine_status import RefineStatus
+from stylist.core.refine_protocol import RefineStatus
 from stylist.models.spec import LMSpec
 from stylist.train.refine import RefineConfig, preference_logps, refine
 
@@ -107,7 +107,7 @@ def test_rollback_and_activate(data, tiny_lm, capsys):
         registry.activate(7)
 
 
-def wait_for(job: RefineJob, ok, timeout: float = 60) -> RefineStatus:
+def wait_for(job: RefineWorker, ok, timeout: float = 60) -> RefineStatus:
     deadline = time.time() + timeout
     while time.time() < deadline:
         status = job.status()
@@ -117,8 +117,8 @@ def wait_for(job: RefineJob, ok, timeout: float = 60) -> RefineStatus:
     raise AssertionError(f"timed out; last status {status}, log:\n{job.log_tail()}")
 
 
-def job_for(data, tiny_lm) -> RefineJob:
-    return RefineJob(data, LMSpec(str(tiny_lm.base), str(tiny_lm.adapter)))
+def job_for(data, tiny_lm) -> RefineWorker:
+    return RefineWorker(data, LMSpec(str(tiny_lm.base), str(tiny_lm.adapter)))
 
 
 ARGS = ["--fitb-questions", "0", "--min-pairs", "4", "--batch-size", "4"]

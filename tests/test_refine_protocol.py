@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from transformers import TrainerControl, TrainerState
 
-from stylist.app.runner import RefineJob
+from stylist.app.refine_worker import RefineWorker
 from stylist.core.errors import StylistError
-from stylist.core.refine_status import RUNNING, RefineResult, RefineStatus, is_locked, job_dir, refine_lock
+from stylist.core.refine_protocol import RUNNING, RefineResult, RefineStatus, is_locked, job_dir, refine_lock
 from stylist.train.callbacks import HookCallback, StatusCallback
 from stylist.train.refine import main as refine_main
 
@@ -23,7 +23,7 @@ from stylist.train.refine import main as refine_main
 FAKE_WORKER = """
 import sys, time
 from transformers import TrainerControl, TrainerState
-from stylist.core.refine_status import RefineResult
+from stylist.core.refine_protocol import RefineResult
 from stylist.train import refine as worker
 
 def fake_refine(data, user, config, llm, sft_adapter, watch, callbacks):
@@ -148,7 +148,7 @@ def test_a_worker_that_finds_the_lock_taken_writes_nothing(tmp_path):
 
 
 def test_a_dead_worker_reads_as_failed_only_when_no_one_holds_the_lock(tmp_path):
-    job = RefineJob(tmp_path)
+    job = RefineWorker(tmp_path)
     RefineStatus("running", started=1.0, pid=999999).write(job.status_file)
     with refine_lock(tmp_path):
         assert job.status().state == "running" and job.running()
@@ -157,13 +157,13 @@ def test_a_dead_worker_reads_as_failed_only_when_no_one_holds_the_lock(tmp_path)
     assert RefineStatus.read(job.status_file).state == "failed"
 
 
-def fake_job(data: Path) -> RefineJob:
-    job = RefineJob(data)
+def fake_job(data: Path) -> RefineWorker:
+    job = RefineWorker(data)
     job.command = (sys.executable, "-c", FAKE_WORKER)
     return job
 
 
-def wait_until_settled(job: RefineJob, timeout: float = 120) -> list[RefineStatus]:
+def wait_until_settled(job: RefineWorker, timeout: float = 120) -> list[RefineStatus]:
     seen, deadline = [job.status()], time.time() + timeout
     while seen[-1].state in RUNNING and time.time() < deadline:
         time.sleep(0.05)

@@ -47,7 +47,7 @@ def token(app):
 
 
 def state(app: Stylist) -> str:
-    return app.refining.status().state
+    return app.refine.status().state
 
 
 def wait_until_settled(app: Stylist, timeout: float = 180) -> str:
@@ -59,17 +59,17 @@ def wait_until_settled(app: Stylist, timeout: float = 180) -> str:
 
 def vote_everything(app: Stylist, token: str, captions: list[str]) -> None:
     """Like the first suggestion of every slot and dislike the rest: pairs for DPO."""
-    for found in app.style.recommend(captions, "casual", "summer", token=token).values():
+    for found in app.suggestions.recommend(captions, "casual", "summer", token=token).values():
         for n, card in enumerate(found):
             app.votes.vote(token, card, "like" if n == 0 else "dislike")
 
 
 def first_card(app: Stylist):
-    return next(iter(app.style.recommend(OUTFIT, "", "").values()))[0]
+    return next(iter(app.suggestions.recommend(OUTFIT, "", "").values()))[0]
 
 
 def test_recommend_gives_cards_per_missing_slot_from_version_0(app, token):
-    cards = app.style.recommend(OUTFIT, "", "", token=token("ann"))
+    cards = app.suggestions.recommend(OUTFIT, "", "", token=token("ann"))
     assert cards and "tops" not in cards and "bottoms" not in cards
     for found in cards.values():
         assert 1 <= len(found) <= app.config.per_slot
@@ -87,16 +87,16 @@ def test_every_model_call_runs_on_the_one_model_thread(app, token, monkeypatch):
             return fn(*args, **kwargs)
         return call
 
-    monkeypatch.setattr(app.style.recommender, "recommend", on_thread("recommend", app.style.recommender.recommend))
-    monkeypatch.setattr(app.style.captioner, "caption_image", on_thread("caption", app.style.captioner.caption_image))
+    monkeypatch.setattr(app.suggestions.recommender, "recommend", on_thread("recommend", app.suggestions.recommender.recommend))
+    monkeypatch.setattr(app.suggestions.captioner, "caption_image", on_thread("caption", app.suggestions.captioner.caption_image))
     monkeypatch.setattr(app.votes.preference, "similar_users", on_thread("similar", app.votes.preference.similar_users))
     photo = str(sorted(EXAMPLES.glob("*.png"))[0])
     vote_everything(app, token("ola"), ["grey wool sweater"])
 
     def request(n: int) -> None:
-        app.style.recommend([OUTFIT[0], f"black {('wool', 'linen', 'denim')[n % 3]} trousers"], "", "",
+        app.suggestions.recommend([OUTFIT[0], f"black {('wool', 'linen', 'denim')[n % 3]} trousers"], "", "",
                             token=token("ola"))
-        app.style.caption([photo])
+        app.suggestions.caption([photo])
         app.votes.similar_users(token("ola"))
 
     with ThreadPoolExecutor(4) as pool:
@@ -150,7 +150,7 @@ def test_forged_or_missing_tokens_are_refused(app, token):
     for bad in forged:
         for action in (lambda: app.votes.vote(bad, card, "like"), lambda: app.votes.history(bad),
                        lambda: app.votes.undo(bad, 1), lambda: app.votes.similar_users(bad),
-                       lambda: app.style.recommend(OUTFIT, "", "", token=bad)):
+                       lambda: app.suggestions.recommend(OUTFIT, "", "", token=bad)):
             with pytest.raises(StylistError, match="no valid visitor id: reload the page"):
                 action()
     assert app.visitors.renew(forged[-1]) != forged[-1]  # a page with a forged token gets a fresh visitor
@@ -179,7 +179,7 @@ def test_votes_per_minute_are_limited(app, token, monkeypatch):
 
 def test_for_you_appears_once_the_user_has_voted(app, token):
     vote_everything(app, token("cat"), OUTFIT)
-    cards = app.style.recommend(OUTFIT, "casual", "summer", token=token("cat"))
+    cards = app.suggestions.recommend(OUTFIT, "casual", "summer", token=token("cat"))
     assert all(c.for_you is not None for found in cards.values() for c in found)
 
 
@@ -200,7 +200,7 @@ def test_export_needs_the_password_and_writes_trl_pairs(app, token):
         app.votes.export("wrong")
     rows = [json.loads(line) for line in app.votes.export("secret").read_text().splitlines()]
     assert rows and all(set(r) == {"prompt", "chosen", "rejected"} for r in rows)
-    assert app.refining.readiness().pairs == len(rows)
+    assert app.refine.readiness().pairs == len(rows)
 
 
 def test_export_is_deleted_after_its_time(app, monkeypatch):
@@ -216,34 +216,34 @@ def test_export_is_deleted_after_its_time(app, monkeypatch):
 def test_refine_activate_compare_rollback_and_vote_provenance(app, token):
     dan = token("dan")
     vote_everything(app, dan, ["white cotton shirt", "black wool trousers"])
-    old_cards = app.style.recommend(OUTFIT, "", "", token=dan)  # made by v0
+    old_cards = app.suggestions.recommend(OUTFIT, "", "", token=dan)  # made by v0
     with pytest.raises(StylistError, match="admin password"):
-        app.refining.start("wrong")
-    app.refining.start("secret")
+        app.refine.start("wrong")
+    app.refine.start("secret")
     with pytest.raises(StylistError, match="already running"):
-        app.refining.start("secret")
-    assert wait_until_settled(app) == "done", app.refining.status()
-    assert [v.number for v in app.refining.versions()] == [0, 1] and app.refining.versions()[1].active
+        app.refine.start("secret")
+    assert wait_until_settled(app) == "done", app.refine.status()
+    assert [v.number for v in app.refine.versions()] == [0, 1] and app.refine.versions()[1].active
 
-    new_cards = app.style.recommend(OUTFIT, "", "", token=dan)
+    new_cards = app.suggestions.recommend(OUTFIT, "", "", token=dan)
     assert all(c.adapter_version == 1 for found in new_cards.values() for c in found)
     old_card = next(iter(old_cards.values()))[0]
     event = app.votes.vote(dan, old_card, "like")  # clicked after v1 became active
     assert next(e for e in app.votes.history(dan) if e.id == event).adapter_version == 0
 
-    (old_name, old), (new_name, new) = app.style.compare(OUTFIT, "", "")
+    (old_name, old), (new_name, new) = app.suggestions.compare(OUTFIT, "", "")
     assert (old_name, new_name) == ("v0", "v1") and set(old) == set(new)
-    assert app.refining.rollback("secret").number == 0
+    assert app.refine.rollback("secret").number == 0
     with pytest.raises(StylistError, match="refine first"):
-        app.style.compare(OUTFIT, "", "")
-    assert app.refining.activate("v1", "secret").number == 1
+        app.suggestions.compare(OUTFIT, "", "")
+    assert app.refine.activate("v1", "secret").number == 1
 
 
 def test_a_stopped_refine_leaves_the_active_version(app):
-    app.refining.start("secret")
-    app.refining.stop("secret")
+    app.refine.start("secret")
+    app.refine.stop("secret")
     assert wait_until_settled(app) in ("stopped", "done")
-    active = [v.number for v in app.refining.versions() if v.active]
+    active = [v.number for v in app.refine.versions() if v.active]
     assert active == [1] or state(app) == "done"
 
 
@@ -251,11 +251,11 @@ def test_uploads_are_checked_on_the_server(app, tmp_path):
     text = tmp_path / "notes.png"
     text.write_text("not an image")
     with pytest.raises(StylistError, match="notes.png"):
-        app.style.caption([str(text)])
+        app.suggestions.caption([str(text)])
     with pytest.raises(StylistError, match="at most 4"):
-        app.style.caption([str(text)] * 5)
+        app.suggestions.caption([str(text)] * 5)
     with pytest.raises(StylistError, match="admin password"):
-        app.shop.add_photos([], "wrong")
+        app.catalog.add_photos([], "wrong")
 
 
 def test_uploads_are_decoded_once(app, monkeypatch):
@@ -269,39 +269,39 @@ def test_uploads_are_decoded_once(app, monkeypatch):
     monkeypatch.setattr(stylist.app.access, "load_image", counted)
     monkeypatch.setattr(stylist.models.captioner, "load_image", counted)
     photos = sorted(str(p) for p in EXAMPLES.iterdir())[:2]
-    assert len(app.style.caption(photos)) == 2 and len(calls) == 2
+    assert len(app.suggestions.caption(photos)) == 2 and len(calls) == 2
     calls.clear()
-    added = app.shop.add_photos(photos[:1], "secret")
+    added = app.catalog.add_photos(photos[:1], "secret")
     assert len(added) == 1 and len(calls) == 1
 
 def test_text_limits_hold_on_the_server(app, token):
     eve = token("eve")
     with pytest.raises(StylistError, match="at most 200 characters"):
-        app.style.recommend(["red " * 500], "", "", token=eve)
+        app.suggestions.recommend(["red " * 500], "", "", token=eve)
     with pytest.raises(StylistError, match="occasion may be at most 40"):
-        app.style.recommend(OUTFIT, "x" * 1000, "", token=eve)
+        app.suggestions.recommend(OUTFIT, "x" * 1000, "", token=eve)
     with pytest.raises(StylistError, match="season may be at most 40"):
-        app.style.recommend(OUTFIT, "", "y" * 41, token=eve)
+        app.suggestions.recommend(OUTFIT, "", "y" * 41, token=eve)
     with pytest.raises(StylistError, match="at most 4 items"):
-        app.style.recommend(OUTFIT * 3, "", "", token=eve)
+        app.suggestions.recommend(OUTFIT * 3, "", "", token=eve)
     with pytest.raises(StylistError, match="search may be at most 100"):
-        app.shop.search("dress " * 50)
-    assert app.shop.search("  navy  ")
+        app.catalog.search("dress " * 50)
+    assert app.catalog.search("  navy  ")
 
 
 def test_a_visitor_can_ask_for_some_pieces_only(app, token):
     """"Only these pieces": the suggestions hold just those slots, one the outfit already has included; whatever
     else a client sends there is refused in one line before any model runs."""
     eve = token("eve")
-    assert list(app.style.recommend(OUTFIT, "", "", token=eve, slots=["shoes", "Tops"])) == ["tops", "shoes"]
-    everything = app.style.recommend(OUTFIT, "", "", token=eve)
-    assert set(app.style.recommend(OUTFIT, "", "", token=eve, slots=[])) == set(everything) and len(everything) > 2
+    assert list(app.suggestions.recommend(OUTFIT, "", "", token=eve, slots=["shoes", "Tops"])) == ["tops", "shoes"]
+    everything = app.suggestions.recommend(OUTFIT, "", "", token=eve)
+    assert set(app.suggestions.recommend(OUTFIT, "", "", token=eve, slots=[])) == set(everything) and len(everything) > 2
     with pytest.raises(StylistError, match="the catalog has no jewelry: ask for other pieces"):
-        app.style.recommend(OUTFIT, "", "", token=eve, slots=["jewelry"])  # the demo catalog sells none
+        app.suggestions.recommend(OUTFIT, "", "", token=eve, slots=["jewelry"])  # the demo catalog sells none
     for bad, message in ((["shoes", "spaceship"], "unknown piece"), ("shoes", "must be a list"), ([3], "must be a list"),
                          (["x" * 10_000] * 50, "unknown piece")):
         with pytest.raises(StylistError, match=message) as info:
-            app.style.recommend(OUTFIT, "", "", token=eve, slots=bad)
+            app.suggestions.recommend(OUTFIT, "", "", token=eve, slots=bad)
         assert "\n" not in str(info.value) and len(str(info.value)) < 200
 
 
@@ -317,5 +317,5 @@ def test_a_typed_box_naming_several_garments_gives_one_item_each(app):
     assert captions == ["white cotton t-shirt", "blue denim shorts"]
     one = ["black and white striped shirt"]
     assert app.access.check_outfit(one, None, None)[0] == one
-    cards = app.style.recommend(["white cotton t-shirt and blue denim shorts"], "", "")
+    cards = app.suggestions.recommend(["white cotton t-shirt and blue denim shorts"], "", "")
     assert "tops" not in cards and "bottoms" not in cards  # both read as the visitor's own items

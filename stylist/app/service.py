@@ -1,7 +1,7 @@
 """The running app: the shared models and stores, and one object per concern that the page's tabs call.
 
-`ui/` is only layout; every action a page can take is a method of `access`, `visitors`, `style`, `votes`,
-`refining` or `shop`, so it can be tested without a browser (tests/test_service.py) and the same rules (who
+`ui/` is only layout; every action a page can take is a method of `access`, `visitors`, `suggestions`, `votes`,
+`refine` or `catalog`, so it can be tested without a browser (tests/test_service.py) and the same rules (who
 may do what, how big an upload may be) hold for every visitor.
 
     python app.py --catalog demo --data-dir data
@@ -16,12 +16,12 @@ import traceback
 from pathlib import Path
 
 from stylist.app.access import Access
+from stylist.app.active_catalog import ActiveCatalog, open_catalog, served_paths
 from stylist.app.config import AppConfig
 from stylist.app.model_thread import ModelThread
-from stylist.app.refining import Refining
-from stylist.app.runner import RefineJob
-from stylist.app.shop import Shop, open_catalog, served_paths
-from stylist.app.style import Style, load_preference
+from stylist.app.refine_control import RefineControl
+from stylist.app.refine_worker import RefineWorker
+from stylist.app.suggestions import Suggestions, load_preference
 from stylist.app.visitors import Visitors
 from stylist.app.votes import Votes
 from stylist.core.adapters import AdapterRegistry
@@ -54,11 +54,11 @@ class Stylist:
         recommender = Recommender.load(catalog, llm=lm, embedder=config.embedder, data=self.data)
         store = FeedbackStore(self.data / "feedback.sqlite")
         preference = load_preference()
-        self.shop = Shop(catalog, self.data, self.access, captioner, recommender, self.models)
-        self.style = Style(self.access, captioner, recommender, registry, store, preference, config.per_slot,
+        self.catalog = ActiveCatalog(catalog, self.data, self.access, captioner, recommender, self.models)
+        self.suggestions = Suggestions(self.access, captioner, recommender, registry, store, preference, config.per_slot,
                            self.visitors, self.models)
         self.votes = Votes(self.access, store, preference, self.visitors, self.models)
-        self.refining = Refining(self.access, registry, RefineJob(self.data, lm), store,
+        self.refine = RefineControl(self.access, registry, RefineWorker(self.data, lm), store,
                                  config.refine_args)
 
     def served_paths(self) -> list[str]:
@@ -101,7 +101,7 @@ class StartingStylist:
     def _start(self) -> Stylist:
         """The app, its models loaded and warmed up on the thread that will run them."""
         app = Stylist(self.config, self.visitors, self._models)
-        app.style.warm_up()
+        app.suggestions.warm_up()
         return app
 
     def served_paths(self) -> list[str]:

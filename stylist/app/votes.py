@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from stylist.app.access import Access
 from stylist.app.model_thread import ModelThread
-from stylist.app.style import Card
+from stylist.app.suggestions import Card
 from stylist.app.visitors import Visitors
 from stylist.core.errors import StylistError
 from stylist.core.feedback import Event, FeedbackStore, Option, write_jsonl

@@ -1,5 +1,5 @@
 """The refine worker's settings, defined once: the worker (`stylist/train/refine.py`) trains by them and the app
-(`stylist/app/refining.py`) reads its minimum pairs and held-out share from the same `--refine-args` it hands the
+(`stylist/app/refine_control.py`) reads its minimum pairs and held-out share from the same `--refine-args` it hands the
 worker, both through `stylist.core.options`."""
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from stylist.core.errors import StylistError
 from stylist.core.paths import shared_data
-from stylist.core.records import PROFILE_NUMBERS, Rating
+from stylist.core.ratings import PROFILE_NUMBERS, Rating
 from stylist.data.splits import bucket
 
 TEST_PERCENT = 25  # of the users who have both a liked and a not-liked row: ~3,400 of ratings-full.csv, SE ~0.8 point

@@ -21,7 +21,7 @@ from collections.abc import Callable
 import numpy as np
 
 from stylist.core.errors import StylistError
-from stylist.core.records import Rating
+from stylist.core.ratings import Rating
 from stylist.data.rtr import Episode, episodes, load_ratings
 from stylist.models.preference import ItemStats, PreferenceModel, rating_example
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import torch
 
+from stylist.core.options import parse_config
 from stylist.data.corpus import negative_pairs
 from stylist.models.lm import BASE_LM, SFT_ADAPTER, load_lm
 from stylist.train.callbacks import BarCallback, HookCallback
-from stylist.core.options import parse_config
 from stylist.train.refine import dpo_trainer
 
 

@@ -33,7 +33,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
-from stylist.core.records import PROFILE_NUMBERS, Rating
+from stylist.core.ratings import PROFILE_NUMBERS, Rating
 from stylist.data.rtr import by_user, load_ratings, split_users
 from stylist.data.splits import bucket
 from stylist.evaluation.preference import HISTORY_BUCKETS

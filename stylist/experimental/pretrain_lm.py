@@ -23,11 +23,11 @@ from pathlib import Path
 import torch
 from transformers import PreTrainedTokenizerFast
 
+from stylist.core.options import parse_config
 from stylist.core.paths import RUNS
 from stylist.core.prompts import completion, outfit_prompt
 from stylist.data.corpus import TrainingOutfit, garment_texts, training_outfits
 from stylist.data.polyvore_outfits import crawl_catalog, crawl_split, crawl_training_outfits
-from stylist.core.options import parse_config
 from stylist.train.lm import LMTrainConfig, make_tokenizer, new_llama, train_loop
 
 

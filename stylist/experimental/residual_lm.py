@@ -27,6 +27,7 @@ import torch
 from tqdm import tqdm
 
 from stylist.core.catalog import Catalog, Item, Outfit
+from stylist.core.options import parse_config
 from stylist.core.paths import RUNS
 from stylist.core.prompts import completion, item_caption, outfit_prompt
 from stylist.data.corpus import demo_catalog, outfits_of
@@ -35,7 +36,6 @@ from stylist.evaluation.outfits import FitbQuestion, build_fitb_questions
 from stylist.models.counts import DEFAULT_COUNTS, CountModel
 from stylist.models.likelihood import encode_pair, padded
 from stylist.models.lm import BASE_LM, SFT_ADAPTER, load_lm
-from stylist.core.options import parse_config
 
 
 @dataclass

@@ -20,10 +20,10 @@ import torch
 
 import stylist.experimental.pretrain_lm as pretrain_lm
 import stylist.train.lm as lm
+from stylist.core.options import parse_config
 from stylist.core.paths import RUNS
 from stylist.core.prompts import completion
 from stylist.data.corpus import TrainingOutfit
-from stylist.core.options import parse_config
 
 
 @dataclass

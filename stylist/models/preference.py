@@ -34,7 +34,7 @@ from torch import nn
 
 from stylist.core.errors import StylistError
 from stylist.core.paths import CHECKPOINTS, REPO
-from stylist.core.records import BODY_TYPES, PROFILE_NUMBERS, Rating
+from stylist.core.ratings import BODY_TYPES, PROFILE_NUMBERS, Rating
 from stylist.models.embedder import load_embedder
 
 DEFAULT_PATH = CHECKPOINTS / "preference"

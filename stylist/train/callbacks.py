@@ -13,7 +13,7 @@ from tqdm import tqdm
 from transformers import Trainer, TrainerCallback
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-from stylist.core.refine_status import RefineStatus
+from stylist.core.refine_protocol import RefineStatus
 
 Progress = Callable[[int, int, float | None], None]  # (step, total steps, latest loss)
 

@@ -38,7 +38,7 @@ from tqdm import tqdm
 from stylist.core.errors import StylistError
 from stylist.core.feedback import FeedbackStore
 from stylist.core.options import config_from, config_parser, option
-from stylist.core.records import Rating
+from stylist.core.ratings import Rating
 from stylist.data.rtr import by_user, episodes, load_ratings, split_users
 from stylist.data.splits import polyvore_catalog, polyvore_split
 from stylist.evaluation.preference import bucket_metrics, metrics, model_scores

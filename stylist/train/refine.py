@@ -34,7 +34,7 @@ from stylist.core.options import config_from, config_parser
 from stylist.core.paths import data_dir, shared_data
 from stylist.core.prompts import trl_row
 from stylist.core.refine_options import RefineConfig
-from stylist.core.refine_status import RefineResult, RefineStatus, refine_lock
+from stylist.core.refine_protocol import RefineResult, RefineStatus, refine_lock
 from stylist.data.corpus import negative_pairs
 from stylist.models.likelihood import completion_logprobs
 from stylist.models.lm import BASE_LM, with_initial_adapter

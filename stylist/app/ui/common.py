@@ -15,7 +15,7 @@ import gradio as gr
 from gradio.blocks import Block
 
 from stylist.app.access import UPLOAD_SUFFIXES
-from stylist.app.style import Card
+from stylist.app.suggestions import Card
 from stylist.core.errors import StylistError
 from stylist.core.vocabulary import SLOTS
 

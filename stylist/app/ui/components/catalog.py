@@ -27,18 +27,18 @@ def create_catalog_tab(app: Stylist, password: gr.Textbox) -> Components:
             added = gr.Markdown(elem_id="catalog-added")
 
     def search(text):
-        items = app.shop.search(text or "", limit=len(app.shop.catalog))
+        items = app.catalog.search(text or "", limit=len(app.catalog))
         shown = [(i.image, i.text) for i in items if i.image][:SHOWN]
-        return shown, f"{len(items)} of {len(app.shop.catalog)} items match; showing {len(shown)}"
+        return shown, f"{len(items)} of {len(app.catalog)} items match; showing {len(shown)}"
 
     gr.on([tab.select, query.submit, query.change], search, inputs=query, outputs=[gallery, found],
           trigger_mode="always_last", api_name="search")
 
     @one_line_errors
     def add_photos(paths, pw):
-        items = app.shop.add_photos(list(paths or []), pw)
+        items = app.catalog.add_photos(list(paths or []), pw)
         return ("Added: " + "; ".join(md(i.text) for i in items), [(i.image, i.text) for i in items],
-                f"{len(items)} new items (now {len(app.shop.catalog)} in the catalog)")
+                f"{len(items)} new items (now {len(app.catalog)} in the catalog)")
 
     add.click(add_photos, inputs=[uploads, password], outputs=[added, gallery, found], api_visibility="private")
     return {"tab": tab}

@@ -8,10 +8,10 @@ import gradio as gr
 import pandas as pd
 
 from stylist.app.service import Stylist
-from stylist.app.style import Card
+from stylist.app.suggestions import Card
 from stylist.app.ui.common import Components, card_html, clock, md, one_line_errors, slot_order
 from stylist.core.adapters import AdapterVersion
-from stylist.core.refine_status import RefineResult, RefineStatus
+from stylist.core.refine_protocol import RefineResult, RefineStatus
 
 
 def create_refine_tab(app: Stylist, password: gr.Textbox, style: Components) -> Components:
@@ -48,11 +48,11 @@ def create_refine_tab(app: Stylist, password: gr.Textbox, style: Components) -> 
         timer = gr.Timer(1.0)
 
     def tick(last):
-        status = app.refining.status()
+        status = app.refine.status()
         key = (status.started, status.state, status.step, len(status.losses))
         if key == last:  # nothing new: leave the page alone
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), last
-        startable = not status.running and not app.refining.readiness().needed
+        startable = not status.running and not app.refine.readiness().needed
         return (_progress_html(status), _loss_frame(status.losses), gr.Button(interactive=startable),
                 gr.Button(interactive=status.running), _metric_rows(status.result), key)
 
@@ -60,27 +60,27 @@ def create_refine_tab(app: Stylist, password: gr.Textbox, style: Components) -> 
                api_visibility="private")
 
     def listing():
-        found = app.refining.versions()
+        found = app.refine.versions()
         active = next(v.name for v in found if v.active)
-        ready = app.refining.readiness()
+        ready = app.refine.readiness()
         return (_versions_table(found), gr.Dropdown(choices=[v.name for v in found], value=active),
                 f"Feedback so far: {md(ready.describe())}. A pair is a liked suggestion and a disliked or "
                 "passed-over one for the same outfit.",
-                gr.Button(interactive=not ready.needed and not app.refining.status().running))
+                gr.Button(interactive=not ready.needed and not app.refine.status().running))
 
-    start.click(one_line_errors(lambda pw: app.refining.start(pw)), inputs=password, api_visibility="private")
-    stop.click(one_line_errors(lambda pw: app.refining.stop(pw)), inputs=password, api_visibility="private")
+    start.click(one_line_errors(lambda pw: app.refine.start(pw)), inputs=password, api_visibility="private")
+    stop.click(one_line_errors(lambda pw: app.refine.stop(pw)), inputs=password, api_visibility="private")
     # the versions list follows the run: refresh it whenever the run state changes
     shown = [versions, pick, pairs, start]
     gr.on([seen.change, tab.select], listing, outputs=shown, api_visibility="private")
-    activate.click(one_line_errors(lambda v, pw: app.refining.activate(v, pw)), inputs=[pick, password],
+    activate.click(one_line_errors(lambda v, pw: app.refine.activate(v, pw)), inputs=[pick, password],
                    api_visibility="private").then(listing, outputs=shown, api_visibility="private")
-    rollback.click(one_line_errors(lambda pw: app.refining.rollback(pw)), inputs=password,
+    rollback.click(one_line_errors(lambda pw: app.refine.rollback(pw)), inputs=password,
                    api_visibility="private").then(listing, outputs=shown, api_visibility="private")
 
     @one_line_errors
     def side_by_side(occ, sea, asked, *caps):
-        (old_name, old), (new_name, new) = app.style.compare(list(caps), occ, sea, asked)
+        (old_name, old), (new_name, new) = app.suggestions.compare(list(caps), occ, sea, asked)
         return _side(f"before: {old_name}", old), _side(f"after: {new_name} (active)", new)
 
     compare.click(side_by_side, inputs=[style["occasion"], style["season"], style["pieces"], *style["texts"]],

@@ -16,9 +16,9 @@ from dataclasses import asdict
 
 import gradio as gr
 
+from stylist.app.active_catalog import example_photos
 from stylist.app.service import Stylist
-from stylist.app.shop import example_photos
-from stylist.app.style import Card
+from stylist.app.suggestions import Card
 from stylist.app.ui.common import UPLOAD_TYPES, Components, card_html, md, one_line_errors, slot_order
 from stylist.core.errors import StylistError
 from stylist.core.vocabulary import OCCASIONS, SEASONS, SLOTS
@@ -86,7 +86,7 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
         @one_line_errors
         def caption(paths):
             paths = list(paths or [])
-            found = app.style.caption(paths) if paths else []
+            found = app.suggestions.caption(paths) if paths else []
             out = []
             for i in range(n):
                 out.append(gr.Image(value=paths[i] if i < len(found) else None, visible=i < len(found)))
@@ -105,7 +105,7 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
         def complete(token, kept, occ, sea, asked, *caps):
             """Suggestions as a new rendering, kept beside the one before it (see `click`), and shown in the same
             answer: `key` changes with the cards it names, so a click always names the card it was made on."""
-            groups = app.style.recommend(list(caps), occ, sea, token=token or "", slots=asked)
+            groups = app.suggestions.recommend(list(caps), occ, sea, token=token or "", slots=asked)
             found = sum(len(g) for g in groups.values())
             rendering = secrets.token_hex(6)
             cards = {s: [asdict(c) for c in g] for s, g in groups.items()}

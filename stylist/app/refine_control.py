@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from stylist.app.access import Access
-from stylist.app.runner import RefineJob
+from stylist.app.refine_worker import RefineWorker
 from stylist.core.adapters import AdapterRegistry, AdapterVersion
 from stylist.core.errors import StylistError
 from stylist.core.feedback import FeedbackStore, Readiness, readiness
 from stylist.core.options import parse_known_config
 from stylist.core.refine_options import RefineConfig
-from stylist.core.refine_status import RefineStatus
+from stylist.core.refine_protocol import RefineStatus
 
 
-class Refining:
+class RefineControl:
     """Admin actions on the adapter: every one checks the password on the server."""
 
-    def __init__(self, access: Access, registry: AdapterRegistry, job: RefineJob, store: FeedbackStore,
+    def __init__(self, access: Access, registry: AdapterRegistry, worker: RefineWorker, store: FeedbackStore,
                  extra_args: list[str]):
-        self.access, self.registry, self.job, self.store, self.extra_args = access, registry, job, store, extra_args
+        self.access, self.registry, self.worker, self.store, self.extra_args = access, registry, worker, store, extra_args
         # the worker's settings (its minimum and held-out share), as the options the app passes it will set them
         self.worker_config = parse_known_config(RefineConfig, extra_args)
 
@@ -30,14 +30,14 @@ class Refining:
         ready = self.readiness()
         if ready.needed:
             raise StylistError(f"not enough votes to refine yet: {ready.describe()}")
-        self.job.start(extra=self.extra_args)
+        self.worker.start(extra=self.extra_args)
 
     def stop(self, password: str | None) -> None:
         self.access.check_admin(password, "stopping a refine")
-        self.job.stop()
+        self.worker.stop()
 
     def status(self) -> RefineStatus:
-        return self.job.status()
+        return self.worker.status()
 
     def versions(self) -> list[AdapterVersion]:
         return self.registry.list()

@@ -62,7 +62,7 @@ def load_preference() -> PreferenceModel | None:
         return None
 
 
-class Style:
+class Suggestions:
     """Caption photos and complete outfits with the active adapter version (or a named one, to compare)."""
 
     def __init__(self, access: Access, captioner: Captioner, recommender: Recommender, registry: AdapterRegistry,

@@ -1,14 +1,14 @@
 """The background refine worker the app starts, watches and stops; it outlives the page and the app.
 
-`RefineJob.start()` launches `python -m stylist refine --status-file ... --stop-file ... --lock-fd ...` in
+`RefineWorker.start()` launches `python -m stylist refine --status-file ... --stop-file ... --lock-fd ...` in
 its own session with its output going to a log file, so nothing depends on the page, on the app process or
 on a pipe someone must drain. The worker keeps its `RefineStatus` in `<data>/refine/status.json` (see
-stylist/core/refine_status.py); `status()` reads it (and notices a worker that died without saying so);
+stylist/core/refine_protocol.py); `status()` reads it (and notices a worker that died without saying so);
 `stop()` drops a stop file that the worker checks between training steps. One run at a time: `start()`
 takes the refine lock before it touches anything shared and hands it down to the worker, which holds it
 for its whole life, so of simultaneous starts exactly one launches a worker.
 
-    python -c "from stylist.app.runner import RefineJob; print(RefineJob('data').status())"
+    python -c "from stylist.app.refine_worker import RefineWorker; print(RefineWorker('data').status())"
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from pathlib import Path
 
 from stylist.core.errors import StylistError
 from stylist.core.paths import REPO, data_dir
-from stylist.core.refine_status import RefineStatus, is_locked, job_dir, refine_lock
+from stylist.core.refine_protocol import RefineStatus, is_locked, job_dir, refine_lock
 from stylist.models.spec import LMSpec
 
 
-class RefineJob:
+class RefineWorker:
     """Start, watch and stop the refine worker of one data folder; any app process may do so at any time."""
 
     command = (sys.executable, "-m", "stylist", "refine")  # the worker (a test may swap in a fake one)

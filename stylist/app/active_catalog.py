@@ -76,7 +76,7 @@ def _caption_untitled(catalog: Catalog, data: Path, captioner: Captioner) -> Non
             setattr(item, key, value)
 
 
-class Shop:
+class ActiveCatalog:
     """Browse, search and grow the catalog; additions are indexed for retrieval at once and kept across restarts."""
 
     def __init__(self, catalog: Catalog, data: Path, access: Access, captioner: Captioner,
@@ -86,6 +86,9 @@ class Shop:
         self._adding = threading.Lock()  # the additions file is read, extended and rewritten by one request at a time
         self._images = data / ADDED
         _serve_photos(catalog, data, keep=self._images)
+
+    def __len__(self) -> int:
+        return len(self.catalog)
 
     def search(self, query: str | None, limit: int = 60) -> list[Item]:
         return self.catalog.search(check_text(query, self.access.config.search_chars, "a search"), limit=limit)
