@@ -1,12 +1,10 @@
-"""The outfit model's results table for any base LM, adapter and scoring weights, on Maryland or the new crawl.
+"""The outfit model's results table for any base LM, adapter and scoring weights, on the Maryland outfits.
 
     python bench/lm_table.py --outfits maryland --split valid --llm runs/pretrain --adapter runs/sft \
         --scoring runs/sft/scoring.json --scoring-base runs/pretrain/scoring_base.json
-    python bench/lm_table.py --outfits crawl --split test --limit 300 ...     # the new crawl's held-out part
 
 `bench/outfit_table.py` measures the embedded checkpoints on the Maryland test part; this one measures
-candidates before they are adopted (choose on --split valid, read test once), and the new crawl, whose
-garment types come from the titles (`stylist.data.polyvore_outfits`). Rows: chance, counts, base LM
+candidates before they are adopted (choose on --split valid, read test once). Rows: chance, counts, base LM
 (PMI alone and + counts, with the base's own weights), LoRA-SFT (alone and + counts = the recommender's scorer).
 """
 
@@ -19,8 +17,8 @@ from pathlib import Path
 
 import torch
 
+from stylist.core.catalog import load_polyvore
 from stylist.core.paths import shared_data
-from stylist.data.polyvore_outfits import crawl_path, load_outfits
 from stylist.data.splits import split_outfits
 from stylist.evaluation.outfits import ChanceScorer, ResultsTable
 from stylist.models.outfit import load_outfit_model
@@ -34,20 +32,20 @@ ROWS = (  # label, uses the LM, uses the counts, adapter (None = the SFT adapter
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--outfits", default="maryland", help="maryland, crawl, or a Polyvore-format file")
+    parser.add_argument("--outfits", default="maryland", help="maryland, or a Polyvore-format file with categories")
     parser.add_argument("--split", default="valid", choices=["valid", "test"])
     parser.add_argument("--llm", help="base LM folder (default: checkpoints/base-lm)")
     parser.add_argument("--adapter", help="LoRA-SFT adapter folder (default: the embedded one)")
     parser.add_argument("--scoring", help="the adapter's weights (scoring.json; default: checkpoints/scorer)")
     parser.add_argument("--scoring-base", help="the bare base LM's weights (scoring_base.json)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--limit", type=int, help="the first N outfits of the part (the crawl's are many)")
+    parser.add_argument("--limit", type=int, help="the first N outfits of the part")
     parser.add_argument("--rows", nargs="+", help="only rows whose label starts with one of these")
     parser.add_argument("--json", help="also write the numbers here")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    path = {"maryland": shared_data() / "polyvore" / "outfits.json", "crawl": crawl_path()}.get(args.outfits, args.outfits)
-    catalog = load_outfits(path)
+    path = shared_data() / "polyvore" / "outfits.json" if args.outfits == "maryland" else args.outfits
+    catalog = load_polyvore(path)
     outfits = split_outfits(catalog.outfits)[args.split][:args.limit]
     table, shared = ResultsTable(catalog, outfits, args.seeds), {}
     for label, use_lm, use_counts, adapter in ROWS:

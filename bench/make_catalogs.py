@@ -1,10 +1,11 @@
-"""ActiveCatalog-sized catalogs for the benchmarks, made from the real Polyvore product titles in `../shared/data`.
+"""Shop-sized catalogs for the benchmarks, made from the real Polyvore product titles in `../shared/data` and the
+demo catalog.
 
     python bench/make_catalogs.py [--sizes 10000 100000] [--out runs/catalogs]
 
-Every distinct wearable title of both Polyvore sets is used once (with its category and price where the set
-has them); beyond those (about 27,000), more items are the same titles in another palette colour, as a shop
-lists one cut in several colours. The catalogs are stylist catalog JSON files under `runs/` (git-ignored):
+Every distinct wearable title of the Maryland Polyvore outfits and of the demo catalog is used once (with its
+category and price where it has them); beyond those (about 5,000), more items are the same titles in another
+palette colour, as a shop lists one cut in several colours. The catalogs are stylist catalog JSON files under `runs/` (git-ignored):
 they derive from research-only data and are never committed. A catalog already made is reused.
 """
 
@@ -21,14 +22,14 @@ from stylist.core.colors import PALETTE
 from stylist.core.paths import RUNS, shared_data
 
 OUT = RUNS / "catalogs"
-SOURCES = ("polyvore/outfits.json", "polyvore-outfits/outfits.json")
+SOURCES = (shared_data() / "polyvore" / "outfits.json", "demo")
 
 
 def real_items() -> list[Item]:
     """The wearable Polyvore items with a title, one per distinct title, in the files' order."""
     seen, items = set(), []
     for source in SOURCES:
-        for item in load_catalog(shared_data() / source).wearable():
+        for item in load_catalog(source).wearable():
             if item.title and item.title not in seen:
                 seen.add(item.title)
                 items.append(item)

@@ -1,4 +1,4 @@
-"""The base LM's pre-training: its sequence format, the new crawl's loader and split, and a tiny run end to end."""
+"""The base LM's pre-training: its sequence format, its corpus (real outfits only), and a tiny run end to end."""
 
 from __future__ import annotations
 
@@ -8,16 +8,10 @@ import random
 import pytest
 
 from stylist.core.catalog import Item
+from stylist.core.paths import shared_data
 from stylist.data.corpus import TrainingOutfit
-from stylist.data.polyvore_outfits import crawl_path, crawl_split, load_outfits
 from stylist.experimental import pretrain_lm as pretrain_module
 from stylist.experimental.pretrain_lm import PretrainConfig, outfit_sequence, pretrain
-
-CRAWL = [{"set_id": str(100 + n), "items": [
-    {"index": 1, "name": f"{colour} leather ankle boots", "item_id": "1"},
-    {"index": 2, "name": f"{colour} wool coat", "item_id": "2"},
-    {"index": 3, "name": "skinny jeans", "item_id": "3"},
-    {"index": 4, "name": "chanel no 5", "item_id": "4"}]} for n, colour in enumerate(["black", "red", "navy", "grey"])]
 
 
 def outfit(*titles: str) -> TrainingOutfit:
@@ -31,15 +25,6 @@ def test_outfit_sequence_is_the_prompt_format_with_one_item_missing():
         head, _, missing = text.rpartition(": ")
         assert text.startswith("outfit: ") and "\nmissing" in text
         assert missing in titles and missing not in head.split("\n")[0]
-
-
-def test_a_file_without_categories_reads_garment_types_from_titles(tmp_path):
-    path = tmp_path / "outfits.json"
-    path.write_text(json.dumps(CRAWL))
-    catalog = load_outfits(path)
-    assert [catalog.items[f"100_{k}"].category for k in range(1, 5)] == ["shoes", "outerwear", "bottoms", ""]
-    parts = crawl_split(catalog)
-    assert sum(len(parts[p]) for p in ("train", "valid", "test")) == len(CRAWL)
 
 
 def test_tiny_pretraining_saves_a_loadable_float16_base_every_epoch(tmp_path, monkeypatch):
@@ -57,14 +42,14 @@ def test_tiny_pretraining_saves_a_loadable_float16_base_every_epoch(tmp_path, mo
     assert tokenizer("black boots")["input_ids"][0] == tokenizer.bos_token_id
 
 
-@pytest.mark.skipif(not crawl_path().exists(), reason="../shared/data not present")
+@pytest.mark.skipif(not (shared_data() / "polyvore" / "outfits.json").exists(), reason="../shared/data not present")
 def test_the_real_corpus_keeps_test_outfits_out():
-    from stylist.data.polyvore_outfits import crawl_catalog
+    from stylist.data.splits import polyvore_catalog, polyvore_split
 
-    catalog = crawl_catalog()
-    test_titles = {i.title for o in crawl_split(catalog)["test"] for i in catalog.outfit_items(o)}
+    catalog = polyvore_catalog()
+    test_titles = {i.title for o in polyvore_split(catalog)["test"] for i in catalog.outfit_items(o)}
     train, valid, titles = pretrain_module.corpus()
-    assert len(train) > 5000 and len(valid) > 500
+    assert len(train) > 700 and len(valid) > 100
     assert len(test_titles - set(titles)) > 100  # titles only in test outfits are never read
 
 

@@ -1,7 +1,6 @@
 """Complementary-item retrieval: the recommender's first step, generation, measured on held-out outfits.
 
     python -m stylist eval retrieval --split test [--json]
-    python -m stylist eval retrieval --outfits ../shared/data/polyvore-outfits/outfits.json --split test
 
 For each outfit one item (of a slot the app recommends) is blanked; the recommender over the file's items
 describes the missing piece from the other captions (`Recommender.describe`: a greedy text per rotation of
@@ -22,11 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from stylist.core.catalog import Catalog, Item, Outfit
+from stylist.core.catalog import Catalog, Item, Outfit, load_polyvore
 from stylist.core.paths import shared_data
 from stylist.core.prompts import item_caption
 from stylist.core.vocabulary import SLOTS
-from stylist.data.polyvore_outfits import load_outfits
 from stylist.data.splits import split_outfits
 from stylist.models.spec import LMSpec
 
@@ -112,7 +110,7 @@ def evaluate(catalog: Catalog, outfits: list[Outfit], llm: LMSpec | str | None =
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m stylist eval retrieval", description=__doc__.split("\n")[0])
     parser.add_argument("--outfits", default=str(shared_data() / "polyvore" / "outfits.json"),
-                        help="Polyvore-format outfits; a file without categories reads garment types from titles")
+                        help="Polyvore-format outfits with categories (category_id.txt beside the file)")
     parser.add_argument("--split", default="test", choices=["all", "train", "valid", "test"],
                         help="which outfits to blank (test = the held-out 20%%, by set id hash)")
     LMSpec.add_arguments(parser)
@@ -123,7 +121,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--json", action="store_true", help="last line: the whole result as one JSON object")
     args = parser.parse_args(argv[1:] if argv and argv[0] == "retrieval" else argv)
 
-    catalog = load_outfits(args.outfits)
+    catalog = load_polyvore(args.outfits)
     outfits = catalog.outfits if args.split == "all" else split_outfits(catalog.outfits)[args.split]
     result = evaluate(catalog, outfits, LMSpec.from_args(args), None, args.embedder, args.negatives, args.seed, args.limit)
     for name in ("generation", "slot_only", "counts", "chance"):

@@ -17,8 +17,8 @@ import sys
 
 import numpy as np
 
+from stylist.core.catalog import load_polyvore
 from stylist.core.paths import shared_data
-from stylist.data.polyvore_outfits import load_outfits
 from stylist.evaluation.outfits import build_fitb_questions, load_scorer, select_outfits
 
 WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, np.inf)
@@ -46,7 +46,7 @@ def main() -> int:
     parser.add_argument("--adapter", help="adapter folder (default: the embedded SFT adapter)")
     parser.add_argument("--split", default="valid", choices=["valid", "test"])
     args = parser.parse_args()
-    catalog = load_outfits(str(shared_data() / "polyvore" / "outfits.json"))
+    catalog = load_polyvore(shared_data() / "polyvore" / "outfits.json")
     outfits = select_outfits(catalog, args.split)
     lm, counts = load_scorer("lm", args.llm, args.adapter), load_scorer("counts")
     for hard in (False, True):

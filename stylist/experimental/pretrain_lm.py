@@ -1,13 +1,13 @@
-"""Pre-train the outfit LM's base on real outfits of both Polyvore crawls and all training item titles.
+"""Pre-train the outfit LM's base on real outfits (Maryland's training part and the demo catalog's rule-made
+outfits) and all training item titles.
 
     python -m stylist.experimental.pretrain_lm --out-dir runs/pretrain   # then: train-lm --step sft --base-dir ...
 
-The old base read single garment texts only, and the 830 Maryland training outfits were all the outfit
-signal the LoRA adapter could learn from: too little. This base reads the prompt format itself
-(`outfit: a ; b ; c / missing shoes: d`, loss on every token) on the 5,000+ training outfits of the new
-crawl plus Maryland's and the demo's, mixed with single titles, so it learns what garments are and
-which go together before the SFT adapter narrows it to Maryland's style. Test parts of both crawls are
-never read; the valid parts give the per-epoch validation loss. After every epoch the model is saved
+The committed base read single garment texts only. This base reads the prompt format itself
+(`outfit: a ; b ; c / missing shoes: d`, loss on every token) on Maryland's training outfits and the demo's,
+mixed with single titles, so it learns what garments are and which go together before the SFT adapter narrows
+it. Maryland's test part is never read; its valid part gives the per-epoch validation loss. (Earlier runs also
+read a second Polyvore crawl, withdrawn since: its titles were random.) After every epoch the model is saved
 (float16, loaded back as float32), so a usable base exists if training stops early.
 """
 
@@ -27,7 +27,6 @@ from stylist.core.options import parse_config
 from stylist.core.paths import RUNS
 from stylist.core.prompts import completion, outfit_prompt
 from stylist.data.corpus import TrainingOutfit, garment_texts, training_outfits
-from stylist.data.polyvore_outfits import crawl_catalog, crawl_split, crawl_training_outfits
 from stylist.train.lm import LMTrainConfig, make_tokenizer, new_llama, train_loop
 
 
@@ -65,14 +64,11 @@ def encode(tokenizer: PreTrainedTokenizerFast, text: str) -> tuple[list[int], in
 
 
 def corpus() -> tuple[list[TrainingOutfit], list[TrainingOutfit], list[str]]:
-    """(training outfits, validation outfits, single titles) of both crawls; test parts excluded."""
-    catalog = crawl_catalog()
-    train = crawl_training_outfits("train", catalog) + training_outfits("train")
-    valid = crawl_training_outfits("valid", catalog) + training_outfits("valid", with_demo=False)
+    """(training outfits, validation outfits, single titles): Maryland's training part with the demo's outfits,
+    Maryland's valid part, and every training garment text; the test part excluded."""
+    train, valid = training_outfits("train"), training_outfits("valid", with_demo=False)
     keep = lambda outfits: [o for o in outfits if sum(bool(c) for c in o.captions) >= 2]  # noqa: E731
-    crawl_titles = [item.title for o in crawl_split(catalog)["train"] for item in catalog.outfit_items(o)]
-    titles = sorted({t for t in crawl_titles + garment_texts() if t})
-    return keep(train), keep(valid), titles
+    return keep(train), keep(valid), sorted({t for t in garment_texts() if t})
 
 
 def save(model, tokenizer: PreTrainedTokenizerFast, out: Path, report: dict) -> None:

@@ -7,7 +7,7 @@
 The committed format names the missing slot in half of the SFT prompts ("missing shoes:") and its loss covers
 the caption only, so the LM never learns which kind of piece an outfit lacks, which the counts know well. Here,
 when the prompt does not name the slot, the completion begins with it: "missing" + " shoes: black boots", the
-same tokens as "missing shoes:" + " black boots". The base is pre-trained as `pretrain_lm` does (both crawls), with
+same tokens as "missing shoes:" + " black boots". The base is pre-trained as `pretrain_lm` does (real outfits), with
 the slot always in its sequences. Results: docs/experiments/outfit-lm-pretraining.md.
 """
 
