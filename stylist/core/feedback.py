@@ -1,6 +1,8 @@
-"""Likes and dislikes: a SQLite store of click events and the DPO preference pairs built from them.
+"""Likes and dislikes: a SQLite store of click events, the DPO preference pairs and the KTO votes built from them.
 
     python -m stylist export-feedback --format trl [--user U] [--out pairs.jsonl] [--data-dir D]
+    python -m stylist export-feedback --format dataset --out feedback-dataset/   # parquet + a dataset card
+    python -m stylist import-feedback feedback-dataset/ [--data-dir D]           # pool another demo's votes
 
 The store lives in the data folder (`--data-dir`, `$STYLIST_DATA_DIR`), never in `checkpoints/`. Every
 click is committed in its own transaction (WAL journal, so readers such as a running refine never block
@@ -17,6 +19,14 @@ Pair rule (what `pairs()` turns events into; the prompt is `prompts.outfit_promp
      offered and the user passed over), at most `max_unpicked` of them per liked item, best-ranked first.
   A context with no like gives no pair: a dislike alone says what is wrong, not what is right.
   Identical (prompt, chosen, rejected) triples are kept once per user.
+
+Vote rule (what `votes()` turns events into, for KTO, which learns from unpaired labels): every latest
+not-undone click per user, context and item is one example, the clicked item's caption labelled desirable (like)
+or not (dislike); so a dislike teaches even when nothing beside it was liked.
+
+Every vote has an id unique across instances, `<instance>:<number>`: the store's own instance id (made once,
+kept in its `meta` table) and the event's number, or, for a vote imported from another instance's export, the
+id it had there (`origin`, `origin_id`), so pooling the same export twice adds nothing.
 """
 
 from __future__ import annotations
@@ -27,10 +37,12 @@ import json
 import sqlite3
 import sys
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from stylist.core.errors import StylistError
 from stylist.core.paths import data_dir, writing
@@ -54,7 +66,13 @@ CREATE TABLE IF NOT EXISTS events (
     undone_at REAL
 );
 CREATE INDEX IF NOT EXISTS events_user ON events (user, time);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+# columns added after the first release: a store made before them gains them when it is opened
+_ADDED_COLUMNS = {"origin": "TEXT", "origin_id": "INTEGER"}
+_ORIGIN_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS events_origin ON events (origin, origin_id) WHERE origin IS NOT NULL"
+_EVENT_COLUMNS = ("id, user, time, context_key, context, options, item_id, item_text, adapter_version, label, "
+                  "undone_at, origin, origin_id")
 
 
 @dataclass(frozen=True)
@@ -96,6 +114,12 @@ class Event:
     adapter_version: int | None
     label: str
     undone_at: float | None = None
+    origin: str | None = None  # the instance the vote was cast on, when imported
+    origin_id: int | None = None  # its number there
+
+    def vote_id(self, instance: str) -> str:
+        """The id that names this vote in every instance's store (`instance`: this store's)."""
+        return f"{self.origin}:{self.origin_id}" if self.origin else f"{instance}:{self.id}"
 
 
 @dataclass
@@ -111,6 +135,21 @@ class Pair:
     def trl(self) -> dict[str, str]:
         """The row trl's DPOTrainer and `datasets` read as they are (standard, non-conversational format)."""
         return {"prompt": self.prompt, "chosen": self.chosen, "rejected": self.rejected}
+
+
+@dataclass
+class Vote:
+    """One KTO example: a clicked suggestion's caption after its outfit prompt, labelled by the click."""
+
+    prompt: str
+    completion: str
+    label: bool
+    user: str = ""
+    context_key: str = ""
+
+    def trl(self) -> dict[str, str | bool]:
+        """The row trl's KTOTrainer and `datasets` read as they are (standard, unpaired format)."""
+        return {"prompt": self.prompt, "completion": self.completion, "label": self.label}
 
 
 class FeedbackStore:
@@ -129,6 +168,13 @@ class FeedbackStore:
                         raise self._damaged("; ".join(problems or report))
                     db.execute("PRAGMA journal_mode=WAL")
                     db.executescript(_SCHEMA)
+                    present = {row[1] for row in db.execute("PRAGMA table_info(events)")}
+                    for column, kind in _ADDED_COLUMNS.items():
+                        if column not in present:
+                            db.execute(f"ALTER TABLE events ADD COLUMN {column} {kind}")
+                    db.execute(_ORIGIN_INDEX)
+                    if db.execute("SELECT 1 FROM meta WHERE key = 'instance'").fetchone() is None:
+                        db.execute("INSERT INTO meta VALUES ('instance', ?)", (uuid.uuid4().hex[:12],))
         except sqlite3.DatabaseError as exc:  # left as it is: it may hold someone's votes
             raise StylistError(f"{self.path}: not a stylist feedback database ({exc}); move it aside or pass another --data-dir") from exc
 
@@ -208,7 +254,7 @@ class FeedbackStore:
             args.append(user)
         if not include_undone:
             where.append("undone_at IS NULL")
-        query = "SELECT * FROM events" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC"
+        query = f"SELECT {_EVENT_COLUMNS} FROM events" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC"
         if limit is not None:
             query += f" LIMIT {int(limit)}"
         with self._transaction() as db:  # one read transaction: a consistent snapshot
@@ -238,6 +284,33 @@ class FeedbackStore:
     def pairs(self, user: str | None = None, max_unpicked: int = 4) -> list[Pair]:
         """DPO pairs from the active events by the rule in this module's docstring."""
         return build_pairs(self.events(user), max_unpicked)
+
+    def votes(self, user: str | None = None) -> list[Vote]:
+        """KTO votes from the active events by the vote rule in this module's docstring."""
+        return build_votes(self.events(user))
+
+    @property
+    def instance(self) -> str:
+        """This store's instance id, the first part of the ids of the votes cast here."""
+        with self._transaction() as db:
+            return db.execute("SELECT value FROM meta WHERE key = 'instance'").fetchone()[0]
+
+    def add_imported(self, events: Sequence[Event]) -> int:
+        """Store events exported by another instance (their `origin`/`origin_id` set), in one transaction; those
+        already here (cast here, or imported before) are skipped. Returns how many were added."""
+        instance, added = self.instance, 0
+        with self._write() as db:
+            for e in events:
+                if e.origin == instance:
+                    continue  # cast here in the first place
+                context = Context(tuple(e.context.captions), e.context.slot, e.context.occasion, e.context.season)
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO events (user, time, context_key, context, options, item_id, item_text,"
+                    " adapter_version, label, undone_at, origin, origin_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (e.user, e.time, context.key, json.dumps(asdict(context)), json.dumps([asdict(o) for o in e.options]),
+                     e.item_id, e.item_text, e.adapter_version, e.label, e.undone_at, e.origin, e.origin_id))
+                added += cursor.rowcount
+        return added
 
     def export_trl(self, path: str | Path, user: str | None = None) -> int:
         """Write the pairs as trl JSONL (atomically: a failed export leaves no file behind); returns how many."""
@@ -274,33 +347,47 @@ def build_pairs(events: Sequence[Event], max_unpicked: int = 4) -> list[Pair]:
     return pairs
 
 
+def build_votes(events: Sequence[Event]) -> list[Vote]:
+    """The vote rule (module docstring) applied to a snapshot of events, oldest first."""
+    latest: dict[tuple[str, str, str], Event] = {}
+    for event in sorted(events, key=lambda e: e.id):  # a later click on the same item wins
+        latest[(event.user, event.context.key, event.item_id)] = event
+    return [Vote(e.context.prompt, completion(e.item_text), e.label == "like", e.user, e.context.key)
+            for e in latest.values()]
+
+
 def _event(row: tuple) -> Event:
-    id_, user, time_, _key, context, options, item_id, item_text, version, label, undone_at = row
+    id_, user, time_, _key, context, options, item_id, item_text, version, label, undone_at, origin, origin_id = row
     ctx = json.loads(context)
     return Event(id_, user, time_, Context(tuple(ctx["captions"]), ctx.get("slot"), ctx.get("occasion"),
                                            ctx.get("season")),
-                 [Option(**o) for o in json.loads(options)], item_id, item_text, version, label, undone_at)
+                 [Option(**o) for o in json.loads(options)], item_id, item_text, version, label, undone_at,
+                 origin, origin_id)
 
 
 MIN_TRAIN_PAIRS = 8  # fewer pairs move the adapter by noise, not by taste
 HELDOUT_PERCENT = 20  # of outfit contexts, kept out of training to measure preference accuracy before/after
 
 
-def split_pairs(pairs: Sequence[Pair], heldout_percent: int) -> tuple[list[Pair], list[Pair]]:
-    """(train, held-out) by a hash of the context, so a held-out outfit prompt is never trained on."""
-    heldout = {p.context_key for p in pairs
+Example = TypeVar("Example", Pair, Vote)
+
+
+def split_pairs(examples: Sequence[Example], heldout_percent: int) -> tuple[list[Example], list[Example]]:
+    """(train, held-out) pairs or votes by a hash of the context, so a held-out outfit prompt is never trained on."""
+    heldout = {p.context_key for p in examples
                if int(hashlib.sha1(p.context_key.encode()).hexdigest(), 16) % 100 < heldout_percent}
-    return [p for p in pairs if p.context_key not in heldout], [p for p in pairs if p.context_key in heldout]
+    return ([p for p in examples if p.context_key not in heldout], [p for p in examples if p.context_key in heldout])
 
 
 @dataclass(frozen=True)
 class Readiness:
     """How far the recorded feedback is from a refine: the one count the page, the CLI and the worker share."""
 
-    pairs: int  # every preference pair (what an export writes)
+    pairs: int  # every preference pair or vote (what an export writes)
     users: int
-    train_pairs: int  # the pairs of outfits not held out: what DPO trains on
+    train_pairs: int  # those of outfits not held out: what DPO (pairs) or KTO (votes) trains on
     min_pairs: int
+    unit: str = "preference pair"  # or "vote", for KTO
 
     @property
     def needed(self) -> int:
@@ -308,17 +395,20 @@ class Readiness:
 
     def describe(self) -> str:
         users = f"{self.users} {'user' if self.users == 1 else 'users'}"
-        text = (f"{self.pairs} preference {'pair' if self.pairs == 1 else 'pairs'} from {users}, "
+        text = (f"{self.pairs} {self.unit}{'' if self.pairs == 1 else 's'} from {users}, "
                 f"{self.train_pairs} of them for training (a refine needs at least {self.min_pairs})")
         if self.needed:
-            text += f": {self.needed} more {'pair is' if self.needed == 1 else 'pairs are'} needed"
+            last = self.unit.split()[-1]
+            text += f": {self.needed} more {last + ' is' if self.needed == 1 else last + 's are'} needed"
         return text
 
 
-def readiness(pairs: Sequence[Pair], min_pairs: int = MIN_TRAIN_PAIRS,
+def readiness(examples: Sequence[Pair | Vote], min_pairs: int = MIN_TRAIN_PAIRS,
               heldout_percent: int = HELDOUT_PERCENT) -> Readiness:
-    train, _ = split_pairs(pairs, heldout_percent)
-    return Readiness(len(pairs), len({p.user for p in pairs}), len(train), min_pairs)
+    """How far pairs (DPO) or votes (KTO) are from a refine."""
+    train, _ = split_pairs(examples, heldout_percent)
+    unit = "vote" if examples and isinstance(examples[0], Vote) else "preference pair"
+    return Readiness(len(examples), len({p.user for p in examples}), len(train), min_pairs, unit)
 
 
 def write_jsonl(pairs: Sequence[Pair], out) -> None:
@@ -328,18 +418,31 @@ def write_jsonl(pairs: Sequence[Pair], out) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stylist export-feedback", description=__doc__.split("\n")[0])
-    parser.add_argument("--format", choices=["trl"], default="trl", help="prompt/chosen/rejected JSONL")
-    parser.add_argument("--user", default=None, help="only this user's pairs (default: every user)")
-    parser.add_argument("--out", default=None, help="output file (default: standard output)")
+    parser.add_argument("--format", choices=["trl", "dataset"], default="trl",
+                        help="trl: prompt/chosen/rejected JSONL; dataset: a folder of parquet files (votes, paired, "
+                             "unpaired) with a dataset card, for `datasets.load_dataset` and `import-feedback`")
+    parser.add_argument("--user", default=None, help="only this user's pairs (trl only; default: every user)")
+    parser.add_argument("--out", default=None, help="output file, or the new folder of a dataset (default for trl: "
+                                                    "standard output)")
+    parser.add_argument("--catalog", default=None, help="the catalog the votes were cast on, for the dataset card")
+    parser.add_argument("--license", default="cc-by-4.0", help="the votes' licence id, for the dataset card")
     parser.add_argument("--data-dir", default=None, help="data folder (default: $STYLIST_DATA_DIR or ./data)")
     args = parser.parse_args(argv)
+    if args.format == "dataset" and (args.out is None or args.user is not None):
+        parser.error("--format dataset needs --out FOLDER and exports every user")
     path = data_dir(args.data_dir, create=False) / DB_NAME
     if not path.is_file():
         raise StylistError(f"no feedback recorded yet: {path} does not exist (run the app, or pass --data-dir)")
     store = FeedbackStore(path)
     if args.user is not None and args.user not in store.users():
         raise StylistError(f"unknown user {args.user!r}: no votes in {path} (users: {', '.join(store.users()) or 'none'})")
-    if args.out is None:
+    if args.format == "dataset":
+        from stylist.core.feedback_dataset import export_dataset
+
+        counts = export_dataset(store, args.out, args.catalog, args.license)
+        print(f"wrote {counts['votes']} votes, {counts['paired']} pairs and {counts['unpaired']} unpaired votes to "
+              f"{args.out}", file=sys.stderr)
+    elif args.out is None:
         pairs = store.pairs(args.user)
         write_jsonl(pairs, sys.stdout)
         print(f"{len(pairs)} pairs from {path}", file=sys.stderr)
