@@ -3,9 +3,12 @@ on top-5 recommendations, one DPO refine runs, and the liked share rises on outf
 
     python bench/simulated_user.py --out runs/simulated_user.json       # the reported run (test split)
     python bench/simulated_user.py --split valid --grid '{"beta": 0.5}' '{"learning_rate": 5e-4}'  # tuning
+    python bench/simulated_user.py --split valid --taste colour --clicks 30 --grid '{}' '{"method": "kto"}'  # KTO
 
-The user likes solid black, white and grey pieces and dislikes everything else (red, colours, any
-pattern). The demo catalog's outfits are split by a hash of their id: the user is shown outfits of the
+The user has one of three tastes (`--taste`): "monochrome" (the default) likes solid black, white and grey pieces and
+dislikes everything else (red, colours, any pattern); "colour" likes pieces whose main colour is not a neutral;
+"pattern" likes patterned pieces (stripes, dots, checks, florals); the last two go against the model's own lean to
+neutrals. The demo catalog's outfits are split by a hash of their id: the user is shown outfits of the
 first half with one piece missing and clicks like or dislike on each of the 5 suggestions (through the
 real FeedbackStore, as the app does), until 200 clicks; `refine` then trains on those pairs. The liked
 share of the top 5 is measured before and after on outfits of the second half (`--split test`), and
@@ -19,6 +22,7 @@ import argparse
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -35,13 +39,13 @@ from stylist.evaluation.outfits import build_fitb_questions, fitb_accuracy
 from stylist.recommend.recommender import Recommender
 from stylist.train.refine import RefineConfig, refine
 
-USER = "sim-monochrome"
 LIKED_COLOURS = {"black", "white", "grey"}
-
-
-def likes(item: Item) -> bool:
-    """The simulated taste: solid black, white or grey; anything red, coloured or patterned is disliked."""
-    return bool(item.colors) and item.colors[0] in LIKED_COLOURS and item.pattern in ("", "solid")
+NEUTRALS = {"black", "white", "grey", "navy", "beige", "brown"}
+TASTES: dict[str, Callable[[Item], bool]] = {
+    "monochrome": lambda i: bool(i.colors) and i.colors[0] in LIKED_COLOURS and i.pattern in ("", "solid"),
+    "colour": lambda i: bool(i.colors) and i.colors[0] not in NEUTRALS,
+    "pattern": lambda i: i.pattern not in ("", "solid"),
+}
 
 
 @dataclass
@@ -72,12 +76,14 @@ def top_k(recommender: Recommender, q: Query, k: int, adapter: Path | None = Non
     return [s.item for s in found.get(q.slot, [])]
 
 
-def liked_share(recommender: Recommender, qs: list[Query], k: int, desc: str, adapter: Path | None = None) -> float:
+def liked_share(recommender: Recommender, qs: list[Query], k: int, desc: str, likes: Callable[[Item], bool],
+                adapter: Path | None = None) -> float:
     shown = [likes(item) for q in tqdm(qs, desc=desc, leave=False) for item in top_k(recommender, q, k, adapter)]
     return sum(shown) / max(len(shown), 1)
 
 
-def click(recommender: Recommender, store: FeedbackStore, qs: list[Query], clicks: int, k: int) -> int:
+def click(recommender: Recommender, store: FeedbackStore, qs: list[Query], clicks: int, k: int,
+          likes: Callable[[Item], bool], user: str) -> int:
     """The user looks at the top k for each training outfit and likes or dislikes every one of them."""
     done = 0
     for q in tqdm(qs, desc="clicking", leave=False):
@@ -85,7 +91,7 @@ def click(recommender: Recommender, store: FeedbackStore, qs: list[Query], click
         shown = [Option(i.id, item_caption(i)) for i in items]
         context = Context(tuple(q.captions), q.slot, q.occasion, q.season)
         for item, option in zip(items, shown):
-            store.record(USER, context, option, "like" if likes(item) else "dislike", options=shown, adapter_version=0)
+            store.record(user, context, option, "like" if likes(item) else "dislike", options=shown, adapter_version=0)
         done += len(items)
         if done >= clicks:
             break
@@ -104,7 +110,7 @@ def polyvore_fitb(recommender: Recommender, part: str, seeds: tuple[int, ...], a
 
 def run(configs: list[RefineConfig], data: Path, split: str = "test", clicks: int = 200, k: int = 5,
         outfits: int = 80, llm: str | None = None, sft_adapter: str | None = None,
-        fitb_seeds: tuple[int, ...] = (0, 1, 2, 3, 4)) -> dict:
+        fitb_seeds: tuple[int, ...] = (0, 1, 2, 3, 4), taste: str = "monochrome") -> dict:
     """Click once, then refine v0 with each config; measure on `split`: 'test' = the held-out half of the
     demo outfits and Polyvore test FITB (for reporting), 'valid' = training-half outfits the user never
     clicked on and Polyvore valid FITB (for choosing a config)."""
@@ -112,28 +118,29 @@ def run(configs: list[RefineConfig], data: Path, split: str = "test", clicks: in
     first_half = queries(catalog, [o for o in catalog.outfits if bucket(o.id) < 50])
     recommender = Recommender.load(catalog, llm=llm, adapter=sft_adapter)
     store = FeedbackStore(data / "feedback.sqlite")
-    clicked = click(recommender, store, first_half, clicks, k)
-    shown = {e.context.key for e in store.events(USER)}
+    likes, user = TASTES[taste], f"sim-{taste}"
+    clicked = click(recommender, store, first_half, clicks, k, likes, user)
+    shown = {e.context.key for e in store.events(user)}
     if split == "test":
         measured = queries(catalog, [o for o in catalog.outfits if bucket(o.id) >= 50])[:outfits]
     else:
         measured = [q for q in first_half if Context(tuple(q.captions), q.slot, q.occasion, q.season).key
                     not in shown][:outfits]
     fitb_part = "test" if split == "test" else "valid"
-    base = {"liked_share": liked_share(recommender, measured, k, "v0"),
+    base = {"liked_share": liked_share(recommender, measured, k, "v0", likes),
             "fitb": polyvore_fitb(recommender, fitb_part, fitb_seeds)}
-    counts = store.counts(USER)
-    report = {"split": split, "clicks": clicked, "likes": counts["like"], "dislikes": counts["dislike"],
+    counts = store.counts(user)
+    report = {"split": split, "taste": taste, "clicks": clicked, "likes": counts["like"], "dislikes": counts["dislike"],
               "clicked_outfits": len(shown), "measured_outfits": len(measured), "fitb_part": fitb_part,
               "fitb_seeds": list(fitb_seeds), "before": base, "runs": []}
     registry = AdapterRegistry(data / "adapters", sft_adapter)
     for config in configs:
         registry.activate(0)  # every config refines the same starting adapter on the same clicks
         started = time.time()
-        result = refine(data, USER, config, llm=llm, sft_adapter=sft_adapter)
+        result = refine(data, user, config, llm=llm, sft_adapter=sft_adapter)
         seconds = time.time() - started
         adapter = registry.path(result.version)
-        share = liked_share(recommender, measured, k, f"v{result.version}", adapter)
+        share = liked_share(recommender, measured, k, f"v{result.version}", likes, adapter)
         report["runs"].append({
             "config": asdict(config), "version": result.version, "train_pairs": result.train_pairs,
             "steps": result.steps, "train_seconds": result.train_seconds, "refine_seconds": seconds,
@@ -152,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grid", nargs="*", default=[], metavar="JSON",
                         help='refine configs to compare, e.g. \'{"beta": 0.5}\' (default: RefineConfig())')
     parser.add_argument("--clicks", type=int, default=200)
+    parser.add_argument("--taste", choices=sorted(TASTES), default="monochrome", help="what the simulated user likes")
     parser.add_argument("--outfits", type=int, default=80, help="outfits the liked share is measured on")
     parser.add_argument("--fitb-seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4],
                         help="Polyvore FITB question seeds to average over (~200 questions each)")
@@ -170,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         if (data / "feedback.sqlite").exists():
             parser.error(f"{data} already holds feedback: give a fresh --data-dir")
         report = run(configs, data, args.split, args.clicks, outfits=args.outfits, llm=args.llm,
-                     sft_adapter=args.sft_adapter, fitb_seeds=tuple(args.fitb_seeds))
+                     sft_adapter=args.sft_adapter, fitb_seeds=tuple(args.fitb_seeds), taste=args.taste)
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=1))
     if args.json:
@@ -182,10 +190,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"v0 (SFT): liked share {b['liked_share']:.3f}, FITB {b['fitb']:.3f}")
     for r in report["runs"]:
         c = r["config"]
-        print(f"lr {c['learning_rate']:g} beta {c['beta']:g} epochs {c['epochs']:g} anchors {c['anchors']:g} "
+        print(f"{c['method'].upper()} lr {c['learning_rate']:g} beta {c['beta']:g} epochs {c['epochs']:g} "
+              f"anchors {c['anchors']:g} "
               f"sft {c['sft_weight']:g}: liked share "
               f"{r['liked_share']:.3f} ({r['gain_pp']:+.1f} pp), FITB {r['fitb']:.3f} ({-r['fitb_drop']:+.3f}); "
-              f"{r['train_pairs']} pairs, {r['steps']} steps, {r['train_seconds']:.0f} s training, "
+              f"{r['train_pairs']} pairs or votes, {r['steps']} steps, {r['train_seconds']:.0f} s training, "
               f"{r['refine_seconds']:.0f} s refine")
     return 0
 

@@ -15,7 +15,7 @@ from stylist.app.refine_worker import RefineWorker
 from stylist.core.adapters import META, AdapterRegistry
 from stylist.core.adapters import main as adapters_main
 from stylist.core.errors import StylistError
-from stylist.core.feedback import Context, FeedbackStore, Option
+from stylist.core.feedback import Context, FeedbackStore, Option, Pair
 from stylist.core.refine_protocol import RefineStatus
 from stylist.models.spec import LMSpec
 from stylist.train.refine import RefineConfig, preference_logps, refine
@@ -64,6 +64,40 @@ def test_refine_makes_an_active_version_that_prefers_the_liked_items(data, tiny_
     assert margins[1] > margins[0] + 0.2 and result.losses[-1] < result.losses[0]
 
 
+def test_kto_refines_on_every_vote_and_the_version_says_so(data, tiny_lm):
+    """KTO trains on each like and dislike alone (a dislike with nothing liked beside it counts), through the same
+    worker, versions and held-out measures as DPO; the new version records its method."""
+    from stylist.models.lm import load_lm
+
+    store = FeedbackStore(data / "feedback.sqlite")
+    lone = Context(("grey wool coat", "black jeans"), "shoes")
+    store.record("ann", lone, Option("x", "red floral sandals"), "dislike", adapter_version=0)
+    assert not [p for p in store.pairs("ann") if p.prompt == lone.prompt]
+    votes = store.votes("ann")
+    assert any(v.prompt == lone.prompt and v.label is False for v in votes)
+    result = run(data, tiny_lm, RefineConfig(**{**FAST.__dict__, "method": "kto", "steps": 20}))
+    registry = AdapterRegistry(data / "adapters", tiny_lm.adapter)
+    version = registry.get(result.version)
+    assert version.method == "kto" and version.pairs == result.train_pairs and result.heldout_pairs > 0
+    assert result.train_pairs < len(votes) and result.losses[-1] < result.losses[0]
+    model, tokenizer = load_lm(str(tiny_lm.base), version.path)
+    liked = [v for v in votes if v.label][:4]
+    disliked = [v for v in votes if not v.label][:4]
+    before, _ = load_lm(str(tiny_lm.base), tiny_lm.adapter)
+    gap = lambda m: (sum(preference_logps(m, tokenizer, [Pair(v.prompt, v.completion, v.completion) for v in liked])[0])  # noqa: E731
+                     - sum(preference_logps(m, tokenizer, [Pair(v.prompt, v.completion, v.completion) for v in disliked])[0]))
+    assert gap(model) > gap(before)  # liked captions gained on disliked ones
+
+
+def test_kto_batches_hold_two_votes_at_least_and_the_method_is_checked(data, tiny_lm):
+    result = run(data, tiny_lm, RefineConfig(**{**FAST.__dict__, "method": "kto", "steps": 2, "batch_size": 1}))
+    assert result.steps == 2
+    with pytest.raises(SystemExit):
+        from stylist.train.refine import main
+
+        main(["--method", "orpo"])
+
+
 def test_the_reference_is_the_starting_adapter_not_the_base_model(data, tiny_lm):
     """With a learning rate of 0 the policy stays equal to the reference, so every DPO loss is log 2;
     the adapter is far from zero (init_lora_weights=False), so a base-model reference would differ
@@ -99,7 +133,7 @@ def test_rollback_and_activate(data, tiny_lm, capsys):
     assert registry.active_number() == 2 and registry.get(2).parent == 1
     cli = ["--data-dir", str(data), "--sft-adapter", str(tiny_lm.adapter)]
     assert adapters_main(["rollback", *cli]) == 0 and registry.active_path() == data / "adapters" / "1"
-    assert "* v1   from v0" in capsys.readouterr().out
+    assert "* v1   DPO from v0" in capsys.readouterr().out
     assert registry.activate("v0").number == 0 and registry.active_path() == tiny_lm.adapter
     with pytest.raises(StylistError, match="nothing to roll back"):
         registry.rollback()

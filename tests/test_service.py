@@ -203,6 +203,24 @@ def test_export_needs_the_password_and_writes_trl_pairs(app, token):
     assert app.refine.readiness().pairs == len(rows)
 
 
+def test_the_admin_exports_a_dataset_and_chooses_the_refine_method_from_a_fixed_list(app, token):
+    import zipfile
+
+    vote_everything(app, token("gus"), OUTFIT)
+    with pytest.raises(StylistError, match="unknown export format"):
+        app.votes.export("secret", "csv" * 30)
+    archive = app.votes.export("secret", "dataset")
+    with zipfile.ZipFile(archive) as zipped:
+        names = set(zipped.namelist())
+        card = zipped.read("stylist-feedback/README.md").decode()
+    assert {"stylist-feedback/votes/train.parquet", "stylist-feedback/paired/train.parquet",
+            "stylist-feedback/unpaired/train.parquet"} <= names and "| catalog | demo |" in card
+    kto = app.refine.readiness("kto")
+    assert kto.unit == "vote" and kto.pairs == len(app.votes.store.votes()) > app.refine.readiness("dpo").pairs
+    with pytest.raises(StylistError, match="unknown refine method"):
+        app.refine.start("secret", "orpo")
+
+
 def test_export_is_deleted_after_its_time(app, monkeypatch):
     monkeypatch.setattr(app.config, "export_seconds", 0.3)
     path = app.votes.export("secret")

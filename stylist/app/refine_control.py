@@ -1,4 +1,5 @@
-"""The Refine tab's work: start and stop the background DPO worker, read its state, switch adapter versions."""
+"""The Refine tab's work: start and stop the background refine worker (DPO or KTO), read its state, switch adapter
+versions."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from stylist.core.adapters import AdapterRegistry, AdapterVersion
 from stylist.core.errors import StylistError
 from stylist.core.feedback import FeedbackStore, Readiness, readiness
 from stylist.core.options import parse_known_config
-from stylist.core.refine_options import RefineConfig
+from stylist.core.refine_options import METHODS, RefineConfig, training_examples
 from stylist.core.refine_protocol import RefineStatus
 
 
@@ -21,16 +22,26 @@ class RefineControl:
         # the worker's settings (its minimum and held-out share), as the options the app passes it will set them
         self.worker_config = parse_known_config(RefineConfig, extra_args)
 
-    def readiness(self) -> Readiness:
-        """The pairs recorded so far and how many more a refine needs (the worker applies the same rule)."""
-        return readiness(self.store.pairs(), self.worker_config.min_pairs, self.worker_config.heldout_percent)
+    def method(self, method: str | None) -> str:
+        """The refine method asked for (None: the worker's default), checked against the choices on the server."""
+        method = self.worker_config.method if method in (None, "") else method
+        if method not in METHODS:
+            raise StylistError(f"unknown refine method {str(method)[:40]!r}: choose {' or '.join(METHODS)}")
+        return method
 
-    def start(self, password: str | None) -> None:
+    def readiness(self, method: str | None = None) -> Readiness:
+        """The pairs (DPO) or votes (KTO) recorded so far and how many more a refine needs (the worker applies the
+        same rule)."""
+        examples = training_examples(self.store, self.method(method))
+        return readiness(examples, self.worker_config.min_pairs, self.worker_config.heldout_percent)
+
+    def start(self, password: str | None, method: str | None = None) -> None:
         self.access.check_admin(password, "refining")
-        ready = self.readiness()
+        method = self.method(method)
+        ready = self.readiness(method)
         if ready.needed:
             raise StylistError(f"not enough votes to refine yet: {ready.describe()}")
-        self.worker.start(extra=self.extra_args)
+        self.worker.start(extra=[*self.extra_args, "--method", method])
 
     def stop(self, password: str | None) -> None:
         self.access.check_admin(password, "stopping a refine")

@@ -1,4 +1,5 @@
-"""Likes and dislikes: recorded at once, taken back, listed, exported as trl pairs, compared between visitors.
+"""Likes and dislikes: recorded at once, taken back, listed, exported (trl pairs or a dataset), compared between
+visitors.
 
 Every method that reads or writes one visitor's votes takes the visitor's signed token (visitors.py), never a
 name: a visitor sees, undoes and casts only their own votes.
@@ -23,6 +24,9 @@ from stylist.core.feedback import Event, FeedbackStore, Option, write_jsonl
 
 if TYPE_CHECKING:
     from stylist.models.preference import PreferenceModel
+
+
+EXPORT_FORMS = ("trl", "dataset")
 
 
 class Votes:
@@ -72,13 +76,22 @@ class Votes:
     def counts(self, token: str | None) -> dict[str, int]:
         return self.store.counts(self.visitors.verify(token))
 
-    def export(self, password: str | None) -> Path:
-        """Everyone's preference pairs as trl JSONL (prompt, chosen, rejected), for the admin only, in a fresh
-        temporary folder that is deleted after `export_seconds`: the data folder itself is never served."""
+    def export(self, password: str | None, form: str = "trl") -> Path:
+        """Everyone's feedback for the admin only: "trl", the preference pairs as trl JSONL (prompt, chosen,
+        rejected); "dataset", a zip of the dataset folder (`core/feedback_dataset.py`: votes, pairs and unpaired
+        votes as parquet, with a dataset card). Written in a fresh temporary folder that is deleted after
+        `export_seconds`: the data folder itself is never served."""
         self.access.check_admin(password, "exporting feedback")
+        if form not in EXPORT_FORMS:
+            raise StylistError(f"unknown export format {str(form)[:40]!r}: choose {' or '.join(EXPORT_FORMS)}")
         pairs = self.store.pairs()  # read before a file exists: a failed read leaves nothing behind
         folder = Path(tempfile.mkdtemp(prefix="stylist-export-"))
         remove_later(folder, self.access.config.export_seconds)
+        if form == "dataset":
+            from stylist.core.feedback_dataset import export_dataset
+
+            export_dataset(self.store, folder / "stylist-feedback", catalog=self.access.config.catalog)
+            return Path(shutil.make_archive(str(folder / "stylist-feedback"), "zip", folder, "stylist-feedback"))
         path = folder / "stylist-preferences.jsonl"
         with open(path, "w", encoding="utf-8") as out:
             write_jsonl(pairs, out)

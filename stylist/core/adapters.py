@@ -53,6 +53,7 @@ class AdapterVersion:
     pairs: int = 0
     user: str | None = None
     metrics: dict = field(default_factory=dict)  # {"before": {...}, "after": {...}} for refined versions
+    method: str | None = None  # how a refined version was trained: "dpo" or "kto"
     active: bool = False
     broken: str | None = None  # why the version does not load; such a version is never used
 
@@ -87,6 +88,7 @@ class AdapterRegistry:
         meta = self._meta(number)
         return AdapterVersion(number, self.path(number), meta.get("parent"), meta.get("created"),
                               meta.get("pairs", 0), meta.get("user"), meta.get("metrics", {}),
+                              meta.get("config", {}).get("method", "dpo") if number else None,
                               number == self.active_number(), broken)
 
     def list(self) -> list[AdapterVersion]:
@@ -233,7 +235,8 @@ def _write_json(path: Path, data: dict) -> None:
 def format_version(v: AdapterVersion) -> str:
     after = v.metrics.get("after", {})
     shown = ", ".join(f"{k} {val:.3f}" for k, val in after.items() if isinstance(val, float))
-    origin = f"starting adapter {v.path}" if v.number == 0 else f"from v{v.parent}, {v.pairs} pairs" + (f", user {v.user}" if v.user else "")
+    origin = (f"starting adapter {v.path}" if v.number == 0 else
+              f"{v.method.upper()} from v{v.parent}, {v.pairs} examples" + (f", user {v.user}" if v.user else ""))
     line = f"{'*' if v.active else ' '} {v.name:4s} {origin}" + (f"; {shown}" if shown else "")
     return line + (f"; BROKEN: {v.broken}" if v.broken else "")
 

@@ -1,11 +1,14 @@
-"""DPO-refine the active outfit adapter on recorded likes and dislikes, as a new adapter version.
+"""Refine the active outfit adapter on recorded likes and dislikes (DPO or KTO), as a new adapter version.
 
-    python -m stylist refine --all                 # everyone's pairs
+    python -m stylist refine --all                 # everyone's pairs, DPO
+    python -m stylist refine --all --method kto    # every like and dislike alone, KTO
     python -m stylist refine --user alice --json   # one user's pairs, result as JSON
 
+DPO learns from pairs (a like over a dislike or a passed-over suggestion for the same outfit); KTO from every vote
+alone (prompt, completion, desirable or not), so a dislike teaches even when nothing beside it was liked.
 The reference model is the adapter training starts from: the model is loaded as a trainable
-`PeftModel` and no `ref_model` is given, so trl's `DPOTrainer` copies the starting adapter into a
-frozen "ref" adapter (trl/trainer/dpo_trainer.py, "Re-training an existing adapter"); the bare base
+`PeftModel` and no `ref_model` is given, so trl's `DPOTrainer` (and `KTOTrainer`) copies the starting adapter
+into a frozen "ref" adapter (trl/trainer/dpo_trainer.py, "Re-training an existing adapter"); the bare base
 model is never the reference. Anchor pairs keep the adapter's general outfit sense while it learns one
 person's taste: for every user pair, `anchors` pairs from the Polyvore training outfits (the real missing
 item chosen over an item of another outfit, of the same category half of the time), the method's own
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import sys
 import time
@@ -29,11 +33,11 @@ from pathlib import Path
 
 from stylist.core.adapters import AdapterRegistry
 from stylist.core.errors import StylistError
-from stylist.core.feedback import DB_NAME, FeedbackStore, Pair, readiness, split_pairs
+from stylist.core.feedback import DB_NAME, FeedbackStore, Pair, Vote, readiness, split_pairs
 from stylist.core.options import config_from, config_parser
 from stylist.core.paths import data_dir, shared_data
 from stylist.core.prompts import trl_row
-from stylist.core.refine_options import RefineConfig
+from stylist.core.refine_options import RefineConfig, training_examples
 from stylist.core.refine_protocol import RefineResult, RefineStatus, refine_lock
 from stylist.data.corpus import negative_pairs
 from stylist.models.likelihood import completion_logprobs
@@ -81,42 +85,84 @@ def measure(model, tokenizer, heldout: Sequence[Pair], config: RefineConfig,
     return metrics, (chosen, rejected)
 
 
+def _trainer_args(model, output_dir: Path, rows: int, *, learning_rate: float, batch_size: int, epochs: float,
+                  steps: int | None, max_length: int, seed: int) -> dict:
+    """The settings DPO and KTO share: quiet, no checkpoints, a constant LoRA-sized rate, on the device the model
+    was loaded on (`hardware.device_args`, which also undoes trl's bf16 and checkpointing defaults on a CPU)."""
+    return dict(output_dir=str(output_dir), report_to="none", save_strategy="no", logging_steps=1, disable_tqdm=True,
+                **device_args(model), learning_rate=learning_rate, per_device_train_batch_size=batch_size,
+                max_steps=steps or max(1, round(epochs * -(-rows // batch_size))), lr_scheduler_type="constant",
+                max_length=max_length, seed=seed, dataloader_num_workers=0,
+                ddp_find_unused_parameters=False)  # every LoRA weight gets a gradient: no pass to look for unused ones
+
+
+def _quiet(trainer):
+    """The trainer without its own printing and bars: the caller reports progress."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    for noisy in (PrinterCallback, ProgressCallback):
+        trainer.remove_callback(noisy)
+    return trainer
+
+
 def dpo_trainer(model, tokenizer, rows: list[dict[str, str]], output_dir: Path, *, beta: float, learning_rate: float,
                 batch_size: int, epochs: float, steps: int | None, max_length: int, seed: int, sft_weight: float = 0.0,
                 callbacks=()):
     """trl's DPOTrainer set up for a PEFT model (the pitfalls of trl 1.x's defaults avoided), with no ref_model,
-    so the starting adapter is the reference; quiet, the caller reports progress; on the device the model was
-    loaded on (`hardware.device_args`).
+    so the starting adapter is the reference.
     `sft_weight` > 0 adds trl's NLL loss on the chosen side, which keeps the likelihoods it scores by in place.
     `rows` hold plain prompts; a chat LM gets them as chat messages (`prompts.trl_row`)."""
     import datasets
-    from transformers.trainer_callback import PrinterCallback, ProgressCallback
     from trl import DPOConfig, DPOTrainer
 
     datasets.disable_progress_bars()
-    args = DPOConfig(
-        output_dir=str(output_dir), report_to="none", save_strategy="no", logging_steps=1, disable_tqdm=True,
-        **device_args(model),
-        learning_rate=learning_rate, beta=beta, per_device_train_batch_size=batch_size,
-        max_steps=steps or max(1, round(epochs * -(-len(rows) // batch_size))),
-        lr_scheduler_type="constant", max_length=max_length, seed=seed, dataloader_num_workers=0,
-        ddp_find_unused_parameters=False,  # every LoRA weight gets a gradient: no extra pass to look for unused ones
-        loss_type=["sigmoid", "sft"] if sft_weight > 0 else ["sigmoid"],
-        loss_weights=[1.0, sft_weight] if sft_weight > 0 else None)
-    trainer = DPOTrainer(model=model, args=args, processing_class=tokenizer,
-                         train_dataset=datasets.Dataset.from_list(
-                             [trl_row(tokenizer, r["prompt"], chosen=r["chosen"], rejected=r["rejected"]) for r in rows]),
-                         callbacks=list(callbacks))
-    for quiet in (PrinterCallback, ProgressCallback):
-        trainer.remove_callback(quiet)
-    return trainer
+    args = DPOConfig(**_trainer_args(model, output_dir, len(rows), learning_rate=learning_rate, batch_size=batch_size,
+                                     epochs=epochs, steps=steps, max_length=max_length, seed=seed),
+                     beta=beta, loss_type=["sigmoid", "sft"] if sft_weight > 0 else ["sigmoid"],
+                     loss_weights=[1.0, sft_weight] if sft_weight > 0 else None)
+    return _quiet(DPOTrainer(model=model, args=args, processing_class=tokenizer,
+                             train_dataset=datasets.Dataset.from_list(
+                                 [trl_row(tokenizer, r["prompt"], chosen=r["chosen"], rejected=r["rejected"])
+                                  for r in rows]),
+                             callbacks=list(callbacks)))
+
+
+def kto_trainer(model, tokenizer, rows: list[dict], output_dir: Path, *, beta: float, learning_rate: float,
+                batch_size: int, epochs: float, steps: int | None, max_length: int, seed: int, callbacks=()):
+    """trl's KTOTrainer for unpaired votes (prompt, completion, label), set up like `dpo_trainer`. Its KL term
+    comes from mismatched completions within a batch, so a batch holds at least 2 rows and the rows are shuffled
+    here (trl reads them in order); the rarer label is weighted up so likes and dislikes weigh alike."""
+    import datasets
+    from trl import KTOConfig, KTOTrainer
+
+    datasets.disable_progress_bars()
+    rows = random.Random(seed).sample(rows, len(rows))
+    liked = sum(bool(r["label"]) for r in rows)
+    disliked = len(rows) - liked
+    batch_size = max(2, batch_size)
+    args = KTOConfig(**_trainer_args(model, output_dir, len(rows), learning_rate=learning_rate, batch_size=batch_size,
+                                     epochs=epochs, steps=steps, max_length=max_length, seed=seed),
+                     beta=beta, desirable_weight=max(1.0, disliked / max(liked, 1)),
+                     undesirable_weight=max(1.0, liked / max(disliked, 1)))
+    return _quiet(KTOTrainer(model=model, args=args, processing_class=tokenizer,
+                             train_dataset=datasets.Dataset.from_list(
+                                 [{**trl_row(tokenizer, r["prompt"], completion=r["completion"]), "label": r["label"]}
+                                  for r in rows]),
+                             callbacks=list(callbacks)))
+
+
+def kto_rows(votes: Sequence[Vote], anchors: list[dict[str, str]]) -> list[dict]:
+    """KTO rows: the user votes, and each anchor pair as a desirable and an undesirable completion."""
+    return [v.trl() for v in votes] + [row for a in anchors for row in (
+        {"prompt": a["prompt"], "completion": a["chosen"], "label": True},
+        {"prompt": a["prompt"], "completion": a["rejected"], "label": False})]
 
 
 def refine(data: str | Path | None = None, user: str | None = None, config: RefineConfig | None = None,
            llm: LMSpec | str | Path | None = None, sft_adapter: str | Path | None = None,
            progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
            callbacks: Sequence = ()) -> RefineResult:
-    """Train a new adapter version on the pairs of `user` (everyone when None) and activate it; one refine
+    """Train a new adapter version on the pairs (DPO) or votes (KTO) of `user` (everyone when None) and activate it; one refine
     at a time. `llm`: the outfit LM's spec (or its id/folder) whose adapter is version 0; `sft_adapter` replaces
     that adapter (see `with_initial_adapter` for an LLM without one). `progress` and `should_stop` watch the run
     from Python; `callbacks`: more trainer callbacks."""
@@ -130,21 +176,25 @@ def _refine(data: str | Path | None, user: str | None, config: RefineConfig | No
     config = config or RefineConfig()
     spec = LMSpec.of(llm, sft_adapter).check()
     data = data_dir(data)
-    pairs = FeedbackStore(data / DB_NAME).pairs(user)  # a snapshot: clicks made meanwhile wait for the next run
-    ready = readiness(pairs, config.min_pairs, config.heldout_percent)
+    store = FeedbackStore(data / DB_NAME)
+    examples = training_examples(store, config.method, user)  # a snapshot: clicks made meanwhile wait for the next run
+    ready = readiness(examples, config.min_pairs, config.heldout_percent)
     if ready.needed:
         who = f"user {user!r}" if user else "the feedback"
-        raise StylistError(f"not enough to refine on: {who} has {ready.describe()} (a pair is a liked and a "
-                           "disliked or passed-over suggestion for the same outfit)")
+        unit = ("a vote is a like or a dislike" if config.method == "kto" else
+                "a pair is a liked and a disliked or passed-over suggestion for the same outfit")
+        raise StylistError(f"not enough to refine on: {who} has {ready.describe()} ({unit})")
     spec = with_initial_adapter(spec, data / "adapters")
     registry = AdapterRegistry(data / "adapters", spec.adapter)
     if main_process():  # under accelerate launch, rank 0 alone cleans, writes and activates
         registry.clean()
-    train, heldout = split_pairs(pairs, config.heldout_percent)
+    train, _ = split_pairs(examples, config.heldout_percent)
+    # held-out outfits are measured by their pairs whatever the method (the same contexts are held out for both)
+    _, heldout = split_pairs(store.pairs(user) if config.method == "kto" else examples, config.heldout_percent)
     return _train(registry, train, heldout, user, config, spec, watch, callbacks)
 
 
-def _train(registry: AdapterRegistry, train: list[Pair], heldout: list[Pair], user: str | None,
+def _train(registry: AdapterRegistry, train: list[Pair] | list[Vote], heldout: list[Pair], user: str | None,
            config: RefineConfig, spec: LMSpec, watch: HookCallback, callbacks: Sequence) -> RefineResult:
     import torch
 
@@ -158,11 +208,14 @@ def _train(registry: AdapterRegistry, train: list[Pair], heldout: list[Pair], us
     scratch = registry.new_tmp()  # the trainer's output folder; it saves nothing there (save_strategy="no")
     losses = watch.losses
     anchors = negative_pairs(round(config.anchors * len(train)), config.seed)
-    rows = [p.trl() for p in train] + anchors
-    trainer = dpo_trainer(model, tokenizer, rows, scratch, beta=config.beta, learning_rate=config.learning_rate,
-                          batch_size=config.batch_size, epochs=config.epochs, steps=config.steps,
-                          max_length=config.max_length, seed=config.seed, sft_weight=config.sft_weight,
-                          callbacks=[watch, *callbacks])
+    settings = dict(beta=config.beta, learning_rate=config.learning_rate, batch_size=config.batch_size,
+                    epochs=config.epochs, steps=config.steps, max_length=config.max_length, seed=config.seed,
+                    callbacks=[watch, *callbacks])
+    if config.method == "kto":
+        trainer = kto_trainer(model, tokenizer, kto_rows(train, anchors), scratch, **settings)
+    else:
+        trainer = dpo_trainer(model, tokenizer, [p.trl() for p in train] + anchors, scratch,
+                              sft_weight=config.sft_weight, **settings)
     t0 = time.time()
     trainer.train()
     train_seconds = time.time() - t0

@@ -1,5 +1,5 @@
-"""The Feedback tab: a visitor's own votes (with undo), the export of everyone's preference pairs, and
-the visitors whose taste is closest."""
+"""The Feedback tab: a visitor's own votes (with undo), the export of everyone's feedback (trl pairs or a dataset),
+and the visitors whose taste is closest."""
 
 from __future__ import annotations
 
@@ -24,9 +24,11 @@ def create_feedback_tab(app: Stylist, visitor: gr.State, password: gr.Textbox) -
         selected = gr.State(None)
         with gr.Row():
             undo = gr.Button("Undo selected vote", elem_id="undo")
-            export = gr.Button("Export preference pairs (trl JSONL)", elem_id="export")
-        download = gr.File(label="Preference pairs of all users (prompt, chosen, rejected)", interactive=False,
-                           visible=False, elem_id="download")
+            form = gr.Radio([("preference pairs (trl JSONL)", "trl"),
+                             ("dataset: votes, pairs and unpaired votes (parquet + card, zip)", "dataset")],
+                            value="trl", label="Export format", elem_id="export-format")
+            export = gr.Button("Export everyone's feedback", elem_id="export")
+        download = gr.File(label="Feedback of all users", interactive=False, visible=False, elem_id="download")
         similar = gr.Markdown(elem_id="similar")
 
     @one_line_errors
@@ -59,11 +61,11 @@ def create_feedback_tab(app: Stylist, visitor: gr.State, password: gr.Textbox) -
     undo.click(undo_vote, inputs=[visitor, selected], outputs=[counts, table, similar], api_visibility="private")
 
     @one_line_errors
-    def export_pairs(pw):
-        path = app.votes.export(pw)
+    def export_pairs(pw, chosen):
+        path = app.votes.export(pw, chosen)
         served = Path(download.move_resource_to_block_cache(str(path)))  # the copy the download link names
         remove_later(served.parent, app.config.export_seconds)  # gone with the export itself
         return gr.File(value=str(served), visible=True)
 
-    export.click(export_pairs, inputs=password, outputs=download, api_visibility="private")
+    export.click(export_pairs, inputs=[password, form], outputs=download, api_visibility="private")
     return {"tab": tab}

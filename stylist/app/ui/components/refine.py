@@ -1,4 +1,5 @@
-"""The Refine tab: start and watch the background DPO run, switch adapter versions, compare old and new."""
+"""The Refine tab: start and watch the background refine (DPO or KTO), switch adapter versions, compare old and
+new."""
 
 from __future__ import annotations
 
@@ -18,16 +19,20 @@ def create_refine_tab(app: Stylist, password: gr.Textbox, style: Components) -> 
     """Refine, versions and Compare; Compare reads the outfit from the Style tab's `texts`, `occasion` and
     `season`, and every admin action needs `password`. Returns the `tab`."""
     with gr.Tab("Refine", id="refine") as tab:
-        gr.Markdown("Retrain the suggestion model on everyone's likes and dislikes (DPO on the active LoRA adapter). "
+        gr.Markdown("Retrain the suggestion model on everyone's likes and dislikes (DPO or KTO on the active LoRA "
+                    "adapter). "
                     "It runs in the background: you can close this page and come back, and others keep getting "
                     "suggestions meanwhile. The new version becomes active when it is done; you can switch back "
                     "below.")
+        method = gr.Radio([("DPO: on pairs (a like over a dislike or a passed-over item)", "dpo"),
+                           ("KTO: on every like and dislike alone", "kto")], value=app.refine.method(None),
+                          label="Method", elem_id="refine-method")
         pairs = gr.Markdown(elem_id="pair-count")
         with gr.Row():
             start = gr.Button("Refine on the feedback so far", variant="primary", elem_id="refine-start")
             stop = gr.Button("Stop", variant="stop", elem_id="refine-stop")
         progress = gr.HTML(_progress_html(RefineStatus()), elem_id="refine-progress")
-        loss = gr.LinePlot(x="step", y="loss", title="DPO loss", height=220, elem_id="loss-plot")
+        loss = gr.LinePlot(x="step", y="loss", title="Training loss", height=220, elem_id="loss-plot")
         metrics = gr.Dataframe(headers=["metric", "before", "after", "measured on"], interactive=False,
                                label="Before / after", elem_id="refine-metrics")
         gr.Markdown("*preference_accuracy*: share of held-out pairs (outfits not trained on) where the liked item is "
@@ -47,36 +52,39 @@ def create_refine_tab(app: Stylist, password: gr.Textbox, style: Components) -> 
         seen = gr.State(None)
         timer = gr.Timer(1.0)
 
-    def tick(last):
+    def tick(last, chosen):
         status = app.refine.status()
         key = (status.started, status.state, status.step, len(status.losses))
         if key == last:  # nothing new: leave the page alone
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), last
-        startable = not status.running and not app.refine.readiness().needed
+        startable = not status.running and not app.refine.readiness(chosen).needed
         return (_progress_html(status), _loss_frame(status.losses), gr.Button(interactive=startable),
                 gr.Button(interactive=status.running), _metric_rows(status.result), key)
 
-    timer.tick(tick, inputs=seen, outputs=[progress, loss, start, stop, metrics, seen], show_progress="hidden",
+    timer.tick(one_line_errors(tick), inputs=[seen, method], outputs=[progress, loss, start, stop, metrics, seen], show_progress="hidden",
                api_visibility="private")
 
-    def listing():
+    @one_line_errors
+    def listing(chosen):
         found = app.refine.versions()
         active = next(v.name for v in found if v.active)
-        ready = app.refine.readiness()
+        ready = app.refine.readiness(chosen)
+        unit = ("A vote is one like or dislike." if app.refine.method(chosen) == "kto" else
+                "A pair is a liked suggestion and a disliked or passed-over one for the same outfit.")
         return (_versions_table(found), gr.Dropdown(choices=[v.name for v in found], value=active),
-                f"Feedback so far: {md(ready.describe())}. A pair is a liked suggestion and a disliked or "
-                "passed-over one for the same outfit.",
+                f"Feedback so far: {md(ready.describe())}. {unit}",
                 gr.Button(interactive=not ready.needed and not app.refine.status().running))
 
-    start.click(one_line_errors(lambda pw: app.refine.start(pw)), inputs=password, api_visibility="private")
+    start.click(one_line_errors(lambda pw, chosen: app.refine.start(pw, chosen)), inputs=[password, method],
+                api_visibility="private")
     stop.click(one_line_errors(lambda pw: app.refine.stop(pw)), inputs=password, api_visibility="private")
     # the versions list follows the run: refresh it whenever the run state changes
     shown = [versions, pick, pairs, start]
-    gr.on([seen.change, tab.select], listing, outputs=shown, api_visibility="private")
+    gr.on([seen.change, tab.select, method.change], listing, inputs=method, outputs=shown, api_visibility="private")
     activate.click(one_line_errors(lambda v, pw: app.refine.activate(v, pw)), inputs=[pick, password],
-                   api_visibility="private").then(listing, outputs=shown, api_visibility="private")
+                   api_visibility="private").then(listing, inputs=method, outputs=shown, api_visibility="private")
     rollback.click(one_line_errors(lambda pw: app.refine.rollback(pw)), inputs=password,
-                   api_visibility="private").then(listing, outputs=shown, api_visibility="private")
+                   api_visibility="private").then(listing, inputs=method, outputs=shown, api_visibility="private")
 
     @one_line_errors
     def side_by_side(occ, sea, asked, *caps):
@@ -94,9 +102,10 @@ def _versions_table(versions: list[AdapterVersion]) -> dict:
         after = v.metrics.get("after", {})
         rows.append([v.name + (" (active)" if v.active else ""),
                      "starting adapter" if v.number == 0 else f"refined from v{v.parent}",
-                     clock(v.created) if v.created else "",
+                     (v.method or "").upper(), clock(v.created) if v.created else "",
                      v.pairs, ", ".join(f"{k} {val:.3f}" for k, val in after.items() if isinstance(val, float))])
-    return {"headers": ["version", "origin", "created", "trained on (pairs)", "metrics after"], "data": rows}
+    return {"headers": ["version", "origin", "method", "created", "trained on (pairs or votes)", "metrics after"],
+            "data": rows}
 
 
 def _side(heading: str, groups: dict[str, list[Card]]) -> str:
