@@ -177,6 +177,72 @@ def test_votes_per_minute_are_limited(app, token, monkeypatch):
     app.votes.vote(token("lea"), card, "like")  # the limit is per visitor
 
 
+def test_a_switch_refused_by_the_limit_keeps_the_vote_before_it(app, token, monkeypatch):
+    """Like X, use up the minute's votes, then Dislike on X: refused in one line, and the like is still stored
+    (nothing was taken back first), with no dislike; the same button again still takes the like back."""
+    monkeypatch.setattr(app.config, "votes_per_minute", 3)
+    oli, cards = token("oli"), next(iter(app.suggestions.recommend(OUTFIT, "", "").values()))
+    liked = app.votes.click(oli, cards[0], "like", None)
+    app.votes.vote(oli, cards[1], "like")
+    app.votes.vote(oli, cards[2], "like")
+    with pytest.raises(StylistError, match="at most 3 votes a minute") as refused:
+        app.votes.click(oli, cards[0], "dislike", ("like", liked))
+    assert "\n" not in str(refused.value)
+    assert [(e.id, e.label) for e in app.votes.history(oli) if e.item_id == cards[0].item_id] == [(liked, "like")]
+    assert app.votes.counts(oli) == {"like": 3, "dislike": 0, "undone": 0}
+    assert app.votes.click(oli, cards[0], "like", ("like", liked)) is None  # taking back is never refused
+    assert app.votes.counts(oli)["undone"] == 1
+
+
+def test_a_switch_is_one_transaction(app, token):
+    """A switch whose write fails (here: naming another visitor's vote) leaves both votes as they were."""
+    pat, quy = token("pat"), token("quy")
+    card = first_card(app)
+    theirs = app.votes.vote(quy, card, "like")
+    mine = app.votes.vote(pat, card, "like")
+    with pytest.raises(StylistError, match=f"vote #{theirs} is not one of your votes"):
+        app.votes.click(pat, card, "dislike", ("like", theirs))
+    assert app.votes.counts(quy) == {"like": 1, "dislike": 0, "undone": 0}
+    assert app.votes.counts(pat) == {"like": 1, "dislike": 0, "undone": 0}
+    switched = app.votes.click(pat, card, "dislike", ("like", mine))
+    assert [(e.id, e.label) for e in app.votes.history(pat)] == [(switched, "dislike")]
+
+
+def test_minting_visitor_ids_is_limited_per_address_and_so_are_votes(app, token, monkeypatch):
+    """Ten page loads do not buy ten visitors' votes: new ids are limited per address, and so are the votes of
+    all the ids one address holds."""
+    monkeypatch.setattr(app.config, "visitors_per_minute_per_address", 5)
+    monkeypatch.setattr(app.config, "votes_per_minute_per_address", 8)
+    minted = [app.visitors.renew(None, address="10.0.0.9") for _ in range(5)]
+    with pytest.raises(StylistError, match="at most 5 new visitor ids a minute from one address"):
+        app.visitors.renew(None, address="10.0.0.9")
+    assert app.visitors.renew(minted[0], address="10.0.0.9") == minted[0]  # a returning page is no new id
+    app.visitors.renew(None, address="10.0.0.10")  # another address is not affected
+    card, stored = first_card(app), 0
+    with pytest.raises(StylistError, match="at most 8 votes a minute from one address"):
+        for t in minted * 2:
+            app.votes.vote(t, card, "like")
+            stored += 1
+    assert stored == 8
+
+
+def test_tokens_expire_and_an_active_visitors_token_is_rotated(app, monkeypatch):
+    from stylist.app import visitors
+
+    token = app.visitors.issue()
+    visitor = app.visitors.verify(token)
+    now = time.time()
+    monkeypatch.setattr(visitors.time, "time", lambda: now + 2 * visitors.ROTATE_SECONDS)
+    rotated = app.visitors.renew(token)
+    assert rotated != token and app.visitors.verify(rotated) == visitor  # same visitor, fresh time
+    monkeypatch.setattr(visitors.time, "time", lambda: now + (visitors.TOKEN_DAYS + 1) * 86400)
+    with pytest.raises(StylistError, match="no valid visitor id"):
+        app.visitors.verify(token)
+    assert app.visitors.verify(app.visitors.renew(token)) != visitor  # an expired token gets a new visitor
+    legacy = f"{visitor}.{app.visitors._signature(visitor)}"  # the format before tokens carried a time
+    assert app.visitors.verify(app.visitors.renew(legacy)) == visitor
+
+
 def test_for_you_appears_once_the_user_has_voted(app, token):
     vote_everything(app, token("cat"), OUTFIT)
     cards = app.suggestions.recommend(OUTFIT, "casual", "summer", token=token("cat"))

@@ -6,9 +6,14 @@ visible endpoint with any value.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import os
 import re
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
@@ -36,6 +41,44 @@ def check_text(text: str | None, limit: int, what: str) -> str:
     if len(text) > limit:
         raise StylistError(f"{what} may be at most {limit} characters (got {len(text)})")
     return text
+
+
+class RateLimit:
+    """At most so many `what` a minute for each key of each kind (a visitor id, an address): every key is checked
+    before any is counted, and a counted action can be given back when what it allowed failed, so a refusal or a
+    failure costs nothing. Each kind's limit is read from `config` at every check (kind -> its field's name)."""
+
+    def __init__(self, what: str, config: AppConfig, seconds: float = 60, **fields: str):
+        self.what, self.config, self.fields, self.seconds = what, config, fields, seconds
+        self._times: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def take(self, **keys: str | None) -> Callable[[], None]:
+        """Count one action for every key (kind=key), or refuse in one line counting nothing; returns how to give
+        the action back."""
+        limits = {kind: getattr(self.config, field) for kind, field in self.fields.items()}
+        counted = [(kind, key) for kind, key in keys.items() if key and limits[kind]]
+        now = time.monotonic()
+        with self._lock:
+            for kind, key in counted:
+                times = self._times[kind, key]
+                while times and times[0] <= now - self.seconds:
+                    times.popleft()
+                if len(times) >= limits[kind]:
+                    where = "" if kind == "visitor" else f" from one {kind}"
+                    raise StylistError(f"at most {limits[kind]} {self.what} a minute{where}: wait a moment, "
+                                       "then try again")
+            for kind, key in counted:
+                self._times[kind, key].append(now)
+            for quiet in [k for k, t in self._times.items() if not t]:  # memory stays bounded by the active keys
+                del self._times[quiet]
+
+        def give_back() -> None:
+            with self._lock:
+                for kind, key in counted:
+                    with contextlib.suppress(KeyError, ValueError):
+                        self._times[kind, key].remove(now)
+        return give_back
 
 
 class Access:

@@ -175,8 +175,10 @@ class FeedbackStore:
             yield db
 
     def record(self, user: str, context: Context, item: Option, label: str, options: Sequence[Option] = (),
-               adapter_version: int | None = None) -> Event:
-        """Store one click; when this returns, the event is committed to disk."""
+               adapter_version: int | None = None, replaces: int | None = None) -> Event:
+        """Store one click; when this returns, the event is committed to disk. `replaces`: the user's earlier
+        vote this one switches (like -> dislike), taken back in the same transaction, so a refused or failed
+        switch leaves both as they were."""
         user = user.strip()
         if not user:
             raise StylistError("feedback needs a user name")
@@ -185,6 +187,11 @@ class FeedbackStore:
         options = list(options) or [item]
         now = time.time()
         with self._write() as db:
+            if replaces is not None and db.execute("SELECT 1 FROM events WHERE id = ? AND user = ?",
+                                                   (replaces, user)).fetchone() is None:
+                raise StylistError(f"vote #{replaces} is not one of your votes: you can change only your own")
+            if replaces is not None:
+                self._take_back(db, replaces, user)
             cursor = db.execute(
                 "INSERT INTO events (user, time, context_key, context, options, item_id, item_text, adapter_version,"
                 " label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -194,11 +201,16 @@ class FeedbackStore:
 
     def undo(self, event_id: int, user: str | None = None) -> bool:
         """Retract a click (kept in the table, marked undone). False if there was nothing to undo."""
+        with self._write() as db:
+            return self._take_back(db, event_id, user)
+
+    @staticmethod
+    def _take_back(db: sqlite3.Connection, event_id: int, user: str | None) -> bool:
+        """Mark a vote undone inside a write transaction (of `user` only, when given); False if nothing changed."""
         query, args = "UPDATE events SET undone_at = ? WHERE id = ? AND undone_at IS NULL", [time.time(), event_id]
         if user is not None:
             query, args = query + " AND user = ?", args + [user]
-        with self._write() as db:
-            return db.execute(query, args).rowcount > 0
+        return db.execute(query, args).rowcount > 0
 
     def events(self, user: str | None = None, include_undone: bool = False, limit: int | None = None) -> list[Event]:
         """Events, newest first; all users when `user` is None."""

@@ -73,7 +73,7 @@ def build_ui(app: Stylist) -> gr.Blocks:
 
         def welcome(token: str | None, request: gr.Request):
             """Keep the browser's token if it is valid (and the signed-in login's), else issue a new one."""
-            token = app.visitors.renew(token, request.username)
+            token = app.visitors.renew(token, request.username, request.client.host if request.client else None)
             who = app.visitors.verify(token)
             return token, token, app.visitors.name(who), app.visitors.sharing(who)
 
