@@ -22,8 +22,10 @@ Pair rule (what `pairs()` turns events into; the prompt is `prompts.outfit_promp
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
+import os
 import sqlite3
 import sys
 import time
@@ -55,6 +57,8 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_user ON events (user, time);
 """
+COLUMNS = ["id", "user", "time", "context_key", "context", "options", "item_id", "item_text", "adapter_version",
+           "label", "undone_at"]
 
 
 @dataclass(frozen=True)
@@ -122,15 +126,37 @@ class FeedbackStore:
         try:
             with writing(self.path.parent):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                with self._connect() as db:
-                    report = [row[0] for row in db.execute("PRAGMA quick_check(3)")]
-                    if report != ["ok"]:  # the report's lines name the damaged pages under a heading
-                        problems = [line for row in report for line in row.splitlines() if not line.startswith("***")]
-                        raise self._damaged("; ".join(problems or report))
-                    db.execute("PRAGMA journal_mode=WAL")
-                    db.executescript(_SCHEMA)
+                new = _create_private(self.path)
+                try:
+                    with self._connect() as db:
+                        if not new:
+                            self._check(db)  # before anything is written: a refused store keeps every byte
+                        db.execute("PRAGMA journal_mode=WAL")
+                        db.executescript(_SCHEMA)
+                except BaseException:
+                    if new:
+                        self.path.unlink(missing_ok=True)
+                    raise
         except sqlite3.DatabaseError as exc:  # left as it is: it may hold someone's votes
-            raise StylistError(f"{self.path}: not a stylist feedback database ({exc}); move it aside or pass another --data-dir") from exc
+            raise StylistError(f"{self.path}: not a stylist feedback database ({exc}); it is left as it is: move it "
+                               "aside or pass another --data-dir to start fresh") from exc
+
+    def _check(self, db: sqlite3.Connection) -> None:
+        """Refuse an existing file that is empty, damaged or of another schema: votes are never replaced by a
+        fresh store without the user saying so."""
+        if self.path.stat().st_size == 0:
+            raise StylistError(f"{self.path}: the feedback database is empty (0 bytes), as a truncated copy is; it is "
+                               "left as it is. To start fresh on purpose, delete it (or pass another --data-dir)")
+        report = [row[0] for row in db.execute("PRAGMA quick_check(3)")]
+        if report != ["ok"]:  # the report's lines name the damaged pages under a heading
+            problems = [line for row in report for line in row.splitlines() if not line.startswith("***")]
+            raise self._damaged("; ".join(problems or report))
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        columns = [row[1] for row in db.execute("PRAGMA table_info(events)")]
+        if tables - {"events", "sqlite_sequence"} or (tables and columns != COLUMNS):
+            found = ", ".join(sorted(tables))[:120]
+            raise StylistError(f"{self.path}: not a stylist feedback database (its tables: {found}); it is left as it "
+                               "is: move it aside or pass another --data-dir to start fresh")
 
     def _damaged(self, detail: str) -> StylistError:
         """The one line for a store SQLite reads as corrupt: it says how to save the votes still in it."""
@@ -263,6 +289,18 @@ class FeedbackStore:
             tmp.unlink(missing_ok=True)
             raise
         return len(pairs)
+
+
+def _create_private(path: Path) -> bool:
+    """Create the store's file readable by this user only (SQLite gives its journal files the same mode); True
+    when it was new. An existing one is narrowed to this user too: it holds every visitor's votes."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return True
+    except FileExistsError:
+        with contextlib.suppress(OSError):
+            os.chmod(path, 0o600)
+        return False
 
 
 def build_pairs(events: Sequence[Event], max_unpicked: int = 4) -> list[Pair]:
