@@ -371,6 +371,44 @@ def test_a_visitor_can_ask_for_some_pieces_only(app, token):
         assert "\n" not in str(info.value) and len(str(info.value)) < 200
 
 
+def test_a_store_that_cannot_be_read_is_one_line_everywhere_and_suggestions_still_come(app, token, monkeypatch):
+    """A data folder turned read-only (SQLite cannot open its WAL index): every path that reads the votes says so
+    in one line, and suggestions keep coming, without the "for you" order, even for a visitor who has voted."""
+    import sqlite3
+
+    rex = token("rex")
+    vote_everything(app, rex, OUTFIT)
+    connect = sqlite3.connect
+
+    def refuse(path, *args, **kwargs):
+        if str(path).endswith("feedback.sqlite"):
+            raise sqlite3.OperationalError("unable to open database file")
+        return connect(path, *args, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", refuse)
+    cards = app.suggestions.recommend(OUTFIT, "", "", token=rex)
+    assert cards and all(c.for_you is None for found in cards.values() for c in found)
+    for action in (lambda: app.votes.history(rex), lambda: app.votes.counts(rex), lambda: app.votes.export("secret"),
+                   lambda: app.votes.similar_users(rex), lambda: app.refine.readiness(),
+                   lambda: app.refine.start("secret"), lambda: app.votes.vote(rex, first_card(app), "like")):
+        with pytest.raises(StylistError, match="cannot (read the feedback database|save in)") as error:
+            action()
+        assert "\n" not in str(error.value)
+
+
+def test_every_handler_of_the_page_answers_in_one_line(app):
+    """Every event handler, the page's internal ones included, turns any error into one line (gr.Error)."""
+    import gradio as gr
+
+    from stylist.app.ui.common import one_line_errors
+    from stylist.app.ui.interface import build_ui
+
+    handlers = [f.fn for f in build_ui(app).fns.values() if f.fn]
+    assert handlers and all(getattr(fn, "one_line", False) for fn in handlers)
+    with pytest.raises(gr.Error, match=r"the server could not do that \(KeyError"):
+        one_line_errors(lambda: {}["\ud800" * 10_000])()
+
+
 def test_uploads_leave_gradios_cache_after_a_while(app):
     from stylist.app.ui.interface import build_ui
 

@@ -168,8 +168,10 @@ class FeedbackStore:
                             "--data-dir to start empty)")
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """One connection per call: no state shared between the app's threads, commit or roll back on exit."""
+    def _connect(self, reading: bool = False) -> Iterator[sqlite3.Connection]:
+        """One connection per call: no state shared between the app's threads, commit or roll back on exit. A read
+        the disk refuses (a data folder turned read-only or gone) is one line here; a refused write is named by
+        `writing`, around it."""
         try:
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             try:
@@ -180,11 +182,15 @@ class FeedbackStore:
         except sqlite3.DatabaseError as exc:  # damage found after opening, e.g. by a read
             if (getattr(exc, "sqlite_errorname", None) or "").startswith("SQLITE_CORRUPT"):
                 raise self._damaged(str(exc)) from exc
+            if reading and isinstance(exc, sqlite3.OperationalError):
+                raise StylistError(f"cannot read the feedback database {self.path} ({exc}); the data folder must be "
+                                   "readable and writable (SQLite writes its index beside it): fix it or pass "
+                                   "another --data-dir") from exc
             raise
 
     @contextmanager
     def _transaction(self, immediate: bool = False) -> Iterator[sqlite3.Connection]:
-        with self._connect() as db:
+        with self._connect(reading=not immediate) as db:
             db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
             try:
                 yield db

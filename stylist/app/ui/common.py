@@ -6,7 +6,9 @@ from __future__ import annotations
 import functools
 import html
 import re
+import sys
 import time
+import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -24,14 +26,36 @@ Components = dict[str, Block | list[Block]]  # what a `create_*_tab` hands back:
 
 
 def one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Show a user-caused problem as one line in the page instead of a stack trace."""
+    """Show any problem as one line in the page instead of a stack trace: a user-caused one as it is, anything
+    else as a line naming its kind (its traceback goes to the log, `capped`)."""
+    if getattr(fn, "one_line", False):
+        return fn
+
     @functools.wraps(fn)  # keeps the signature, so Gradio still injects gr.SelectData and friends
     def wrapped(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except StylistError as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(one_line(str(exc))) from None
+        except gr.Error:
+            raise
+        except Exception as exc:
+            print(capped("".join(traceback.format_exception(exc))), file=sys.stderr, flush=True)
+            raise gr.Error(f"the server could not do that ({type(exc).__name__}; the app's log has the details)"
+                           ) from None
+    wrapped.one_line = True
     return wrapped
+
+
+def capped(text: str, width: int = 500, lines: int = 40) -> str:
+    """What the log gets of a text a client may have grown: its last `lines` lines, each at most `width`."""
+    return "\n".join(one_line(line, width) for line in text.splitlines()[-lines:])
+
+
+def one_line(text: str, limit: int = 500) -> str:
+    """`text` as one line of at most `limit` characters, any string a client sent included (lone surrogates too)."""
+    text = " ".join(text.split()).encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def md(text: str) -> str:

@@ -88,6 +88,9 @@ def build_ui(app: Stylist) -> gr.Blocks:
             create_feedback_tab(app, visitor, password)
             create_refine_tab(app, password, style)
             create_catalog_tab(app, password)
+    for handler in demo.fns.values():  # every handler, the page's internal ones too, answers in one line
+        if handler.fn:
+            handler.fn = one_line_errors(handler.fn)
     return demo
 
 
