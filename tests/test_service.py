@@ -324,6 +324,21 @@ def test_uploads_are_checked_on_the_server(app, tmp_path):
         app.catalog.add_photos([], "wrong")
 
 
+def test_a_request_has_a_pixel_budget_counted_from_the_headers(app, tmp_path, monkeypatch):
+    """Four photos at the pixel limit (a few hundred kB each) are refused before any is decoded."""
+    from PIL import Image
+
+    from stylist.core.images import MAX_PIXELS
+
+    side = int(MAX_PIXELS ** 0.5) - 1
+    Image.new("1", (side, side)).save(tmp_path / "big.png")
+    decoded = []
+    monkeypatch.setattr(stylist.app.access, "load_image", lambda *a, **k: decoded.append(a))
+    with pytest.raises(StylistError, match="256 megapixels to decode, over the limit of 80 per request"):
+        app.access.check_uploads([str(tmp_path / "big.png")] * 4)
+    assert decoded == []
+
+
 def test_uploads_are_decoded_once(app, monkeypatch):
     """The upload check's decoded image is what the captioner reads (and what the catalog saves)."""
     calls = []

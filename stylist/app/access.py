@@ -20,7 +20,7 @@ from PIL import Image
 
 from stylist.app.config import AppConfig
 from stylist.core.errors import StylistError
-from stylist.core.images import load_image
+from stylist.core.images import decoded_pixels, load_image
 from stylist.core.vocabulary import SLOTS, split_garments
 
 UPLOAD_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
@@ -136,6 +136,10 @@ class Access:
                 raise StylistError(f"{name}: only {', '.join(sorted(UPLOAD_SUFFIXES))} photos are accepted")
             if os.path.getsize(path) > self.config.max_upload_mb * 1e6:
                 raise StylistError(f"{name}: larger than {self.config.max_upload_mb:g} MB")
+        pixels = sum(decoded_pixels(path) for path in paths)  # from the headers: nothing decoded yet
+        if pixels > self.config.request_megapixels * 1e6:
+            raise StylistError(f"these photos hold {pixels / 1e6:.0f} megapixels to decode, over the limit of "
+                               f"{self.config.request_megapixels:g} per request: send fewer or smaller photos")
         # load_image raises a one-line error for broken or hostile files
         return [(Path(path).name, load_image(path, name=Path(path).name)) for path in paths]
 

@@ -21,6 +21,7 @@ class AppConfig:
     max_photos: int = 4
     max_catalog_photos: int = 20  # per "add to catalog" request
     max_upload_mb: float = 10.0
+    request_megapixels: float = 80  # decoded per request (a JPEG at its reduced scale): one image at the limit and more
     per_slot: int = 3  # suggestions shown per missing slot
     caption_chars: int = 200  # a five-word caption needs ~40; longer text only slows everyone's LM calls
     tag_chars: int = 40  # occasion and season
