@@ -43,6 +43,32 @@ def check_text(text: str | None, limit: int, what: str) -> str:
     return text
 
 
+def check_choice(value: object, allowed: list[object], what: str, multiselect: bool = False,
+                 custom_chars: int | None = None) -> None:
+    """A dropdown's value as a client sent it: one of `allowed` (a list of them with `multiselect`), or where the
+    page lets a visitor type, text of at most `custom_chars`. Checked before the value is used or logged, so a
+    client's 30 MB "season" costs one short line, not 30 MB of log and answer."""
+    values = value if multiselect and isinstance(value, list) else [value]
+    if multiselect and not isinstance(value, (list, type(None))):
+        raise StylistError(f"{what}: expected a list of choices")
+    for v in values:
+        if v is None or v in allowed:
+            continue
+        if custom_chars and isinstance(v, str) and len(v) <= custom_chars and v.isprintable() and _encodable(v):
+            continue
+        shown = repr(v)[:40].encode("utf-8", "backslashreplace").decode("utf-8")
+        raise StylistError(f"{what}: {shown}{'...' if len(repr(v)) > 40 else ''} is not one of the choices")
+
+
+def _encodable(text: str) -> bool:
+    """False for text holding lone surrogates, which no page can send and no log or JSON answer can carry."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class RateLimit:
     """At most so many `what` a minute for each key of each kind (a visitor id, an address): every key is checked
     before any is counted, and a counted action can be given back when what it allowed failed, so a refusal or a
@@ -142,6 +168,43 @@ class Access:
                                f"{self.config.request_megapixels:g} per request: send fewer or smaller photos")
         # load_image raises a one-line error for broken or hostile files
         return [(Path(path).name, load_image(path, name=Path(path).name)) for path in paths]
+
+
+class WebGuard:
+    """ASGI middleware: answers only the app's public API by name (Gradio also answers its internal handlers by
+    name on /call and /run) and sends security headers (no framing by other sites, no sniffing)."""
+
+    BY_NAME = re.compile(r"^/gradio_api/(?:call/v2|call|run)/([^/]+)/?")
+    HEADERS = [(b"content-security-policy", b"frame-ancestors 'self'; object-src 'none'; base-uri 'self'"),
+               (b"x-frame-options", b"SAMEORIGIN"), (b"x-content-type-options", b"nosniff"),
+               (b"referrer-policy", b"same-origin")]
+
+    def __init__(self, app, public: set[str]):
+        self.app, self.public = app, public
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        named = self.BY_NAME.match(scope["path"])
+        if named and named.group(1) not in self.public:
+            body = b"no such API endpoint\n"
+            await send({"type": "http.response.start", "status": 404,
+                        "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode()),
+                                    *self.HEADERS]})
+            return await send({"type": "http.response.body", "body": body})
+        async def guarded(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *self.HEADERS]}
+            await send(message)
+
+        await self.app(scope, receive, guarded)
+
+
+def own_origin_only(cors, request_headers) -> bool:
+    """CORS for the app's own origin only (scheme, host and port as the request reached it): Gradio's own rule
+    lets any localhost origin read a localhost app's answers, with credentials. Installed over Gradio's
+    `CustomCORSMiddleware.is_valid_origin` by app.py."""
+    return request_headers.get("Origin", "").partition("://")[2] == request_headers.get("Host", "")
 
 
 class BodyLimit:

@@ -33,6 +33,9 @@ class AppConfig:
     concurrency: int = 4  # requests served at once; the rest wait in the queue
     model_threads: int = 1  # torch threads of the one thread that runs the models (stylist/app/model_thread.py)
     queue_size: int = 64  # beyond this many waiting requests, a visitor is told to try again
+    queue_per_address: int = 6  # requests one address may have waiting or running: no client holds the queue
+    heavy_queue: int = 12  # captioning requests waiting at most (they run one at a time), so they leave room
+    monitoring: bool = False  # Gradio's monitoring dashboard (its key is printed to the log when asked for)
     cache_seconds: int = 1800  # uploads and page files older than this are deleted from Gradio's cache
     refine_args: list[str] = field(default_factory=list)  # extra `python -m stylist refine` options (tests: tiny)
 

@@ -140,14 +140,22 @@ class Visitors:
 
 
 def _secret(path: Path) -> bytes:
-    """The per-install signing key, created once, readable by this user only."""
-    if not path.exists():
-        with writing(path.parent):
+    """The per-install signing key."""
+    key = bytes.fromhex(secret_file(path) or "00")
+    if len(key) < 16:
+        raise StylistError(f"{path}: the signing key is too short; delete it and restart (visitors get new ids)")
+    return key
+
+
+def secret_file(path: Path) -> str:
+    """A per-install random key (hex) kept in `path`, created once and readable by this user only (an older
+    file is narrowed to that too)."""
+    with writing(path.parent):
+        if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as out:
                 out.write(secrets.token_hex(32))
-    key = bytes.fromhex(path.read_text().strip() or "00")
-    if len(key) < 16:
-        raise StylistError(f"{path}: the signing key is too short; delete it and restart (visitors get new ids)")
-    return key
+        elif path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    return path.read_text().strip()

@@ -9,6 +9,7 @@ import re
 import sys
 import time
 import traceback
+import types
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -16,7 +17,7 @@ from urllib.parse import quote
 import gradio as gr
 from gradio.blocks import Block
 
-from stylist.app.access import UPLOAD_SUFFIXES
+from stylist.app.access import UPLOAD_SUFFIXES, check_choice
 from stylist.app.suggestions import Card
 from stylist.core.errors import StylistError
 from stylist.core.vocabulary import SLOTS
@@ -56,6 +57,25 @@ def one_line(text: str, limit: int = 500) -> str:
     """`text` as one line of at most `limit` characters, any string a client sent included (lone surrogates too)."""
     text = " ".join(text.split()).encode("utf-8", "backslashreplace").decode("utf-8")
     return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def guard_choices(demo: gr.Blocks, custom_chars: int) -> None:
+    """Every dropdown's value is checked against its choices (`check_choice`) before Gradio's own check, which
+    would put the whole value in its error and the log."""
+    for block in demo.blocks.values():
+        if isinstance(block, gr.Dropdown):
+            block.preprocess = types.MethodType(_checked(type(block).preprocess, custom_chars), block)
+
+
+def _checked(preprocess: Callable[..., Any], custom_chars: int) -> Callable[..., Any]:
+    def checked(dropdown: gr.Dropdown, payload: Any) -> Any:
+        try:
+            check_choice(payload, [value for _, value in dropdown.choices], dropdown.label or "a choice",
+                         dropdown.multiselect, custom_chars if dropdown.allow_custom_value else None)
+        except StylistError as exc:
+            raise gr.Error(str(exc)) from None
+        return preprocess(dropdown, payload)
+    return checked
 
 
 def md(text: str) -> str:
