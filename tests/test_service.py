@@ -260,6 +260,20 @@ def test_similar_visitors_are_named_only_with_consent(app, token):
     assert "ned" in [name for name, _ in app.votes.similar_users(mia, n=50)]
 
 
+def test_the_feedback_tab_reads_a_bounded_number_of_votes(app, token, monkeypatch):
+    """A refresh of the Feedback tab reads at most the latest votes, not the whole table (100k votes took 3.5 s)."""
+    from stylist.app import votes
+
+    uma = token("uma")
+    vote_everything(app, uma, OUTFIT)
+    reads, events = [], app.votes.store.events
+    monkeypatch.setattr(app.votes.store, "events", lambda *a, **k: reads.append(k.get("limit")) or events(*a, **k))
+    monkeypatch.setattr(votes, "HISTORY_SHOWN", 2)
+    assert len(app.votes.history(uma)) == 2
+    app.votes.similar_users(uma)
+    assert reads and None not in reads
+
+
 def test_export_needs_the_password_and_writes_trl_pairs(app, token):
     vote_everything(app, token("fay"), OUTFIT)
     with pytest.raises(StylistError, match="admin password"):

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from stylist.models.preference import PreferenceModel
 
 
+HISTORY_SHOWN = 200  # votes a visitor's Feedback table lists
+SIMILAR_FROM = 5000  # latest votes of everyone that "similar taste" compares: a refresh costs the same at 100k
+
+
 class Votes:
     """Each visitor's votes and everyone's preference pairs, over the SQLite feedback store."""
 
@@ -68,7 +72,8 @@ class Votes:
             raise StylistError(f"vote #{event_id} is not one of your votes: you can take back only your own")
 
     def history(self, token: str | None) -> list[Event]:
-        return self.store.events(self.visitors.verify(token))
+        """This visitor's latest votes (`HISTORY_SHOWN` at most: the page is a table, not an archive)."""
+        return self.store.events(self.visitors.verify(token), limit=HISTORY_SHOWN)
 
     def counts(self, token: str | None) -> dict[str, int]:
         return self.store.counts(self.visitors.verify(token))
@@ -90,7 +95,7 @@ class Votes:
         by display name where they agreed to show it, else as "visitor 1", "visitor 2", ..."""
         visitor = self.visitors.verify(token)
         histories: dict[str, tuple[list[str], list[str]]] = {}
-        for event in self.store.events():  # newest first, as the preference model reads a history
+        for event in self.store.events(limit=SIMILAR_FROM):  # newest first, as the preference model reads one
             liked, disliked = histories.setdefault(event.user, ([], []))
             (liked if event.label == "like" else disliked).append(event.item_text)
         if self.preference is None or visitor not in histories:

@@ -110,7 +110,8 @@ def with_queue(demo: gr.Blocks, config: AppConfig) -> gr.Blocks:
     the queue is full (try again) instead of keeping every visitor waiting for minutes. No address holds more than
     `queue_per_address` of it, and captioning, which runs one at a time, at most `heavy_queue`, so one client
     uploading huge photos in a loop leaves everyone else their suggestions."""
-    demo.queue(default_concurrency_limit=config.concurrency, max_size=config.queue_size)
+    # api_open=False: a queued handler cannot be run around the queue by a direct POST
+    demo.queue(default_concurrency_limit=config.concurrency, max_size=config.queue_size, api_open=False)
     queue, push = demo._queue, demo._queue.push
 
     async def fair_push(body, request, username):
