@@ -40,6 +40,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model-threads", type=int, default=1,
                         help="torch threads of the thread that runs the models (default 1: on 2 cores the other "
                              "core serves pages and refines; more on a larger machine)")
+    parser.add_argument("--monitoring", action="store_true",
+                        help="turn on Gradio's monitoring dashboard (off by default: its key is printed to the log "
+                             "for whoever opens /monitoring)")
     parser.add_argument("--refine-args", default="", help=argparse.SUPPRESS)  # e.g. "--steps 4" (tests: a tiny refine)
     return parser.parse_args(argv)
 
@@ -79,22 +82,28 @@ def main(argv: list[str] | None = None) -> int:
         users = parse_users(args.auth or [p for p in os.environ.get("STYLIST_USERS", "").split(",") if p.strip()])
         from starlette.middleware import Middleware
 
-        from stylist.app.access import BodyLimit
+        from stylist.app.access import BodyLimit, WebGuard, own_origin_only
         from stylist.app.config import AppConfig
         from stylist.app.service import StartingStylist
-        from stylist.app.ui.interface import CSS, THEME, build_ui, with_queue
+        from stylist.app.ui.interface import CSS, THEME, build_ui, public_api, with_queue
 
         config = AppConfig(catalog=args.catalog, captioner=args.captioner, lm=LMSpec.from_args(args),
                            embedder=args.embedder, data_dir=args.data_dir, model_threads=args.model_threads,
-                           refine_args=shlex.split(args.refine_args))
+                           refine_args=shlex.split(args.refine_args), monitoring=args.monitoring)
         app = StartingStylist(config)  # the models load while the page is built and served
     except StylistError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    with_queue(build_ui(app), config).launch(
+    from gradio.route_utils import CustomCORSMiddleware
+
+    CustomCORSMiddleware.is_valid_origin = own_origin_only
+    demo = with_queue(build_ui(app), config)
+    demo.launch(
         server_name=args.host, server_port=args.port, theme=THEME, css=CSS, allowed_paths=app.served_paths(),
         max_file_size=f"{config.max_upload_mb:g}mb", footer_links=["gradio", "settings"], run_history=False,
-        auth=users, app_kwargs={"middleware": [Middleware(BodyLimit, limit=config.max_request_bytes)]})
+        auth=users, enable_monitoring=config.monitoring,
+        app_kwargs={"middleware": [Middleware(BodyLimit, limit=config.max_request_bytes),
+                                   Middleware(WebGuard, public=public_api(demo))]})
     return 0
 
 

@@ -206,10 +206,16 @@ class Stats:
         return result
 
 
+def visitor_client(n: int) -> httpx.Client:
+    """Visitor `n`'s connection, from its own loopback address (127.0.1.n): the app limits votes, new visitor ids
+    and queue places per address, as it would for visitors on separate machines."""
+    return httpx.Client(timeout=120, transport=httpx.HTTPTransport(local_address=f"127.0.1.{n % 250 + 1}"))
+
+
 def visitor(app: App, stats: Stats, seed: int) -> None:
     """One visitor's loop: recommend, vote on 1-2 cards, think 1-3 s; after a failure the page is reloaded (the
     app may have been restarted), keeping the browser's saved token as a browser would."""
-    rng, page, reload, http = random.Random(seed), None, True, httpx.Client(timeout=120)
+    rng, page, reload, http = random.Random(seed), None, True, visitor_client(seed)
     for _ in range(1000):  # bounded: each round sleeps at least a second
         if time.monotonic() >= stats.until:
             return

@@ -102,6 +102,38 @@ def test_a_file_that_is_not_sqlite_keeps_its_own_message(tmp_path):
     assert path.read_bytes() == b"\x00" * 5000
 
 
+def test_an_empty_store_is_refused_not_started_afresh(tmp_path):
+    """A 0-byte feedback.sqlite is what a truncated copy of a store looks like: refused, with how to start fresh
+    on purpose, and left at 0 bytes."""
+    path = tmp_path / "feedback.sqlite"
+    path.write_bytes(b"")
+    with pytest.raises(StylistError, match="empty .0 bytes.*To start fresh on purpose, delete it") as error:
+        FeedbackStore(path)
+    _one_line(error)
+    assert path.read_bytes() == b"" and sorted(p.name for p in tmp_path.iterdir()) == ["feedback.sqlite"]
+
+
+def test_a_store_of_another_schema_is_refused_before_anything_is_written(tmp_path):
+    """Another program's database is refused before the store switches it to WAL (which rewrites its header)."""
+    path = tmp_path / "feedback.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, total REAL)")
+        db.execute("INSERT INTO orders VALUES (1, 9.5)")
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(StylistError, match=r"not a stylist feedback database \(its tables: orders\).*start fresh"):
+        FeedbackStore(path)
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["feedback.sqlite"]
+
+
+def test_the_store_is_readable_by_its_owner_only(tmp_path):
+    store = _filled_store(tmp_path / "feedback.sqlite", clicks=2)
+    assert (store.path.stat().st_mode & 0o777) == 0o600
+    store.path.chmod(0o644)  # a store made before: narrowed when opened
+    FeedbackStore(store.path)
+    assert (store.path.stat().st_mode & 0o777) == 0o600
+
+
 # -- a truncated adapter version ----------------------------------------------------------------------------
 
 def _version(registry: AdapterRegistry, parent: int) -> int:
@@ -184,7 +216,7 @@ def test_votes_on_a_read_only_store_fail_in_one_line_and_reading_still_works(tmp
 
 def test_a_new_store_in_a_read_only_folder_names_the_folder(tmp_path, monkeypatch):
     _read_only_sqlite(monkeypatch)
-    with pytest.raises(StylistError, match=f"cannot save in {tmp_path}: the data folder is read-only or full"):
+    with pytest.raises(StylistError, match=f"cannot save in {tmp_path}: the data folder is read-only"):
         FeedbackStore(tmp_path / "feedback.sqlite")
     assert not (tmp_path / "feedback.sqlite").exists()
 

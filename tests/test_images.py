@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -12,6 +15,7 @@ from PIL import Image
 
 from stylist.core.errors import StylistError
 from stylist.core.images import MAX_PIXELS, MAX_SIDE, load_image
+from stylist.core.paths import REPO
 
 
 def _bytes(image: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:
@@ -113,3 +117,34 @@ def test_truncated_or_corrupted_images_load_or_give_one_stylist_error(fmt, width
     for position in data.draw(st.lists(st.integers(0, len(encoded) - 1), max_size=4), label="flipped bytes"):
         encoded[position] ^= 0xFF
     _loads_or_one_error(bytes(encoded[:cut]))
+
+
+# VmHWM, not ru_maxrss: a child's ru_maxrss starts at its parent's peak (kept across exec), the test run's own
+PROBE = """
+import sys
+from stylist.core.images import load_image
+def status(field):
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(field)) / 1024
+rest = status("VmRSS")
+for _ in range(3):
+    image = load_image(sys.argv[1])
+print(image.size, status("VmHWM") - rest, status("VmRSS") - rest)
+"""
+
+
+@pytest.mark.parametrize("mode, colour", [("RGBA", (200, 30, 30, 128)), ("I;16", 1000)])
+def test_the_largest_image_under_the_limit_costs_its_decoded_size_once_and_gives_it_back(tmp_path, mode, colour):
+    """A 64-megapixel RGBA or 16-bit PNG (a few hundred kB) is shrunk a strip at a time before it is converted:
+    its decoded buffer (256 MB for RGBA) is the peak, not several full-size copies, and the memory returns to
+    the OS afterwards (measured in a fresh process, three loads in a row)."""
+    side = int(MAX_PIXELS ** 0.5) - 1
+    path = tmp_path / "big.png"
+    Image.new(mode, (side, side), colour).save(path, compress_level=1)
+    assert path.stat().st_size < 2_000_000
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-c", PROBE, str(path)], capture_output=True, text=True, env=env,
+                         check=True).stdout.split(")")
+    size, (peak, after) = out[0] + ")", map(float, out[1].split())
+    assert size == f"({MAX_SIDE}, {MAX_SIDE})"
+    assert peak < side * side * 4 / 1e6 * 1.5, f"peak {peak:.0f} MB over rest"
+    assert after < 60, f"{after:.0f} MB kept after decoding"

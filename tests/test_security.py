@@ -141,3 +141,63 @@ def test_a_full_queue_says_so_at_once():
         assert "x" in outcomes and any("queue is full" in str(o).lower() for o in outcomes), outcomes
     finally:
         demo.close()
+
+
+def test_internal_handlers_do_not_answer_by_name(site):
+    """Gradio answers any handler by its name on /call and /run; only the public API does here."""
+    url, _ = site
+    for path in ("call/welcome", "run/welcome", "call/v2/welcome", "call/click", "run/export_pairs"):
+        request = urllib.request.Request(f"{url}gradio_api/{path}", data=b'{"data": [null]}',
+                                         headers={"Content-Type": "application/json"})
+        try:
+            urllib.request.urlopen(request, timeout=30)
+            code = 200
+        except urllib.error.HTTPError as exc:
+            code = exc.code
+        assert code == 404, path
+
+
+def test_security_headers_and_cors_only_for_the_apps_own_origin(site):
+    url, _ = site
+    host = urllib.parse.urlsplit(url).netloc
+    for origin, allowed in ((f"http://{host}", True), ("http://localhost:1", False), ("http://evil.example", False)):
+        request = urllib.request.Request(f"{url}gradio_api/info", headers={"Origin": origin})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            headers = response.headers
+            assert "frame-ancestors 'self'" in headers["Content-Security-Policy"]
+            assert headers["X-Frame-Options"] == "SAMEORIGIN" and headers["X-Content-Type-Options"] == "nosniff"
+            assert (headers["Access-Control-Allow-Origin"] == origin) is allowed, origin
+
+
+def test_monitoring_is_off_and_prints_no_key(site):
+    url, root = site
+    assert status(f"{url}monitoring") == 403 and status(f"{url}monitoring/summary") == 403
+    assert "Monitoring URL" not in (root / "app.log").read_text()
+
+
+def call(url: str, api: str, data: list) -> str:
+    """One call of a public endpoint over Gradio's plain HTTP API (JSON as any client may write it); the answer's
+    event stream as text."""
+    request = urllib.request.Request(f"{url}gradio_api/call/{api}", data=json.dumps({"data": data}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        event = json.load(response)["event_id"]
+    with urllib.request.urlopen(f"{url}gradio_api/call/{api}/{event}", timeout=60) as response:
+        return response.read().decode()
+
+
+def test_a_dropdown_value_not_in_its_choices_is_one_short_line(site):
+    """A 1 MB season, a lone surrogate, or a 1 MB piece is refused in one short line; the log does not grow by it."""
+    url, root = site
+    log = root / "app.log"
+    before = log.stat().st_size
+    for season, pieces in (("x" * 1_000_000, []), ("\ud800", []), ("", ["shoes", "y" * 1_000_000])):
+        answer = call(url, "complete", ["", season, pieces, "navy cotton t-shirt", "", "", ""])
+        assert "event: error" in answer and "is not one of the choices" in answer and len(answer) < 400, answer[:400]
+    assert log.stat().st_size - before < 20_000
+
+
+def test_the_store_and_the_secrets_are_readable_by_the_owner_only(site):
+    _, root = site
+    for name in ("feedback.sqlite", "visitor-secret", "browser-secret"):
+        assert ((root / "data" / name).stat().st_mode & 0o777) == 0o600, name

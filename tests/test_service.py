@@ -177,6 +177,72 @@ def test_votes_per_minute_are_limited(app, token, monkeypatch):
     app.votes.vote(token("lea"), card, "like")  # the limit is per visitor
 
 
+def test_a_switch_refused_by_the_limit_keeps_the_vote_before_it(app, token, monkeypatch):
+    """Like X, use up the minute's votes, then Dislike on X: refused in one line, and the like is still stored
+    (nothing was taken back first), with no dislike; the same button again still takes the like back."""
+    monkeypatch.setattr(app.config, "votes_per_minute", 3)
+    oli, cards = token("oli"), next(iter(app.suggestions.recommend(OUTFIT, "", "").values()))
+    liked = app.votes.click(oli, cards[0], "like", None)
+    app.votes.vote(oli, cards[1], "like")
+    app.votes.vote(oli, cards[2], "like")
+    with pytest.raises(StylistError, match="at most 3 votes a minute") as refused:
+        app.votes.click(oli, cards[0], "dislike", ("like", liked))
+    assert "\n" not in str(refused.value)
+    assert [(e.id, e.label) for e in app.votes.history(oli) if e.item_id == cards[0].item_id] == [(liked, "like")]
+    assert app.votes.counts(oli) == {"like": 3, "dislike": 0, "undone": 0}
+    assert app.votes.click(oli, cards[0], "like", ("like", liked)) is None  # taking back is never refused
+    assert app.votes.counts(oli)["undone"] == 1
+
+
+def test_a_switch_is_one_transaction(app, token):
+    """A switch whose write fails (here: naming another visitor's vote) leaves both votes as they were."""
+    pat, quy = token("pat"), token("quy")
+    card = first_card(app)
+    theirs = app.votes.vote(quy, card, "like")
+    mine = app.votes.vote(pat, card, "like")
+    with pytest.raises(StylistError, match=f"vote #{theirs} is not one of your votes"):
+        app.votes.click(pat, card, "dislike", ("like", theirs))
+    assert app.votes.counts(quy) == {"like": 1, "dislike": 0, "undone": 0}
+    assert app.votes.counts(pat) == {"like": 1, "dislike": 0, "undone": 0}
+    switched = app.votes.click(pat, card, "dislike", ("like", mine))
+    assert [(e.id, e.label) for e in app.votes.history(pat)] == [(switched, "dislike")]
+
+
+def test_minting_visitor_ids_is_limited_per_address_and_so_are_votes(app, token, monkeypatch):
+    """Ten page loads do not buy ten visitors' votes: new ids are limited per address, and so are the votes of
+    all the ids one address holds."""
+    monkeypatch.setattr(app.config, "visitors_per_minute_per_address", 5)
+    monkeypatch.setattr(app.config, "votes_per_minute_per_address", 8)
+    minted = [app.visitors.renew(None, address="10.0.0.9") for _ in range(5)]
+    with pytest.raises(StylistError, match="at most 5 new visitor ids a minute from one address"):
+        app.visitors.renew(None, address="10.0.0.9")
+    assert app.visitors.renew(minted[0], address="10.0.0.9") == minted[0]  # a returning page is no new id
+    app.visitors.renew(None, address="10.0.0.10")  # another address is not affected
+    card, stored = first_card(app), 0
+    with pytest.raises(StylistError, match="at most 8 votes a minute from one address"):
+        for t in minted * 2:
+            app.votes.vote(t, card, "like")
+            stored += 1
+    assert stored == 8
+
+
+def test_tokens_expire_and_an_active_visitors_token_is_rotated(app, monkeypatch):
+    from stylist.app import visitors
+
+    token = app.visitors.issue()
+    visitor = app.visitors.verify(token)
+    now = time.time()
+    monkeypatch.setattr(visitors.time, "time", lambda: now + 2 * visitors.ROTATE_SECONDS)
+    rotated = app.visitors.renew(token)
+    assert rotated != token and app.visitors.verify(rotated) == visitor  # same visitor, fresh time
+    monkeypatch.setattr(visitors.time, "time", lambda: now + (visitors.TOKEN_DAYS + 1) * 86400)
+    with pytest.raises(StylistError, match="no valid visitor id"):
+        app.visitors.verify(token)
+    assert app.visitors.verify(app.visitors.renew(token)) != visitor  # an expired token gets a new visitor
+    legacy = f"{visitor}.{app.visitors._signature(visitor)}"  # the format before tokens carried a time
+    assert app.visitors.verify(app.visitors.renew(legacy)) == visitor
+
+
 def test_for_you_appears_once_the_user_has_voted(app, token):
     vote_everything(app, token("cat"), OUTFIT)
     cards = app.suggestions.recommend(OUTFIT, "casual", "summer", token=token("cat"))
@@ -192,6 +258,20 @@ def test_similar_visitors_are_named_only_with_consent(app, token):
     assert "ned" not in names and names[0] == "visitor 1"
     app.visitors.share(app.visitors.verify(ned), True)
     assert "ned" in [name for name, _ in app.votes.similar_users(mia, n=50)]
+
+
+def test_the_feedback_tab_reads_a_bounded_number_of_votes(app, token, monkeypatch):
+    """A refresh of the Feedback tab reads at most the latest votes, not the whole table (100k votes took 3.5 s)."""
+    from stylist.app import votes
+
+    uma = token("uma")
+    vote_everything(app, uma, OUTFIT)
+    reads, events = [], app.votes.store.events
+    monkeypatch.setattr(app.votes.store, "events", lambda *a, **k: reads.append(k.get("limit")) or events(*a, **k))
+    monkeypatch.setattr(votes, "HISTORY_SHOWN", 2)
+    assert len(app.votes.history(uma)) == 2
+    app.votes.similar_users(uma)
+    assert reads and None not in reads
 
 
 def test_export_needs_the_password_and_writes_trl_pairs(app, token):
@@ -276,6 +356,21 @@ def test_uploads_are_checked_on_the_server(app, tmp_path):
         app.catalog.add_photos([], "wrong")
 
 
+def test_a_request_has_a_pixel_budget_counted_from_the_headers(app, tmp_path, monkeypatch):
+    """Four photos at the pixel limit (a few hundred kB each) are refused before any is decoded."""
+    from PIL import Image
+
+    from stylist.core.images import MAX_PIXELS
+
+    side = int(MAX_PIXELS ** 0.5) - 1
+    Image.new("1", (side, side)).save(tmp_path / "big.png")
+    decoded = []
+    monkeypatch.setattr(stylist.app.access, "load_image", lambda *a, **k: decoded.append(a))
+    with pytest.raises(StylistError, match="256 megapixels to decode, over the limit of 80 per request"):
+        app.access.check_uploads([str(tmp_path / "big.png")] * 4)
+    assert decoded == []
+
+
 def test_uploads_are_decoded_once(app, monkeypatch):
     """The upload check's decoded image is what the captioner reads (and what the catalog saves)."""
     calls = []
@@ -321,6 +416,44 @@ def test_a_visitor_can_ask_for_some_pieces_only(app, token):
         with pytest.raises(StylistError, match=message) as info:
             app.suggestions.recommend(OUTFIT, "", "", token=eve, slots=bad)
         assert "\n" not in str(info.value) and len(str(info.value)) < 200
+
+
+def test_a_store_that_cannot_be_read_is_one_line_everywhere_and_suggestions_still_come(app, token, monkeypatch):
+    """A data folder turned read-only (SQLite cannot open its WAL index): every path that reads the votes says so
+    in one line, and suggestions keep coming, without the "for you" order, even for a visitor who has voted."""
+    import sqlite3
+
+    rex = token("rex")
+    vote_everything(app, rex, OUTFIT)
+    connect = sqlite3.connect
+
+    def refuse(path, *args, **kwargs):
+        if str(path).endswith("feedback.sqlite"):
+            raise sqlite3.OperationalError("unable to open database file")
+        return connect(path, *args, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", refuse)
+    cards = app.suggestions.recommend(OUTFIT, "", "", token=rex)
+    assert cards and all(c.for_you is None for found in cards.values() for c in found)
+    for action in (lambda: app.votes.history(rex), lambda: app.votes.counts(rex), lambda: app.votes.export("secret"),
+                   lambda: app.votes.similar_users(rex), lambda: app.refine.readiness(),
+                   lambda: app.refine.start("secret"), lambda: app.votes.vote(rex, first_card(app), "like")):
+        with pytest.raises(StylistError, match="cannot (read the feedback database|save in)") as error:
+            action()
+        assert "\n" not in str(error.value)
+
+
+def test_every_handler_of_the_page_answers_in_one_line(app):
+    """Every event handler, the page's internal ones included, turns any error into one line (gr.Error)."""
+    import gradio as gr
+
+    from stylist.app.ui.common import one_line_errors
+    from stylist.app.ui.interface import build_ui
+
+    handlers = [f.fn for f in build_ui(app).fns.values() if f.fn]
+    assert handlers and all(getattr(fn, "one_line", False) for fn in handlers)
+    with pytest.raises(gr.Error, match=r"the server could not do that \(KeyError"):
+        one_line_errors(lambda: {}["\ud800" * 10_000])()
 
 
 def test_uploads_leave_gradios_cache_after_a_while(app):

@@ -6,16 +6,21 @@ visible endpoint with any value.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import os
 import re
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
 
 from stylist.app.config import AppConfig
 from stylist.core.errors import StylistError
-from stylist.core.images import load_image
+from stylist.core.images import decoded_pixels, load_image
 from stylist.core.vocabulary import SLOTS, split_garments
 
 UPLOAD_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
@@ -36,6 +41,70 @@ def check_text(text: str | None, limit: int, what: str) -> str:
     if len(text) > limit:
         raise StylistError(f"{what} may be at most {limit} characters (got {len(text)})")
     return text
+
+
+def check_choice(value: object, allowed: list[object], what: str, multiselect: bool = False,
+                 custom_chars: int | None = None) -> None:
+    """A dropdown's value as a client sent it: one of `allowed` (a list of them with `multiselect`), or where the
+    page lets a visitor type, text of at most `custom_chars`. Checked before the value is used or logged, so a
+    client's 30 MB "season" costs one short line, not 30 MB of log and answer."""
+    values = value if multiselect and isinstance(value, list) else [value]
+    if multiselect and not isinstance(value, (list, type(None))):
+        raise StylistError(f"{what}: expected a list of choices")
+    for v in values:
+        if v is None or v in allowed:
+            continue
+        if custom_chars and isinstance(v, str) and len(v) <= custom_chars and v.isprintable() and _encodable(v):
+            continue
+        shown = repr(v)[:40].encode("utf-8", "backslashreplace").decode("utf-8")
+        raise StylistError(f"{what}: {shown}{'...' if len(repr(v)) > 40 else ''} is not one of the choices")
+
+
+def _encodable(text: str) -> bool:
+    """False for text holding lone surrogates, which no page can send and no log or JSON answer can carry."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class RateLimit:
+    """At most so many `what` a minute for each key of each kind (a visitor id, an address): every key is checked
+    before any is counted, and a counted action can be given back when what it allowed failed, so a refusal or a
+    failure costs nothing. Each kind's limit is read from `config` at every check (kind -> its field's name)."""
+
+    def __init__(self, what: str, config: AppConfig, seconds: float = 60, **fields: str):
+        self.what, self.config, self.fields, self.seconds = what, config, fields, seconds
+        self._times: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def take(self, **keys: str | None) -> Callable[[], None]:
+        """Count one action for every key (kind=key), or refuse in one line counting nothing; returns how to give
+        the action back."""
+        limits = {kind: getattr(self.config, field) for kind, field in self.fields.items()}
+        counted = [(kind, key) for kind, key in keys.items() if key and limits[kind]]
+        now = time.monotonic()
+        with self._lock:
+            for kind, key in counted:
+                times = self._times[kind, key]
+                while times and times[0] <= now - self.seconds:
+                    times.popleft()
+                if len(times) >= limits[kind]:
+                    where = "" if kind == "visitor" else f" from one {kind}"
+                    raise StylistError(f"at most {limits[kind]} {self.what} a minute{where}: wait a moment, "
+                                       "then try again")
+            for kind, key in counted:
+                self._times[kind, key].append(now)
+            for quiet in [k for k, t in self._times.items() if not t]:  # memory stays bounded by the active keys
+                del self._times[quiet]
+
+        def give_back() -> None:
+            with self._lock:
+                for kind, key in counted:
+                    with contextlib.suppress(KeyError, ValueError):
+                        self._times[kind, key].remove(now)
+        return give_back
 
 
 class Access:
@@ -93,8 +162,50 @@ class Access:
                 raise StylistError(f"{name}: only {', '.join(sorted(UPLOAD_SUFFIXES))} photos are accepted")
             if os.path.getsize(path) > self.config.max_upload_mb * 1e6:
                 raise StylistError(f"{name}: larger than {self.config.max_upload_mb:g} MB")
+        pixels = sum(decoded_pixels(path) for path in paths)  # from the headers: nothing decoded yet
+        if pixels > self.config.request_megapixels * 1e6:
+            raise StylistError(f"these photos hold {pixels / 1e6:.0f} megapixels to decode, over the limit of "
+                               f"{self.config.request_megapixels:g} per request: send fewer or smaller photos")
         # load_image raises a one-line error for broken or hostile files
         return [(Path(path).name, load_image(path, name=Path(path).name)) for path in paths]
+
+
+class WebGuard:
+    """ASGI middleware: answers only the app's public API by name (Gradio also answers its internal handlers by
+    name on /call and /run) and sends security headers (no framing by other sites, no sniffing)."""
+
+    BY_NAME = re.compile(r"^/gradio_api/(?:call/v2|call|run)/([^/]+)/?")
+    HEADERS = [(b"content-security-policy", b"frame-ancestors 'self'; object-src 'none'; base-uri 'self'"),
+               (b"x-frame-options", b"SAMEORIGIN"), (b"x-content-type-options", b"nosniff"),
+               (b"referrer-policy", b"same-origin")]
+
+    def __init__(self, app, public: set[str]):
+        # "predict": how the page itself runs a handler outside the queue, by its index (queued ones refuse it)
+        self.app, self.public = app, public | {"predict"}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        named = self.BY_NAME.match(scope["path"])
+        if named and named.group(1) not in self.public:
+            body = b"no such API endpoint\n"
+            await send({"type": "http.response.start", "status": 404,
+                        "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode()),
+                                    *self.HEADERS]})
+            return await send({"type": "http.response.body", "body": body})
+        async def guarded(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *self.HEADERS]}
+            await send(message)
+
+        await self.app(scope, receive, guarded)
+
+
+def own_origin_only(cors, request_headers) -> bool:
+    """CORS for the app's own origin only (scheme, host and port as the request reached it): Gradio's own rule
+    lets any localhost origin read a localhost app's answers, with credentials. Installed over Gradio's
+    `CustomCORSMiddleware.is_valid_origin` by app.py."""
+    return request_headers.get("Origin", "").partition("://")[2] == request_headers.get("Host", "")
 
 
 class BodyLimit:

@@ -43,7 +43,7 @@ class Stylist:
         config.lm.check()
         self.data = data_dir(config.data_dir)
         self.access = Access(config)
-        self.visitors = visitors or Visitors(self.data)
+        self.visitors = visitors or Visitors(self.data, config)
         self.models = models or ModelThread(config.model_threads)
         captioner = Captioner.load(config.captioner)
         catalog = open_catalog(config.catalog, self.data, captioner)
@@ -79,7 +79,7 @@ class StartingStylist:
         self.config = config
         self.data: Path = data_dir(config.data_dir)
         self.access = Access(config)
-        self.visitors = Visitors(self.data)  # a page gets its visitor id and name at once
+        self.visitors = Visitors(self.data, config)  # a page gets its visitor id and name at once
         self._loaded = threading.Event()
         self._app: Stylist | None = None
         self._models = ModelThread(config.model_threads)

@@ -118,7 +118,11 @@ class Suggestions:
         is its P(like) given the user's own history, shrunk by how few votes that history has."""
         if self.preference is None:
             return
-        liked, disliked = self.store.history_texts(user)  # newest first, as the preference model reads a history
+        try:
+            liked, disliked = self.store.history_texts(user)  # newest first, as the preference model reads one
+        except StylistError as exc:  # the suggestions themselves need no history: served in the outfit's order
+            print(f"note: no \"for you\" order ({exc})", file=sys.stderr, flush=True)
+            return
         if not liked and not disliked:
             return
         found = [c for group in cards.values() for c in group]

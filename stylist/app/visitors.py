@@ -15,45 +15,93 @@ import json
 import os
 import secrets
 import threading
+import time
+from collections import OrderedDict
 from pathlib import Path
 
-from stylist.app.access import clean_user
+from stylist.app.access import RateLimit, clean_user
+from stylist.app.config import AppConfig
 from stylist.core.errors import StylistError
 from stylist.core.paths import writing
 
 NO_VISITOR = "this page has no valid visitor id: reload the page"
+TOKEN_DAYS = 30  # a token not renewed by a page load for this long is refused: a stolen one does not last
+ROTATE_SECONDS = 86400  # a page load re-signs a token older than this (same visitor, fresh time)
+ADDRESSES_KEPT = 100_000  # visitor -> address entries kept (the oldest are forgotten first)
 
 
 class Visitors:
     """Issue and verify visitor tokens; keep each visitor's display name and sharing choice in the data folder."""
 
-    def __init__(self, data: Path):
+    def __init__(self, data: Path, config: AppConfig):
         self.path = data / "visitors.json"
         self._key = _secret(data / "visitor-secret")
         self._lock = threading.Lock()  # one writer at a time for the names file
         self._profiles: dict[str, dict] = json.loads(self.path.read_text()) if self.path.exists() else {}
+        self._addresses: OrderedDict[str, str] = OrderedDict()  # visitor -> the address that last loaded its page
+        self._minting = RateLimit("new visitor ids", config, address="visitors_per_minute_per_address")
 
-    def issue(self, login: str | None = None) -> str:
-        """A token for the signed-in `login`, or for a fresh random visitor."""
-        return self.sign(login or f"v-{secrets.token_hex(8)}")
+    def issue(self, login: str | None = None, address: str | None = None) -> str:
+        """A token for the signed-in `login`, or for a fresh random visitor; at most so many fresh ones a minute
+        per `address`, so reloading pages does not buy more votes."""
+        if login is None:
+            self._minting.take(address=address)
+        visitor = login or f"v-{secrets.token_hex(8)}"
+        self._seen(visitor, address)
+        return self.sign(visitor)
 
-    def sign(self, visitor: str) -> str:
-        return f"{visitor}.{self._signature(visitor)}"
+    def sign(self, visitor: str, issued: float | None = None) -> str:
+        stamped = f"{visitor}.{int(time.time() if issued is None else issued):x}"
+        return f"{stamped}.{self._signature(stamped)}"
 
     def verify(self, token: str | None) -> str:
-        """The visitor id a token was issued for; a missing, altered or forged token is refused."""
-        visitor, _, signature = (token or "").rpartition(".")
-        if not visitor or not hmac.compare_digest(signature, self._signature(visitor)):
-            raise StylistError(NO_VISITOR)
-        return visitor
+        """The visitor id a token was issued for; a missing, altered, forged or expired token is refused."""
+        return self._verify(token)[0]
 
-    def renew(self, token: str | None, login: str | None = None) -> str:
-        """The token a page keeps on load: its own if still valid (and of this login), else a new one."""
+    def _verify(self, token: str | None) -> tuple[str, float]:
+        """(visitor, when the token was signed)."""
+        stamped, _, signature = (token or "").rpartition(".")
+        visitor, _, issued = stamped.rpartition(".")
         try:
-            visitor = self.verify(token)
+            when = int(issued, 16)
+        except ValueError:
+            raise StylistError(NO_VISITOR) from None
+        if (not visitor or not hmac.compare_digest(signature, self._signature(stamped))
+                or not -60 < time.time() - when < TOKEN_DAYS * 86400):
+            raise StylistError(NO_VISITOR)
+        return visitor, when
+
+    def renew(self, token: str | None, login: str | None = None, address: str | None = None) -> str:
+        """The token a page keeps on load: its own if still valid (and of this login), re-signed once a day so an
+        active visitor's never expires; else a new one."""
+        try:
+            visitor, when = self._verify(token)
         except StylistError:
-            return self.issue(login)
-        return token if login in (None, visitor) else self.issue(login)
+            visitor, when = self._unstamped(token), 0
+        if visitor is None:
+            return self.issue(login, address)
+        if login not in (None, visitor):
+            return self.issue(login, address)
+        self._seen(visitor, address)
+        return token if time.time() - when < ROTATE_SECONDS else self.sign(visitor)
+
+    def _unstamped(self, token: str | None) -> str | None:
+        """The visitor of a validly signed token of the earlier format without a time (None for any other), so
+        pages opened before tokens expired keep their visitor and votes: renewing re-signs it with a time."""
+        visitor, _, signature = (token or "").rpartition(".")
+        return visitor if visitor and hmac.compare_digest(signature, self._signature(visitor)) else None
+
+    def address(self, visitor: str) -> str | None:
+        """The network address that last loaded this visitor's page (None: not since this process started)."""
+        return self._addresses.get(visitor)
+
+    def _seen(self, visitor: str, address: str | None) -> None:
+        if address:
+            with self._lock:
+                self._addresses[visitor] = address
+                self._addresses.move_to_end(visitor)
+                while len(self._addresses) > ADDRESSES_KEPT:
+                    self._addresses.popitem(last=False)
 
     def name(self, visitor: str) -> str:
         """The display name, else one made from the id (nothing is stored until the visitor sets a name, so
@@ -92,14 +140,22 @@ class Visitors:
 
 
 def _secret(path: Path) -> bytes:
-    """The per-install signing key, created once, readable by this user only."""
-    if not path.exists():
-        with writing(path.parent):
+    """The per-install signing key."""
+    key = bytes.fromhex(secret_file(path) or "00")
+    if len(key) < 16:
+        raise StylistError(f"{path}: the signing key is too short; delete it and restart (visitors get new ids)")
+    return key
+
+
+def secret_file(path: Path) -> str:
+    """A per-install random key (hex) kept in `path`, created once and readable by this user only (an older
+    file is narrowed to that too)."""
+    with writing(path.parent):
+        if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as out:
                 out.write(secrets.token_hex(32))
-    key = bytes.fromhex(path.read_text().strip() or "00")
-    if len(key) < 16:
-        raise StylistError(f"{path}: the signing key is too short; delete it and restart (visitors get new ids)")
-    return key
+        elif path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    return path.read_text().strip()

@@ -10,23 +10,23 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
-import time
-from collections import defaultdict, deque
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stylist.app.access import Access
+from stylist.app.access import Access, RateLimit
 from stylist.app.model_thread import ModelThread
 from stylist.app.suggestions import Card
 from stylist.app.visitors import Visitors
 from stylist.core.errors import StylistError
-from stylist.core.feedback import Event, FeedbackStore, Option, write_jsonl
+from stylist.core.feedback import LABELS, Event, FeedbackStore, Option, write_jsonl
 
 if TYPE_CHECKING:
     from stylist.models.preference import PreferenceModel
 
 
 EXPORT_FORMS = ("trl", "dataset")
+HISTORY_SHOWN = 200  # votes a visitor's Feedback table lists
+SIMILAR_FROM = 5000  # latest votes of everyone that "similar taste" compares: a refresh costs the same at 100k
 
 
 class Votes:
@@ -36,31 +36,34 @@ class Votes:
                  models: ModelThread):
         self.access, self.store, self.preference, self.visitors = access, store, preference, visitors
         self.models = models
-        self._recent: dict[str, deque[float]] = defaultdict(deque)  # visitor -> times of their last votes
-        self._rate_lock = threading.Lock()
+        # so no one visitor (nor one address minting visitor ids) dominates what a refine learns
+        self._rate = RateLimit("votes", access.config, visitor="votes_per_minute",
+                               address="votes_per_minute_per_address")
 
-    def vote(self, token: str | None, card: Card, label: str) -> int:
+    def vote(self, token: str | None, card: Card, label: str, replaces: int | None = None) -> int:
         """Record a like or dislike (with what else was shown: DPO's negatives, and the adapter version that made
-        the suggestion); returns the event id."""
+        the suggestion); returns the event id. `replaces`: this visitor's vote it switches, taken back in the same
+        transaction. Every limit is checked before anything is written, so a refused vote changes nothing."""
         visitor = self.visitors.verify(token)
-        self._count_vote(visitor)
-        event = self.store.record(visitor, card.context, Option(card.item_id, card.text), label,
-                                  options=[Option(i, t) for i, t in card.shown], adapter_version=card.adapter_version)
+        if label not in LABELS:
+            raise StylistError(f"label must be one of {', '.join(LABELS)}, got {str(label)[:20]!r}")
+        give_back = self._rate.take(visitor=visitor, address=self.visitors.address(visitor))
+        try:
+            event = self.store.record(visitor, card.context, Option(card.item_id, card.text), label,
+                                      options=[Option(i, t) for i, t in card.shown],
+                                      adapter_version=card.adapter_version, replaces=replaces)
+        except BaseException:
+            give_back()
+            raise
         return event.id
 
-    def _count_vote(self, visitor: str) -> None:
-        """At most `votes_per_minute` votes per visitor, so no one visitor dominates what a refine learns."""
-        limit = self.access.config.votes_per_minute
-        if not limit:
-            return
-        now = time.monotonic()
-        with self._rate_lock:
-            recent = self._recent[visitor]
-            while recent and recent[0] <= now - 60:
-                recent.popleft()
-            if len(recent) >= limit:
-                raise StylistError(f"at most {limit} votes a minute: wait a moment, then vote again")
-            recent.append(now)
+    def click(self, token: str | None, card: Card, label: str, previous: tuple[str, int] | None) -> int | None:
+        """A Like/Dislike button: a new vote, a switch of `previous` (its label and event) to the other label, or,
+        on the same button again, `previous` taken back (None). One change, made whole or not at all."""
+        if previous and previous[0] == label:
+            self.undo(token, previous[1])
+            return None
+        return self.vote(token, card, label, replaces=previous[1] if previous else None)
 
     def undo(self, token: str | None, event_id: int) -> None:
         """Take back one of this visitor's votes; someone else's vote (or no vote) is refused."""
@@ -71,7 +74,8 @@ class Votes:
             raise StylistError(f"vote #{event_id} is not one of your votes: you can take back only your own")
 
     def history(self, token: str | None) -> list[Event]:
-        return self.store.events(self.visitors.verify(token))
+        """This visitor's latest votes (`HISTORY_SHOWN` at most: the page is a table, not an archive)."""
+        return self.store.events(self.visitors.verify(token), limit=HISTORY_SHOWN)
 
     def counts(self, token: str | None) -> dict[str, int]:
         return self.store.counts(self.visitors.verify(token))
@@ -102,7 +106,7 @@ class Votes:
         by display name where they agreed to show it, else as "visitor 1", "visitor 2", ..."""
         visitor = self.visitors.verify(token)
         histories: dict[str, tuple[list[str], list[str]]] = {}
-        for event in self.store.events():  # newest first, as the preference model reads a history
+        for event in self.store.events(limit=SIMILAR_FROM):  # newest first, as the preference model reads one
             liked, disliked = histories.setdefault(event.user, ([], []))
             (liked if event.label == "like" else disliked).append(event.item_text)
         if self.preference is None or visitor not in histories:

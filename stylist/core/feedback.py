@@ -32,8 +32,10 @@ id it had there (`origin`, `origin_id`), so pooling the same export twice adds n
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
+import os
 import sqlite3
 import sys
 import time
@@ -68,11 +70,12 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_user ON events (user, time);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+COLUMNS = ["id", "user", "time", "context_key", "context", "options", "item_id", "item_text", "adapter_version",
+           "label", "undone_at"]
 # columns added after the first release: a store made before them gains them when it is opened
-_ADDED_COLUMNS = {"origin": "TEXT", "origin_id": "INTEGER"}
+ADDED_COLUMNS = {"origin": "TEXT", "origin_id": "INTEGER"}
 _ORIGIN_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS events_origin ON events (origin, origin_id) WHERE origin IS NOT NULL"
-_EVENT_COLUMNS = ("id, user, time, context_key, context, options, item_id, item_text, adapter_version, label, "
-                  "undone_at, origin, origin_id")
+_EVENT_COLUMNS = ", ".join(COLUMNS + list(ADDED_COLUMNS))
 
 
 @dataclass(frozen=True)
@@ -161,22 +164,50 @@ class FeedbackStore:
         try:
             with writing(self.path.parent):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                with self._connect() as db:
-                    report = [row[0] for row in db.execute("PRAGMA quick_check(3)")]
-                    if report != ["ok"]:  # the report's lines name the damaged pages under a heading
-                        problems = [line for row in report for line in row.splitlines() if not line.startswith("***")]
-                        raise self._damaged("; ".join(problems or report))
-                    db.execute("PRAGMA journal_mode=WAL")
-                    db.executescript(_SCHEMA)
-                    present = {row[1] for row in db.execute("PRAGMA table_info(events)")}
-                    for column, kind in _ADDED_COLUMNS.items():
-                        if column not in present:
-                            db.execute(f"ALTER TABLE events ADD COLUMN {column} {kind}")
-                    db.execute(_ORIGIN_INDEX)
-                    if db.execute("SELECT 1 FROM meta WHERE key = 'instance'").fetchone() is None:
-                        db.execute("INSERT INTO meta VALUES ('instance', ?)", (uuid.uuid4().hex[:12],))
+                new = _create_private(self.path)
+                try:
+                    with self._connect() as db:
+                        if not new:
+                            self._check(db)  # before anything is written: a refused store keeps every byte
+                        db.execute("PRAGMA journal_mode=WAL")
+                        db.executescript(_SCHEMA)
+                        self._upgrade(db)
+                except BaseException:
+                    if new:
+                        self.path.unlink(missing_ok=True)
+                    raise
         except sqlite3.DatabaseError as exc:  # left as it is: it may hold someone's votes
-            raise StylistError(f"{self.path}: not a stylist feedback database ({exc}); move it aside or pass another --data-dir") from exc
+            raise StylistError(f"{self.path}: not a stylist feedback database ({exc}); it is left as it is: move it "
+                               "aside or pass another --data-dir to start fresh") from exc
+
+    def _check(self, db: sqlite3.Connection) -> None:
+        """Refuse an existing file that is empty, damaged or of another schema: votes are never replaced by a
+        fresh store without the user saying so."""
+        if self.path.stat().st_size == 0:
+            raise StylistError(f"{self.path}: the feedback database is empty (0 bytes), as a truncated copy is; it is "
+                               "left as it is. To start fresh on purpose, delete it (or pass another --data-dir)")
+        report = [row[0] for row in db.execute("PRAGMA quick_check(3)")]
+        if report != ["ok"]:  # the report's lines name the damaged pages under a heading
+            problems = [line for row in report for line in row.splitlines() if not line.startswith("***")]
+            raise self._damaged("; ".join(problems or report))
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        columns = [row[1] for row in db.execute("PRAGMA table_info(events)")]
+        if tables - {"events", "sqlite_sequence", "meta"} or (
+                tables and columns not in (COLUMNS, COLUMNS + list(ADDED_COLUMNS))):
+            found = ", ".join(sorted(tables))[:120]
+            raise StylistError(f"{self.path}: not a stylist feedback database (its tables: {found}); it is left as it "
+                               "is: move it aside or pass another --data-dir to start fresh")
+
+    @staticmethod
+    def _upgrade(db: sqlite3.Connection) -> None:
+        """Give a store of an earlier version the columns added since, and this store its instance id once."""
+        present = {row[1] for row in db.execute("PRAGMA table_info(events)")}
+        for column, kind in ADDED_COLUMNS.items():
+            if column not in present:
+                db.execute(f"ALTER TABLE events ADD COLUMN {column} {kind}")
+        db.execute(_ORIGIN_INDEX)
+        if db.execute("SELECT 1 FROM meta WHERE key = 'instance'").fetchone() is None:
+            db.execute("INSERT INTO meta VALUES ('instance', ?)", (uuid.uuid4().hex[:12],))
 
     def _damaged(self, detail: str) -> StylistError:
         """The one line for a store SQLite reads as corrupt: it says how to save the votes still in it."""
@@ -188,8 +219,10 @@ class FeedbackStore:
                             "--data-dir to start empty)")
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """One connection per call: no state shared between the app's threads, commit or roll back on exit."""
+    def _connect(self, reading: bool = False) -> Iterator[sqlite3.Connection]:
+        """One connection per call: no state shared between the app's threads, commit or roll back on exit. A read
+        the disk refuses (a data folder turned read-only or gone) is one line here; a refused write is named by
+        `writing`, around it."""
         try:
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             try:
@@ -200,11 +233,15 @@ class FeedbackStore:
         except sqlite3.DatabaseError as exc:  # damage found after opening, e.g. by a read
             if (getattr(exc, "sqlite_errorname", None) or "").startswith("SQLITE_CORRUPT"):
                 raise self._damaged(str(exc)) from exc
+            if reading and isinstance(exc, sqlite3.OperationalError):
+                raise StylistError(f"cannot read the feedback database {self.path} ({exc}); the data folder must be "
+                                   "readable and writable (SQLite writes its index beside it): fix it or pass "
+                                   "another --data-dir") from exc
             raise
 
     @contextmanager
     def _transaction(self, immediate: bool = False) -> Iterator[sqlite3.Connection]:
-        with self._connect() as db:
+        with self._connect(reading=not immediate) as db:
             db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
             try:
                 yield db
@@ -221,8 +258,10 @@ class FeedbackStore:
             yield db
 
     def record(self, user: str, context: Context, item: Option, label: str, options: Sequence[Option] = (),
-               adapter_version: int | None = None) -> Event:
-        """Store one click; when this returns, the event is committed to disk."""
+               adapter_version: int | None = None, replaces: int | None = None) -> Event:
+        """Store one click; when this returns, the event is committed to disk. `replaces`: the user's earlier
+        vote this one switches (like -> dislike), taken back in the same transaction, so a refused or failed
+        switch leaves both as they were."""
         user = user.strip()
         if not user:
             raise StylistError("feedback needs a user name")
@@ -231,6 +270,11 @@ class FeedbackStore:
         options = list(options) or [item]
         now = time.time()
         with self._write() as db:
+            if replaces is not None and db.execute("SELECT 1 FROM events WHERE id = ? AND user = ?",
+                                                   (replaces, user)).fetchone() is None:
+                raise StylistError(f"vote #{replaces} is not one of your votes: you can change only your own")
+            if replaces is not None:
+                self._take_back(db, replaces, user)
             cursor = db.execute(
                 "INSERT INTO events (user, time, context_key, context, options, item_id, item_text, adapter_version,"
                 " label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -240,11 +284,16 @@ class FeedbackStore:
 
     def undo(self, event_id: int, user: str | None = None) -> bool:
         """Retract a click (kept in the table, marked undone). False if there was nothing to undo."""
+        with self._write() as db:
+            return self._take_back(db, event_id, user)
+
+    @staticmethod
+    def _take_back(db: sqlite3.Connection, event_id: int, user: str | None) -> bool:
+        """Mark a vote undone inside a write transaction (of `user` only, when given); False if nothing changed."""
         query, args = "UPDATE events SET undone_at = ? WHERE id = ? AND undone_at IS NULL", [time.time(), event_id]
         if user is not None:
             query, args = query + " AND user = ?", args + [user]
-        with self._write() as db:
-            return db.execute(query, args).rowcount > 0
+        return db.execute(query, args).rowcount > 0
 
     def events(self, user: str | None = None, include_undone: bool = False, limit: int | None = None) -> list[Event]:
         """Events, newest first; all users when `user` is None."""
@@ -324,6 +373,18 @@ class FeedbackStore:
             tmp.unlink(missing_ok=True)
             raise
         return len(pairs)
+
+
+def _create_private(path: Path) -> bool:
+    """Create the store's file readable by this user only (SQLite gives its journal files the same mode); True
+    when it was new. An existing one is narrowed to this user too: it holds every visitor's votes."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return True
+    except FileExistsError:
+        with contextlib.suppress(OSError):
+            os.chmod(path, 0o600)
+        return False
 
 
 def build_pairs(events: Sequence[Event], max_unpicked: int = 4) -> list[Pair]:

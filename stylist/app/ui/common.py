@@ -6,7 +6,10 @@ from __future__ import annotations
 import functools
 import html
 import re
+import sys
 import time
+import traceback
+import types
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -14,7 +17,7 @@ from urllib.parse import quote
 import gradio as gr
 from gradio.blocks import Block
 
-from stylist.app.access import UPLOAD_SUFFIXES
+from stylist.app.access import UPLOAD_SUFFIXES, check_choice
 from stylist.app.suggestions import Card
 from stylist.core.errors import StylistError
 from stylist.core.vocabulary import SLOTS
@@ -24,14 +27,55 @@ Components = dict[str, Block | list[Block]]  # what a `create_*_tab` hands back:
 
 
 def one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Show a user-caused problem as one line in the page instead of a stack trace."""
+    """Show any problem as one line in the page instead of a stack trace: a user-caused one as it is, anything
+    else as a line naming its kind (its traceback goes to the log, `capped`)."""
+    if getattr(fn, "one_line", False):
+        return fn
+
     @functools.wraps(fn)  # keeps the signature, so Gradio still injects gr.SelectData and friends
     def wrapped(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except StylistError as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(one_line(str(exc))) from None
+        except gr.Error:
+            raise
+        except Exception as exc:
+            print(capped("".join(traceback.format_exception(exc))), file=sys.stderr, flush=True)
+            raise gr.Error(f"the server could not do that ({type(exc).__name__}; the app's log has the details)"
+                           ) from None
+    wrapped.one_line = True
     return wrapped
+
+
+def capped(text: str, width: int = 500, lines: int = 40) -> str:
+    """What the log gets of a text a client may have grown: its last `lines` lines, each at most `width`."""
+    return "\n".join(one_line(line, width) for line in text.splitlines()[-lines:])
+
+
+def one_line(text: str, limit: int = 500) -> str:
+    """`text` as one line of at most `limit` characters, any string a client sent included (lone surrogates too)."""
+    text = " ".join(text.split()).encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def guard_choices(demo: gr.Blocks, custom_chars: int) -> None:
+    """Every dropdown's value is checked against its choices (`check_choice`) before Gradio's own check, which
+    would put the whole value in its error and the log."""
+    for block in demo.blocks.values():
+        if isinstance(block, gr.Dropdown):
+            block.preprocess = types.MethodType(_checked(type(block).preprocess, custom_chars), block)
+
+
+def _checked(preprocess: Callable[..., Any], custom_chars: int) -> Callable[..., Any]:
+    def checked(dropdown: gr.Dropdown, payload: Any) -> Any:
+        try:
+            check_choice(payload, [value for _, value in dropdown.choices], dropdown.label or "a choice",
+                         dropdown.multiselect, custom_chars if dropdown.allow_custom_value else None)
+        except StylistError as exc:
+            raise gr.Error(str(exc)) from None
+        return preprocess(dropdown, payload)
+    return checked
 
 
 def md(text: str) -> str:

@@ -13,17 +13,16 @@ in HTML is escaped; Markdown components sanitise HTML themselves.
 
 from __future__ import annotations
 
-import secrets
-
 import gradio as gr
 
 from stylist.app.config import AppConfig
 from stylist.app.service import Stylist
-from stylist.app.ui.common import one_line_errors
+from stylist.app.ui.common import guard_choices, one_line_errors
 from stylist.app.ui.components.catalog import create_catalog_tab
 from stylist.app.ui.components.feedback import create_feedback_tab
 from stylist.app.ui.components.refine import create_refine_tab
 from stylist.app.ui.components.style import create_style_tab
+from stylist.app.visitors import secret_file
 
 INTRO = """# stylist: complete your outfit
 
@@ -73,11 +72,12 @@ def build_ui(app: Stylist) -> gr.Blocks:
 
         def welcome(token: str | None, request: gr.Request):
             """Keep the browser's token if it is valid (and the signed-in login's), else issue a new one."""
-            token = app.visitors.renew(token, request.username)
+            token = app.visitors.renew(token, request.username, request.client.host if request.client else None)
             who = app.visitors.verify(token)
             return token, token, app.visitors.name(who), app.visitors.sharing(who)
 
-        demo.load(welcome, inputs=saved, outputs=[visitor, saved, name, share], api_visibility="private")
+        # outside the queue: a page opens however busy the models are
+        demo.load(welcome, inputs=saved, outputs=[visitor, saved, name, share], api_visibility="private", queue=False)
         gr.on([name.blur, name.submit], one_line_errors(lambda t, n: app.visitors.rename(app.visitors.verify(t), n)),
               inputs=[visitor, name], outputs=name, api_visibility="private")
         share.input(one_line_errors(lambda t, on: app.visitors.share(app.visitors.verify(t), on)),
@@ -88,19 +88,52 @@ def build_ui(app: Stylist) -> gr.Blocks:
             create_feedback_tab(app, visitor, password)
             create_refine_tab(app, password, style)
             create_catalog_tab(app, password)
+    for handler in demo.fns.values():  # every handler, the page's internal ones too, answers in one line
+        if handler.fn:
+            handler.fn = one_line_errors(handler.fn)
+        if handler.api_name in HEAVY:  # one at a time, apart from the suggestions and page loads
+            handler.concurrency_id, handler.concurrency_limit = "heavy", 1
+    guard_choices(demo, app.config.tag_chars)
     return demo
+
+
+HEAVY = {"caption", "add_photos"}  # decoding and captioning photos: seconds and hundreds of MB each
+
+
+def public_api(demo: gr.Blocks) -> set[str]:
+    """The API names a client may call by name (everything else answers only the page, by its index)."""
+    return {f.api_name for f in demo.fns.values() if f.fn and f.api_visibility == "public"}
 
 
 def with_queue(demo: gr.Blocks, config: AppConfig) -> gr.Blocks:
     """At most `concurrency` requests run at once and `queue_size` wait: beyond that Gradio answers at once that
-    the queue is full (try again) instead of keeping every visitor waiting for minutes."""
-    return demo.queue(default_concurrency_limit=config.concurrency, max_size=config.queue_size)
+    the queue is full (try again) instead of keeping every visitor waiting for minutes. No address holds more than
+    `queue_per_address` of it, and captioning, which runs one at a time, at most `heavy_queue`, so one client
+    uploading huge photos in a loop leaves everyone else their suggestions."""
+    # api_open=False: a queued handler cannot be run around the queue by a direct POST
+    demo.queue(default_concurrency_limit=config.concurrency, max_size=config.queue_size, api_open=False)
+    queue, push = demo._queue, demo._queue.push
+
+    async def fair_push(body, request, username):
+        address = request.client.host if request.client else None
+        waiting = [e for q in queue.event_queue_per_concurrency_id.values() for e in q.queue]
+        running = [e for job in queue.active_jobs if job for e in job]
+        mine = sum(1 for e in waiting + running if e.request and e.request.client
+                   and e.request.client.host == address)
+        if mine >= config.queue_per_address:
+            return False, (f"this address has {mine} requests waiting or running, the most one may have: wait "
+                           "for them, then try again"), "queue_full"
+        heavy = queue.event_queue_per_concurrency_id.get("heavy")
+        fn = demo.fns.get(body.fn_index) if body.fn_index is not None else None
+        if fn is not None and fn.concurrency_id == "heavy" and heavy and len(heavy.queue) >= config.heavy_queue:
+            return False, "too many photos are waiting to be captioned: try again in a minute", "queue_full"
+        return await push(body, request, username)
+
+    queue.push = fair_push
+    return demo
 
 
 def _browser_secret(app: Stylist) -> str:
     """A per-install key so the browser's copy of the token survives restarts. Gradio sends it to the page, so
     it hides nothing: the token's own signature (visitors.py) is what makes it trustworthy."""
-    path = app.data / "browser-secret"
-    if not path.exists():
-        path.write_text(secrets.token_hex(16))
-    return path.read_text().strip()
+    return secret_file(app.data / "browser-secret")

@@ -17,7 +17,8 @@ def create_catalog_tab(app: Stylist, password: gr.Textbox) -> Components:
                     "pattern, material or garment (e.g. *navy striped*), or add your own photos: they are captioned "
                     "on the way in.")
         with gr.Row():
-            query = gr.Textbox(label="Search", placeholder="e.g. red dress", scale=3, elem_id="catalog-search")
+            query = gr.Textbox(label="Search", placeholder="e.g. red dress", scale=3, elem_id="catalog-search",
+                               max_length=app.config.search_chars)
             found = gr.Markdown(elem_id="catalog-count")
         gallery = gr.Gallery(label="Catalog", columns=6, height=520, allow_preview=True, elem_id="catalog-gallery")
         with gr.Accordion("Add photos to the catalog", open=False):

@@ -12,6 +12,7 @@ from stylist.app.service import Stylist
 from stylist.app.suggestions import Card
 from stylist.app.ui.common import Components, card_html, clock, md, one_line_errors, slot_order
 from stylist.core.adapters import AdapterVersion
+from stylist.core.errors import StylistError
 from stylist.core.refine_protocol import RefineResult, RefineStatus
 
 
@@ -57,12 +58,15 @@ def create_refine_tab(app: Stylist, password: gr.Textbox, style: Components) -> 
         key = (status.started, status.state, status.step, len(status.losses))
         if key == last:  # nothing new: leave the page alone
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), last
-        startable = not status.running and not app.refine.readiness(chosen).needed
-        return (_progress_html(status), _loss_frame(status.losses), gr.Button(interactive=startable),
+        try:
+            startable, problem = not status.running and not app.refine.readiness(chosen).needed, ""
+        except StylistError as exc:  # said once in the progress line, not as an error every second
+            startable, problem = False, str(exc)
+        return (_progress_html(status, problem), _loss_frame(status.losses), gr.Button(interactive=startable),
                 gr.Button(interactive=status.running), _metric_rows(status.result), key)
 
-    timer.tick(one_line_errors(tick), inputs=[seen, method], outputs=[progress, loss, start, stop, metrics, seen], show_progress="hidden",
-               api_visibility="private")
+    timer.tick(tick, inputs=[seen, method], outputs=[progress, loss, start, stop, metrics, seen],
+               show_progress="hidden", api_visibility="private")
 
     @one_line_errors
     def listing(chosen):
@@ -136,7 +140,8 @@ def _fmt(value) -> str:
     return f"{value:.3f}" if isinstance(value, float) else ("n/a" if value is None else str(value))
 
 
-def _progress_html(status: RefineStatus) -> str:
+def _progress_html(status: RefineStatus, problem: str = "") -> str:
+    """The run's state and progress bar, and `problem`: why a refine cannot start now."""
     if status.state == "failed":
         detail = status.error or "failed"
     elif status.state == "done":
@@ -145,4 +150,4 @@ def _progress_html(status: RefineStatus) -> str:
         detail = f"step {status.step} of {status.total}" if status.total else ""
     state = html.escape(status.state)
     return (f'<div id="refine-state" data-state="{state}"><b>{state}</b> {status.fraction:.0%} '
-            f"{html.escape(detail)}</div><div class='progress'><div style='width:{status.fraction:.0%}'></div></div>")
+            f"{html.escape(detail)} {html.escape(problem)}</div><div class='progress'><div style='width:{status.fraction:.0%}'></div></div>")

@@ -135,12 +135,11 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
             card = Card(**fields)
             state = dict(state)
             old = state.pop(card.item_id, None)
-            if old:
-                app.votes.undo(token, old["event"])
-            if old and old["label"] == label:
+            event = app.votes.click(token, card, label, old and (old["label"], old["event"]))
+            if event is None:
                 message = f"Vote on *{md(card.title)}* taken back."
             else:
-                state[card.item_id] = {"label": label, "event": app.votes.vote(token, card, label)}
+                state[card.item_id] = {"label": label, "event": event}
                 message = f"Recorded: you {label}d *{md(card.title)}*."
             if rendering != list(kept)[-1]:
                 return gr.skip(), state, message
