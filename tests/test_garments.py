@@ -49,3 +49,12 @@ def test_the_reader_reads_held_out_polyvore_titles():
     from stylist.evaluation.garments import evaluate
     result = evaluate(labelled_titles("valid"))
     assert result["n"] > 600 and result["accuracy"] >= 0.94
+
+
+def test_the_recommend_command_refuses_an_unknown_occasion_and_lists_the_choices(capsys):
+    assert main(["recommend", "--caption", "white t-shirt", "--occasion", "monsoon"]) == 2
+    assert "unknown occasion 'monsoon': choose from sport, casual, work, evening" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["recommend", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "re-ranks them." in shown and "beach" in shown and "spring, summer, autumn, winter" in shown

@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from stylist.core.errors import StylistError
+from stylist.core.options import summary
 from stylist.core.paths import data_dir, writing
 from stylist.core.prompts import completion, outfit_prompt
 
@@ -327,7 +328,7 @@ def write_jsonl(pairs: Sequence[Pair], out) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stylist export-feedback", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m stylist export-feedback", description=summary(__doc__))
     parser.add_argument("--format", choices=["trl"], default="trl", help="prompt/chosen/rejected JSONL")
     parser.add_argument("--user", default=None, help="only this user's pairs (default: every user)")
     parser.add_argument("--out", default=None, help="output file (default: standard output)")

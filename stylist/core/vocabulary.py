@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from stylist.core.errors import StylistError
+
 # Slots an outfit is built from, in the order the app shows them.
 SLOTS = ("tops", "bottoms", "dresses", "outerwear", "shoes", "bags", "accessories", "jewelry", "hats")
 OTHER = "other"  # beauty, home decor, stationery...: present in Polyvore outfits, never recommended
@@ -22,6 +24,18 @@ FORMALITY = ("sporty", "casual", "smart", "formal")
 # An outfit's occasion sets the one formality level all its items share (the demo catalog's outfit rule 2).
 OCCASIONS = {"sport": "sporty", "casual": "casual", "work": "smart", "evening": "formal"}
 SEASONS = ("spring", "summer", "autumn", "winter")
+# Everyday words for an occasion, read as the occasion (and, for some, the season) the model knows.
+OCCASION_WORDS: dict[str, tuple[str, str | None]] = {
+    "gym": ("sport", None), "workout": ("sport", None), "running": ("sport", None), "yoga": ("sport", None),
+    "hiking": ("sport", None), "ski": ("sport", "winter"), "skiing": ("sport", "winter"),
+    "everyday": ("casual", None), "weekend": ("casual", None), "brunch": ("casual", None), "travel": ("casual", None),
+    "beach": ("casual", "summer"), "holiday": ("casual", "summer"), "vacation": ("casual", "summer"),
+    "picnic": ("casual", "summer"), "festival": ("casual", "summer"), "school": ("casual", None),
+    "office": ("work", None), "business": ("work", None), "interview": ("work", None), "meeting": ("work", None),
+    "wedding": ("evening", None), "party": ("evening", None), "date": ("evening", None), "dinner": ("evening", None),
+    "cocktail": ("evening", None), "gala": ("evening", None), "prom": ("evening", None), "formal": ("evening", None),
+}
+SEASON_WORDS = {"fall": "autumn", "christmas": "winter"}
 
 # Garment types of the real photo sets (folder names) and the captioner's "bag" -> the category noun a shopper
 # (and the outfit model, trained on product titles) uses; `slot_of` of the noun gives the type's slot.
@@ -52,7 +66,7 @@ _NOUNS: dict[str, str] = {
             "briefcase messenger wristlet minaudiere cardcase",
     "accessories": "belt watch sunglass sunglasses sunnies shades eyeglasses glasses scarf scarves bandana headband "
                    "glove mitten tie necktie bowtie umbrella suspenders barrette scrunchie headpiece crown accessory "
-                   "accessories shawl hairclip comb lens",
+                   "accessories shawl hairclip lens",
     "jewelry": "earring necklace bracelet bangle ring jewel jewelry jewellery brooch pendant choker cuff cufflinks "
                "stud studs hoop hoops charm anklet locket pin lariat",
     "hats": "hat cap beanie beret fedora snapback visor trilby cloche",
@@ -63,7 +77,7 @@ _NOUNS: dict[str, str] = {
            "eyeshadow palette polish perfume fragrance parfum cologne lotion serum moisturizer cleanser shampoo "
            "conditioner brush powder foundation concealer blush bronzer primer balm wig extensions book notebook "
            "journal planner pen pencil sticker magazine phone poster wallpaper plant decor ornament basket tray "
-           "plate bowl headphones camera set glassware box doll lighting coverup",
+           "plate bowl headphones camera set glassware box doll lighting coverup tech office electronics decor",
 }
 # Words that are a garment only when they end the phrase: "denim short", "ballet flat", "black crop", while
 # "short sleeve tee", "flat sandals" and "crop top" name their garment later.
@@ -75,8 +89,7 @@ _GENERIC = frozenset({"clothing", "accessory", "accessories", "jewelry", "jewell
 # Accessories that, after a garment, are a part of it: "wrap coat belt", "dress tie detail", "shorts silver studs".
 _PARTS = frozenset({"tie", "belt", "charm", "stud", "studs", "cape", "set"})
 # A garment's parts and marks: never a garment ("short sleeves", "a white logo on the chest").
-DETAILS = frozenset("sleeve sleeves logo chest pocket pockets collar neck neckline hem button buttons print "
-                    "detail trim strap straps zip zipper waist back front lining hood embroidery".split())
+DETAILS = frozenset(["sleeve", "sleeves", "logo", "chest", "pocket", "pockets", "collar", "neck", "neckline", "hem", "button", "buttons", "print", "detail", "trim", "strap", "straps", "zip", "zipper", "waist", "back", "front", "lining", "hood", "embroidery"])
 # Words after which a title only adds details of the garment named before them.
 _DETAIL_MARKERS = ("with", "featuring", "in", "on", "by", "for", "from")
 # Spellings read as one word before the words are looked up.
@@ -90,10 +103,38 @@ _SPELLINGS = ((r"\bt ?-? ?shirts?\b|\btee ?shirts?\b|\btees\b", "tee"), (r"\bcro
               (r"\bhair (clip|pin|bow|tie|band|slide)s?\b", "hairclip"), (r"\bmirror(ed)? lens", "lens"),
               (r"\b(card|passport|phone) (case|holder)s?\b", "cardcase"),
               (r"\b(pajama|pyjama|sleep|lounge) (shorts?|pants?|tops?|shirts?)\b", "pajama"),
-              (r"\bcover ?-?ups?\b", "coverup"), (r"\bankle ?-?straps?\b", "anklestrap"),
+              (r"\bcover ?-?ups?\b", "coverup"), (r"\b(patio|beach|garden) umbrellas?\b", "decor"), (r"\bankle ?-?straps?\b", "anklestrap"),
               (r"\b(peep|pointed|pointy|open|almond|square) ?-?toed?\b", "toe"),
               (r"\bchuck taylor|\bair (max|force)|\broshe\b", "sneaker"))
 _SLOT_OF_WORD = {word: slot for slot, words in _NOUNS.items() for word in words.split()}
+
+
+def read_occasion_season(occasion: str | None, season: str | None) -> tuple[str | None, str | None, list[str]]:
+    """The occasion and season as the model knows them, and a note for each everyday word read as one of them
+    ("beach -> casual, summer"); a season given outright wins over the one an occasion word implies. A word the
+    model never saw in a prompt would steer it nowhere, so any other word is refused in one line that lists the
+    choices."""
+    occasion, season = (occasion or "").strip().lower() or None, (season or "").strip().lower() or None
+    notes, implied = [], None
+    if occasion and occasion not in OCCASIONS:
+        if occasion not in OCCASION_WORDS:
+            raise StylistError(f"unknown occasion {occasion[:40]!r}: choose from {occasion_choices()}")
+        word, (occasion, implied) = occasion, OCCASION_WORDS[occasion]
+        notes.append(f"{word} -> {occasion}" + (f", {implied}" if implied and not season else ""))
+    if season and season not in SEASONS:
+        if season not in SEASON_WORDS:
+            raise StylistError(f"unknown season {season[:40]!r}: choose from {season_choices()}")
+        notes.append(f"{season} -> {SEASON_WORDS[season]}")
+        season = SEASON_WORDS[season]
+    return occasion, season or implied, notes
+
+
+def occasion_choices() -> str:
+    return f"{', '.join(OCCASIONS)} (or {', '.join(OCCASION_WORDS)})"
+
+
+def season_choices() -> str:
+    return f"{', '.join(SEASONS)} (or {', '.join(SEASON_WORDS)})"
 
 
 def slot_of(category: str) -> str:

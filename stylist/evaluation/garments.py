@@ -11,7 +11,8 @@ import argparse
 import json
 from collections import Counter
 
-from stylist.core.vocabulary import SLOTS, OTHER, slot_of
+from stylist.core.options import summary
+from stylist.core.vocabulary import OTHER, SLOTS, slot_of
 from stylist.data.garment_labels import labelled_titles
 
 
@@ -27,7 +28,7 @@ def evaluate(titles: list[tuple[str, str]]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stylist eval garments", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m stylist eval garments", description=summary(__doc__))
     parser.add_argument("command", choices=["garments"], help=argparse.SUPPRESS)
     parser.add_argument("--part", default="valid", choices=["train", "valid", "test", "all"],
                         help="which outfits' titles (split by set id; test is read once)")

@@ -21,7 +21,14 @@ from stylist.app.service import Stylist
 from stylist.app.suggestions import Card
 from stylist.app.ui.common import UPLOAD_TYPES, Components, card_html, md, one_line_errors, slot_order
 from stylist.core.errors import StylistError
-from stylist.core.vocabulary import OCCASIONS, SEASONS, SLOTS
+from stylist.core.vocabulary import (
+    OCCASION_WORDS,
+    OCCASIONS,
+    SEASON_WORDS,
+    SEASONS,
+    SLOTS,
+    read_occasion_season,
+)
 
 LIKE, DISLIKE = "Like", "Dislike"
 KEPT = 2  # renderings a page's state keeps: a click on cards being replaced still counts for the card clicked
@@ -58,9 +65,10 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
                                                     placeholder="no photo? type one, e.g. navy cotton t-shirt",
                                                     elem_id=f"caption-{i}"))
                 with gr.Row():
-                    occasion = gr.Dropdown(_choices(OCCASIONS), value="", label="Occasion (optional)",
+                    occasion = gr.Dropdown(_choices(OCCASIONS, OCCASION_WORDS), value="", label="Occasion (optional)",
                                            allow_custom_value=True)
-                    season = gr.Dropdown(_choices(SEASONS), value="", label="Season (optional)")
+                    season = gr.Dropdown(_choices(SEASONS, SEASON_WORDS), value="", label="Season (optional)",
+                                         allow_custom_value=True)
                     pieces = gr.Dropdown([(s.capitalize(), s) for s in SLOTS], value=[], multiselect=True,
                                          label="Only these pieces (optional)", elem_id="pieces")
                 go = gr.Button("Complete my outfit", variant="primary", elem_id="complete")
@@ -106,11 +114,13 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
             """Suggestions as a new rendering, kept beside the one before it (see `click`), and shown in the same
             answer: `key` changes with the cards it names, so a click always names the card it was made on."""
             groups = app.suggestions.recommend(list(caps), occ, sea, token=token or "", slots=asked)
+            notes = app.access.outfit_notes(list(caps), occ, sea)
             found = sum(len(g) for g in groups.values())
             rendering = secrets.token_hex(6)
             cards = {s: [asdict(c) for c in g] for s, g in groups.items()}
             kept = dict(list(kept.items())[-KEPT + 1:]) | {rendering: cards}
-            summary = f"**{found} suggestions for {len(groups)} missing pieces, best first.**"
+            summary = f"**{found} suggestions for {len(groups)} missing pieces, best first.**" + "".join(
+                f" *Note: {md(note)}.*" for note in notes)
             slots = slot_order(cards)
             out = [kept, {}, rendering, f"{summary} {SCORE_HELP}" if cards else summary]
             for r, row in enumerate(grid):
@@ -155,9 +165,12 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
     return {"tab": tab, "texts": texts, "occasion": occasion, "season": season, "pieces": pieces}
 
 
-def _choices(names: Iterable[str]) -> list[tuple[str, str]]:
-    """A dropdown's choices: "any" (sent as no value) first, then the vocabulary's words."""
-    return [("any", ""), *((name, name) for name in names)]
+def _choices(names: Iterable[str], words: Iterable[str]) -> list[tuple[str, str]]:
+    """A dropdown's choices: "any" (sent as no value) first, then the vocabulary's words, then the everyday words
+    the server reads as one of them (with what they are read as)."""
+    read = [(word, read_occasion_season(word, None) if word in OCCASION_WORDS else read_occasion_season(None, word))
+            for word in words]
+    return [("any", ""), *((name, name) for name in names), *((notes[0], word) for word, (*_, notes) in read)]
 
 
 def _slot_row(per_slot: int) -> dict:
