@@ -320,7 +320,9 @@ def _read_json(path: Path):
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise StylistError(f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+        # json's messages end in " at" where they meant the position ("Invalid control character at")
+        problem = exc.msg.removesuffix(" at").lower()
+        raise StylistError(f"{path}: malformed JSON, {problem} at line {exc.lineno}, column {exc.colno}") from exc
     except ValueError as exc:  # e.g. an integer too long to convert
         raise StylistError(f"{path}: malformed JSON ({exc})") from exc
     except RecursionError:

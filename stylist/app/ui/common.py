@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import html
 import re
+import sys
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -24,13 +25,15 @@ Components = dict[str, Block | list[Block]]  # what a `create_*_tab` hands back:
 
 
 def one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Show a user-caused problem as one line in the page instead of a stack trace."""
+    """Show a user-caused problem as one line in the page instead of a stack trace, and log it as one line too:
+    a visitor's routine mistake is no fault of the server (real faults still log their traceback)."""
     @functools.wraps(fn)  # keeps the signature, so Gradio still injects gr.SelectData and friends
     def wrapped(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except StylistError as exc:
-            raise gr.Error(str(exc)) from None
+            print(f"visitor error ({fn.__name__}): {exc}", file=sys.stderr, flush=True)
+            raise gr.Error(str(exc), print_exception=False) from None
     return wrapped
 
 

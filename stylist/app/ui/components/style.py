@@ -21,6 +21,7 @@ from stylist.app.service import Stylist
 from stylist.app.suggestions import Card
 from stylist.app.ui.common import UPLOAD_TYPES, Components, card_html, md, one_line_errors, slot_order
 from stylist.core.errors import StylistError
+from stylist.core.prompts import CAPTION_CHARS
 from stylist.core.vocabulary import (
     OCCASION_WORDS,
     OCCASIONS,
@@ -31,6 +32,8 @@ from stylist.core.vocabulary import (
 )
 
 LIKE, DISLIKE = "Like", "Dislike"
+NOTICE = "Your votes are acknowledged here."
+EXPLAINED = "Suggestions appear below when you press **Complete my outfit**."
 KEPT = 2  # renderings a page's state keeps: a click on cards being replaced still counts for the card clicked
 SCORE_HELP = ("*score*: how much the outfit model thinks this piece adds to your outfit (its likelihood with your "
               "items against on its own, plus how often such pieces are worn together); it compares the pieces of "
@@ -58,10 +61,10 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
                 with gr.Row():
                     thumbs, texts = [], []
                     for i in range(n):
-                        with gr.Column(min_width=140):
+                        with gr.Column(min_width=240):  # "navy denim trousers" on one line
                             thumbs.append(gr.Image(show_label=False, height=140, interactive=False, visible=False,
                                                    buttons=[]))
-                            texts.append(gr.Textbox(label=f"Photo {i + 1}", visible=i == 0, max_length=200,
+                            texts.append(gr.Textbox(label=f"Photo {i + 1}", visible=i == 0, max_length=10 * CAPTION_CHARS,
                                                     placeholder="no photo? type one, e.g. navy cotton t-shirt",
                                                     elem_id=f"caption-{i}"))
                 with gr.Row():
@@ -77,10 +80,16 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
         key = gr.Textbox(visible="hidden", elem_id="cards-key")  # the rendering this page shows, sent with a click
         votes = gr.State({})  # item id -> {"label", "event"}
         # the votes' line: an answer does not write here, so a vote acknowledged while new cards come stays shown
-        notice = gr.Markdown("Your votes are acknowledged here.", elem_id="vote-notice")
-        explained = gr.Markdown("Suggestions appear below when you press **Complete my outfit**.",
-                                elem_id="score-help")  # then how many, and SCORE_HELP
+        notice = gr.Markdown(NOTICE, elem_id="vote-notice")
+        explained = gr.Markdown(EXPLAINED, elem_id="score-help")  # then how many, and SCORE_HELP
         grid = [_slot_row(app.config.per_slot) for _ in SLOTS]
+
+        # suggestions (and the last vote's line) belong to the outfit they were made for: new photos or an edited
+        # caption clear them, so nothing under the new outfit was made for the old one
+        stale = [shown, votes, key, explained, notice, *_grid_outputs(grid)]
+        cleared = lambda: [{}, {}, "", EXPLAINED, NOTICE, *[""] * (len(stale) - 5)]
+        for source in (files.change, *(box.input for box in texts)):
+            source(cleared, outputs=stale, queue=False, api_visibility="private", show_progress="hidden")
 
         @one_line_errors
         def add_example(current, evt: gr.SelectData):
