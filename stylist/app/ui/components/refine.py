@@ -11,6 +11,7 @@ from stylist.app.service import Stylist
 from stylist.app.suggestions import Card
 from stylist.app.ui.common import Components, card_html, clock, md, one_line_errors, slot_order
 from stylist.core.adapters import AdapterVersion
+from stylist.core.feedback import Readiness
 from stylist.core.refine_protocol import RefineResult, RefineStatus
 
 
@@ -53,7 +54,8 @@ def create_refine_tab(app: Stylist, password: gr.Textbox, style: Components) -> 
         if key == last:  # nothing new: leave the page alone
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), last
         startable = not status.running and not app.refine.readiness().needed
-        return (_progress_html(status), _loss_frame(status.losses), gr.Button(interactive=startable),
+        frame = _loss_frame(status.losses)
+        return (_progress_html(status), gr.LinePlot(frame, sort=list(frame["step"])), gr.Button(interactive=startable),
                 gr.Button(interactive=status.running), _metric_rows(status.result), key)
 
     timer.tick(tick, inputs=seen, outputs=[progress, loss, start, stop, metrics, seen], show_progress="hidden",
@@ -65,7 +67,7 @@ def create_refine_tab(app: Stylist, password: gr.Textbox, style: Components) -> 
         ready = app.refine.readiness()
         return (_versions_table(found), gr.Dropdown(choices=[v.name for v in found], value=active),
                 f"Feedback so far: {md(ready.describe())}. A pair is a liked suggestion and a disliked or "
-                "passed-over one for the same outfit.",
+                f"passed-over one for the same outfit. {heldout_note(ready)}",
                 gr.Button(interactive=not ready.needed and not app.refine.status().running))
 
     start.click(one_line_errors(lambda pw: app.refine.start(pw)), inputs=password, api_visibility="private")
@@ -88,6 +90,17 @@ def create_refine_tab(app: Stylist, password: gr.Textbox, style: Components) -> 
     return {"tab": tab}
 
 
+def heldout_note(ready: Readiness) -> str:
+    """Whether a refine can tell if it learned the visitors' taste: about one outfit in five (by a hash of the
+    outfit) is never trained on, and its pairs measure before and after; with few outfits none may be held out."""
+    heldout = ready.pairs - ready.train_pairs
+    if not heldout:
+        return ("No outfit is held out yet, so a refine cannot measure whether it learned your taste "
+                "(preference accuracy n/a): vote on more, different outfits.")
+    return (f"{heldout} of the pairs (their outfits, chosen by a hash) are held out: never trained on, they "
+            "measure whether a refine learned your taste.")
+
+
 def _versions_table(versions: list[AdapterVersion]) -> dict:
     rows = []
     for v in versions:
@@ -108,7 +121,9 @@ def _side(heading: str, groups: dict[str, list[Card]]) -> str:
 
 
 def _loss_frame(losses: list[float]) -> pd.DataFrame:
-    return pd.DataFrame({"step": range(1, len(losses) + 1), "loss": losses})
+    """Loss per step, the steps as labels: a numeric axis over a few steps ticks 1.0, 1.2, 1.4 ... (the plot keeps
+    them in training order through its `sort`)."""
+    return pd.DataFrame({"step": [str(n) for n in range(1, len(losses) + 1)], "loss": losses})
 
 
 def _metric_rows(result: RefineResult | None) -> list[list]:
@@ -116,7 +131,8 @@ def _metric_rows(result: RefineResult | None) -> list[list]:
     if result is None:  # no run has ended yet
         return []
     n = result.heldout_pairs
-    pairs = f"{n} held-out pairs" + (" (too few to read)" if 0 < n < 20 else "")
+    pairs = (f"{n} held-out pairs" + (" (too few to read)" if n < 20 else "") if n else
+             "no held-out pairs: vote on more, different outfits so some can be held out")
     on = {"fitb": "held-out Polyvore outfits", "preference_accuracy": pairs, "reward_accuracy": pairs}
     before, after = result.before, result.after
     return [[k, _fmt(before.get(k)), _fmt(after.get(k)), on.get(k, "")] for k in sorted(set(before) | set(after))]

@@ -35,11 +35,11 @@ LIKE, DISLIKE = "Like", "Dislike"
 NOTICE = "Your votes are acknowledged here."
 EXPLAINED = "Suggestions appear below when you press **Complete my outfit**."
 KEPT = 2  # renderings a page's state keeps: a click on cards being replaced still counts for the card clicked
-SCORE_HELP = ("*score*: how much the outfit model thinks this piece adds to your outfit (its likelihood with your "
-              "items against on its own, plus how often such pieces are worn together); it compares the pieces of "
-              "one row, higher is better. *for you* (once you have voted): the chance you like it, from your own "
-              "likes and dislikes, kept near 0.50 while you have few votes. A row is ordered by score, then by score "
-              "and taste together; taste weighs fully after about ten votes.")
+SCORE_HELP = ("*score*: how well the piece goes with your outfit, as the outfit model judges it (its likelihood "
+              "with your items against on its own, plus how often such pieces are worn together); higher is better, "
+              "and it compares the pieces of one row only. *for you*, once you have voted: the chance you like the "
+              "piece, learned from your own likes and dislikes; it stays near 0.50 until you have about ten votes. "
+              "Each row is best first: by score until you vote, then by score and your taste together.")
 
 
 def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
