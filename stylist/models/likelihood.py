@@ -19,7 +19,7 @@ from stylist.core.prompts import chat_ids, model_prompt, uses_chat
 def context_limit(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> int | None:
     """The most tokens the LM reads at once: its position embeddings or its tokenizer's maximum, whichever is
     smaller (a tokenizer without one says about 1e30); None when neither says."""
-    limits = [getattr(model.config, "max_position_embeddings", None), tokenizer.model_max_length]
+    limits = [getattr(getattr(model, "config", None), "max_position_embeddings", None), tokenizer.model_max_length]
     known = [int(n) for n in limits if isinstance(n, (int, float)) and 0 < n < 1e9]
     return min(known) if known else None
 
