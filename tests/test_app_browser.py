@@ -127,6 +127,25 @@ def voted(label: str) -> tuple[str, str]:
     return "data-vote", label.lower()
 
 
+def test_an_edited_caption_clears_the_suggestions_made_for_the_old_outfit(browser, url):
+    """Suggestions and the last vote's line belong to the outfit they were made for: editing a caption clears them;
+    a detail after "and" (short sleeves) leaves the t-shirt one top, so bottoms are suggested."""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.set_default_timeout(TIMEOUT)
+    page.goto(url)
+    set_user(page, "dora")
+    page.locator("#caption-0 textarea").fill("navy cotton t-shirt with a white logo on the chest and short sleeves")
+    complete(page)
+    slots = [t.strip().lower() for t in page.locator(".suggestions:visible .slot-name").all_inner_texts()]
+    assert "bottoms" in slots and "tops" not in slots, slots
+    expect(vote(page, 0, 0, "Like")).to_have_attribute(*voted("Like"))
+    expect(page.locator("#vote-notice")).to_contain_text("Recorded")
+    page.locator("#caption-0 textarea").fill("red floral dress")
+    expect(page.locator(".suggestions:visible")).to_have_count(0)
+    expect(page.locator("#vote-notice")).not_to_contain_text("Recorded")
+    expect(page.locator("#score-help")).to_contain_text("Suggestions appear below")
+
+
 def test_public_host_needs_password(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "STYLIST_ADMIN_PASSWORD"}
     run = subprocess.run([sys.executable, str(REPO / "app.py"), "--host", "0.0.0.0", "--data-dir", str(tmp_path)],

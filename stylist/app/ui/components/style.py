@@ -88,7 +88,7 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
         # caption clear them, so nothing under the new outfit was made for the old one
         stale = [shown, votes, key, explained, notice, *_grid_outputs(grid)]
         cleared = lambda: [{}, {}, "", EXPLAINED, NOTICE, *[""] * (len(stale) - 5)]
-        for source in (files.change, *(box.input for box in texts)):
+        for source in (files.change, *(box.change for box in texts)):
             source(cleared, outputs=stale, queue=False, api_visibility="private", show_progress="hidden")
 
         @one_line_errors
