@@ -14,6 +14,7 @@ import ipaddress
 import os
 import shlex
 import sys
+import warnings
 
 from stylist.core.errors import StylistError
 from stylist.models.spec import LMSpec
@@ -43,6 +44,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--monitoring", action="store_true",
                         help="turn on Gradio's monitoring dashboard (off by default: its key is printed to the log "
                              "for whoever opens /monitoring)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show the model libraries' progress bars and warnings while the models load")
     parser.add_argument("--refine-args", default="", help=argparse.SUPPRESS)  # e.g. "--steps 4" (tests: a tiny refine)
     return parser.parse_args(argv)
 
@@ -69,8 +72,18 @@ def parse_users(pairs: list[str]) -> list[tuple[str, str]] | None:
     return users or None
 
 
+def quiet_loading() -> None:
+    """No "Loading weights" bars or library deprecation warnings at start-up: they say nothing a visitor or the
+    person running the app can act on, and bury the app's own lines. Set before transformers is imported."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"(transformers|peft|trl|torch)(\.|$)")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if not args.verbose:
+        quiet_loading()
     # Gradio rebuilds a pandas summary of its last 10,000 events after every event (its monitoring page, which the
     # app does not use): under load that was a tenth of the server's time
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "adapters": ("stylist.core.adapters", "list, activate or roll back adapter versions"),
     "train-preference": ("stylist.train.preference", "train the per-user preference model"),
     "eval captions": ("stylist.evaluation.captions", "category accuracy of the captioner"),
+    "eval garments": ("stylist.evaluation.garments", "slot accuracy of the garment reader on labelled Polyvore titles"),
     "eval fitb": ("stylist.evaluation.outfits", "fill-in-the-blank accuracy"),
     "eval compat": ("stylist.evaluation.outfits", "compatibility ROC AUC"),
     "eval retrieval": ("stylist.evaluation.retrieval", "generation -> retrieval recall@1/@10 of held-out missing items"),

@@ -127,6 +127,30 @@ def voted(label: str) -> tuple[str, str]:
     return "data-vote", label.lower()
 
 
+def typed_outfit(browser, url, user: str, typed: str):
+    """A fresh page of `user` with `typed` in the first caption box, completed; the page and its rows' slots."""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.set_default_timeout(TIMEOUT)
+    page.goto(url)
+    set_user(page, user)
+    page.locator("#caption-0 textarea").fill(typed)
+    complete(page)
+    return page, [t.strip().lower() for t in page.locator(".suggestions:visible .slot-name").all_inner_texts()]
+
+
+def test_an_edited_caption_clears_the_suggestions_made_for_the_old_outfit(browser, url):
+    """Suggestions and the last vote's line belong to the outfit they were made for: editing a caption clears them;
+    a detail after "and" (short sleeves) leaves the t-shirt one top, so bottoms are suggested."""
+    page, slots = typed_outfit(browser, url, "dora", "navy cotton t-shirt with a white logo on the chest and short sleeves")
+    assert "bottoms" in slots and "tops" not in slots, slots
+    expect(vote(page, 0, 0, "Like")).to_have_attribute(*voted("Like"))
+    expect(page.locator("#vote-notice")).to_contain_text("Recorded")
+    page.locator("#caption-0 textarea").fill("red floral dress")
+    expect(page.locator(".suggestions:visible")).to_have_count(0)
+    expect(page.locator("#vote-notice")).not_to_contain_text("Recorded")
+    expect(page.locator("#score-help")).to_contain_text("Suggestions appear below")
+
+
 def test_public_host_needs_password(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "STYLIST_ADMIN_PASSWORD"}
     run = subprocess.run([sys.executable, str(REPO / "app.py"), "--host", "0.0.0.0", "--data-dir", str(tmp_path)],
@@ -163,13 +187,7 @@ def test_name_is_remembered(alice):
 def test_typed_outfit_explained_scores_and_clicks_while_new_cards_come(browser, url):
     """One box naming two garments is two items; the scores stay explained after a vote; a caption box is locked
     while its photo is captioned; a click on cards being replaced counts for the card clicked."""
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    page.set_default_timeout(TIMEOUT)
-    page.goto(url)
-    set_user(page, "carol")
-    page.locator("#caption-0 textarea").fill("white cotton t-shirt and blue denim shorts")
-    complete(page)
-    slots = [t.strip().lower() for t in page.locator(".suggestions:visible .slot-name").all_inner_texts()]
+    page, slots = typed_outfit(browser, url, "carol", "white cotton t-shirt and blue denim shorts")
     assert "shoes" in slots and not {"tops", "bottoms", "dresses"} & set(slots), slots
     explained = page.locator("#score-help")
     expect(explained).to_contain_text("for you")

@@ -61,7 +61,8 @@ def test_polyvore_ids_titles_categories(tmp_path):
 
 
 @pytest.mark.parametrize("text,match", [
-    ("[{", "malformed JSON at line"),
+    ("[{", "malformed JSON, expecting property name enclosed in double quotes at line 1, column 3"),
+    ("[{\"set_id\": \"a\tb\"}]", "malformed JSON, invalid control character at line 1, column 15"),
     ('[{"items": []}]', "set_id"),
     ('[{"set_id": 1, "items": [{"name": "x"}]}]', "without 'index'"),
     ('[{"set_id": 1, "items": [{"index": 1, "categoryid": "abc"}]}]', "bad categoryid"),

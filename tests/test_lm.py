@@ -18,7 +18,7 @@ from stylist.core.prompts import completion, item_caption, outfit_prompt
 from stylist.data.splits import bucket, part_of, split_outfits
 from stylist.models.adapter_versions import is_unconditional
 from stylist.models.counts import CountConfig, CountModel
-from stylist.models.likelihood import completion_logprobs, encode_pair, generate
+from stylist.models.likelihood import completion_logprobs, context_limit, encode_pair, generate
 from stylist.models.lm import load_lm
 from stylist.models.outfit import ScoringConfig, load_outfit_model
 from stylist.train.lm import make_tokenizer
@@ -80,6 +80,23 @@ def test_generate_returns_one_line_per_prompt(tiny_lm):
     out = generate(model, tokenizer, [outfit_prompt(["white cotton t-shirt"], "shoes"), outfit_prompt([], "bags")],
                    max_new_tokens=5)
     assert len(out) == 2 and all(isinstance(t, str) and "\n" not in t for t in out)
+
+
+def test_a_prompt_longer_than_the_context_is_cut_and_a_normal_one_is_not(tiny_lm):
+    """Any LLM reads at most its context: a prompt over it loses its oldest words, while normal prompts score
+    and generate exactly as before."""
+    model, tokenizer = load_lm(tiny_lm.base, tiny_lm.adapter)
+    limit = context_limit(model, tokenizer)
+    assert limit == min(model.config.max_position_embeddings, tokenizer.model_max_length)
+    normal = (outfit_prompt(["white cotton t-shirt"], "shoes"), completion("black leather ankle boots"))
+    assert encode_pair(tokenizer, *normal, limit) == encode_pair(tokenizer, *normal)
+    long = outfit_prompt(["navy cotton t-shirt " * 400], "shoes")
+    ids, start = encode_pair(tokenizer, long, normal[1], limit)
+    assert len(ids) == limit and tokenizer.decode(ids[start:], skip_special_tokens=True).strip() == "black leather ankle boots"
+    logprobs, _ = completion_logprobs(model, tokenizer, [long, normal[0]], [normal[1]] * 2)
+    assert np.isfinite(logprobs).all()
+    assert logprobs[1] == pytest.approx(completion_logprobs(model, tokenizer, [normal[0]], [normal[1]])[0][0], abs=1e-5)
+    assert len(generate(model, tokenizer, [long], max_new_tokens=3)) == 1
 
 
 def test_pmi_score_is_conditional_minus_unconditional(tiny_lm):

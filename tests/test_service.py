@@ -387,10 +387,31 @@ def test_uploads_are_decoded_once(app, monkeypatch):
     added = app.catalog.add_photos(photos[:1], "secret")
     assert len(added) == 1 and len(calls) == 1
 
+def test_a_long_caption_is_cut_at_a_word_and_the_page_is_told(app, token):
+    """The server cuts a caption to 200 characters at a word, before splitting it into garments, and says so; a
+    detail after "and" ("short sleeves") stays part of its garment."""
+    typed = "navy cotton t-shirt with a white logo on the chest and short sleeves " + "soft jersey " * 20
+    captions, _, _ = app.access.check_outfit([typed], "", "")
+    assert len(captions) == 1 and len(captions[0]) <= 200 and typed.startswith(captions[0] + " ")
+    [note] = app.access.outfit_notes([typed], "", "")
+    assert "cut to" in note and "at a word" in note
+    assert "bottoms" in app.suggestions.recommend([typed], "", "", token=token("eve"))
+
+
+def test_occasion_and_season_words_are_read_or_refused(app, token):
+    """Case-insensitive; everyday words read as the model's occasions and seasons, and said so; anything else
+    is refused in one line listing the choices, whatever a client sends to the endpoint."""
+    assert app.access.check_outfit(OUTFIT, "Work", "WINTER")[1:] == ("work", "winter")
+    assert app.access.check_outfit(OUTFIT, "beach", "")[1:] == ("casual", "summer")
+    assert app.access.outfit_notes(OUTFIT, "beach", "fall") == ["beach -> casual", "fall -> autumn"]
+    with pytest.raises(StylistError, match="unknown occasion 'xyz': choose from sport, casual, work, evening"):
+        app.suggestions.recommend(OUTFIT, "xyz", "", token=token("eve"))
+    with pytest.raises(StylistError, match="unknown season 'monsoon': choose from spring, summer, autumn, winter"):
+        app.suggestions.recommend(OUTFIT, "", "monsoon", token=token("eve"))
+
+
 def test_text_limits_hold_on_the_server(app, token):
     eve = token("eve")
-    with pytest.raises(StylistError, match="at most 200 characters"):
-        app.suggestions.recommend(["red " * 500], "", "", token=eve)
     with pytest.raises(StylistError, match="occasion may be at most 40"):
         app.suggestions.recommend(OUTFIT, "x" * 1000, "", token=eve)
     with pytest.raises(StylistError, match="season may be at most 40"):

@@ -21,7 +21,8 @@ from PIL import Image
 from stylist.app.config import AppConfig
 from stylist.core.errors import StylistError
 from stylist.core.images import decoded_pixels, load_image
-from stylist.core.vocabulary import SLOTS, split_garments
+from stylist.core.prompts import cut_caption
+from stylist.core.vocabulary import SLOTS, read_occasion_season, split_garments
 
 UPLOAD_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 USER_NAME = re.compile(r"[^\w .@-]+")
@@ -124,15 +125,26 @@ class Access:
 
     def check_outfit(self, captions: list[str], occasion: str | None, season: str | None
                      ) -> tuple[list[str], str | None, str | None]:
-        """The outfit a request describes, within the limits: a typed box may name several garments ("white
-        t-shirt and denim shorts"), each becomes an item, and an outfit holds at most one item per photo slot."""
-        captions = [check_text(c, self.config.caption_chars, "a caption") for c in captions or []]
-        captions = [item for c in captions if c for item in split_garments(c)]
-        if len(captions) > self.config.max_photos:
-            raise StylistError(f"at most {self.config.max_photos} items per outfit (got {len(captions)})")
-        occasion = check_text(occasion, self.config.tag_chars, "the occasion") or None
-        season = check_text(season, self.config.tag_chars, "the season") or None
-        return captions, occasion, season
+        """The outfit a request describes, within the limits: a caption is cut at a word to `caption_chars`
+        before a typed box may name several garments ("white t-shirt and denim shorts"), each of which becomes an
+        item, and an outfit holds at most one item per photo slot; an everyday occasion or season word is read
+        as one the model knows ("beach": casual, summer), any other is refused."""
+        return self._read_outfit(captions, occasion, season)[:3]
+
+    def outfit_notes(self, captions: list[str], occasion: str | None, season: str | None) -> list[str]:
+        """What `check_outfit` changed, for the page to say: captions cut, words read as an occasion or season."""
+        return self._read_outfit(captions, occasion, season)[3]
+
+    def _read_outfit(self, captions: list[str], occasion: str | None, season: str | None
+                     ) -> tuple[list[str], str | None, str | None, list[str]]:
+        cut = [cut_caption(c, self.config.caption_chars) for c in captions or [] if isinstance(c, str)]
+        items = [item for c, _ in cut if c for item in split_garments(c)]
+        if len(items) > self.config.max_photos:
+            raise StylistError(f"at most {self.config.max_photos} items per outfit (got {len(items)})")
+        occasion = check_text(occasion, self.config.tag_chars, "the occasion")
+        season = check_text(season, self.config.tag_chars, "the season")
+        occasion, season, notes = read_occasion_season(occasion, season)
+        return items, occasion, season, [note for _, note in cut if note] + notes
 
     @staticmethod
     def check_slots(slots: object) -> list[str]:

@@ -31,6 +31,7 @@ from pathlib import Path
 from safetensors import SafetensorError, safe_open
 
 from stylist.core.errors import StylistError
+from stylist.core.options import summary
 from stylist.core.paths import CHECKPOINTS, data_dir, writing
 
 SFT_ADAPTER = CHECKPOINTS / "adapters" / "sft"
@@ -242,7 +243,7 @@ def format_version(v: AdapterVersion) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stylist adapters", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m stylist adapters", description=summary(__doc__))
     parser.add_argument("action", choices=["list", "activate", "rollback"])
     parser.add_argument("version", nargs="?", help="version number to activate (e.g. 2 or v2)")
     parser.add_argument("--data-dir", default=None, help="data folder (default: $STYLIST_DATA_DIR or ./data)")

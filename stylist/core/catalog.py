@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from stylist.core.errors import StylistError
+from stylist.core.options import summary
 from stylist.core.paths import DEMO_CATALOG
 from stylist.core.vocabulary import OTHER, slot_of
 
@@ -319,7 +320,9 @@ def _read_json(path: Path):
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise StylistError(f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+        # json's messages end in " at" where they meant the position ("Invalid control character at")
+        problem = exc.msg.removesuffix(" at").lower()
+        raise StylistError(f"{path}: malformed JSON, {problem} at line {exc.lineno}, column {exc.colno}") from exc
     except ValueError as exc:  # e.g. an integer too long to convert
         raise StylistError(f"{path}: malformed JSON ({exc})") from exc
     except RecursionError:
@@ -327,7 +330,7 @@ def _read_json(path: Path):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stylist catalog-info", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m stylist catalog-info", description=summary(__doc__))
     parser.add_argument("--catalog", default="demo", help="'demo', a photo folder, or a .json file")
     parser.add_argument("--categories", default=None, help="Polyvore category_id.txt (default: beside the JSON)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from stylist.core.errors import StylistError
+from stylist.core.options import summary
 from stylist.core.paths import data_dir, writing
 from stylist.core.prompts import completion, outfit_prompt
 
@@ -478,7 +479,7 @@ def write_jsonl(pairs: Sequence[Pair], out) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stylist export-feedback", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m stylist export-feedback", description=summary(__doc__))
     parser.add_argument("--format", choices=["trl", "dataset"], default="trl",
                         help="trl: prompt/chosen/rejected JSONL; dataset: a folder of parquet files (votes, paired, "
                              "unpaired) with a dataset card, for `datasets.load_dataset` and `import-feedback`")

@@ -31,6 +31,12 @@ from typing import Any, TypeVar
 Config = TypeVar("Config")
 
 
+def summary(doc: str | None) -> str:
+    """A command's description for `--help`: the first paragraph of its module docstring, whole (its first line
+    alone often stops mid-sentence)."""
+    return " ".join((doc or "").strip().split("\n\n")[0].split())
+
+
 def option(default: Any = MISSING, help: str = "", choices: Sequence | None = None) -> Any:
     """A dataclass field that carries its option's help, and its fixed set of values when it has one."""
     metadata = {"help": help} if choices is None else {"help": help, "choices": tuple(choices)}

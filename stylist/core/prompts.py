@@ -15,6 +15,20 @@ from typing import Any
 from stylist.core.catalog import Item, price_band
 
 
+CAPTION_CHARS = 200  # a five-word caption needs ~40; longer text only slows every LM call that reads it
+
+
+def cut_caption(text: str, limit: int = CAPTION_CHARS) -> tuple[str, str | None]:
+    """A caption within `limit` characters, cut at the last word boundary before it, and a note saying it was
+    cut (None when it was not), so the visitor knows which words the model never read."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text, None
+    cut = text[:limit + 1].rsplit(" ", 1)[0] if " " in text[:limit + 1] else text[:limit]
+    cut = cut.rstrip(" ,;.&") or text[:limit]
+    return cut, f"a caption of {len(text):,} characters was cut to {len(cut)} at a word: \"...{cut[-30:]}\""
+
+
 def outfit_prompt(captions: Sequence[str], slot: str | None = None, occasion: str | None = None,
                   season: str | None = None) -> str:
     """Captions of the items present (plus optional occasion/season) -> a prompt ending where the

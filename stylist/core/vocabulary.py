@@ -1,7 +1,8 @@
 """The words outfits are described in: slots, occasions, seasons and formality levels, in one place.
 
 The outfit model reasons about *slots* (what is missing: shoes, a bag, outerwear...), while sources name
-fine categories ("Ankle Booties", "longsleeve", "tote bag"). One keyword table keeps them consistent.
+fine categories ("Ankle Booties", "longsleeve", "tote bag") and shops and visitors write titles ("white
+cotton t-shirt with short sleeves"). One garment reader (`slot_of`) turns all of them into slots.
 
 Occasions and seasons reach the model as prompt text (`stylist.core.prompts.outfit_prompt`), so the app
 may only offer the words its training outfits carry: the demo generator tags every outfit with these, and
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from stylist.core.errors import StylistError
+
 # Slots an outfit is built from, in the order the app shows them.
 SLOTS = ("tops", "bottoms", "dresses", "outerwear", "shoes", "bags", "accessories", "jewelry", "hats")
 OTHER = "other"  # beauty, home decor, stationery...: present in Polyvore outfits, never recommended
@@ -21,6 +24,18 @@ FORMALITY = ("sporty", "casual", "smart", "formal")
 # An outfit's occasion sets the one formality level all its items share (the demo catalog's outfit rule 2).
 OCCASIONS = {"sport": "sporty", "casual": "casual", "work": "smart", "evening": "formal"}
 SEASONS = ("spring", "summer", "autumn", "winter")
+# Everyday words for an occasion, read as the occasion (and, for some, the season) the model knows.
+OCCASION_WORDS: dict[str, tuple[str, str | None]] = {
+    "gym": ("sport", None), "workout": ("sport", None), "running": ("sport", None), "yoga": ("sport", None),
+    "hiking": ("sport", None), "ski": ("sport", "winter"), "skiing": ("sport", "winter"),
+    "everyday": ("casual", None), "weekend": ("casual", None), "brunch": ("casual", None), "travel": ("casual", None),
+    "beach": ("casual", "summer"), "holiday": ("casual", "summer"), "vacation": ("casual", "summer"),
+    "picnic": ("casual", "summer"), "festival": ("casual", "summer"), "school": ("casual", None),
+    "office": ("work", None), "business": ("work", None), "interview": ("work", None), "meeting": ("work", None),
+    "wedding": ("evening", None), "party": ("evening", None), "date": ("evening", None), "dinner": ("evening", None),
+    "cocktail": ("evening", None), "gala": ("evening", None), "prom": ("evening", None), "formal": ("evening", None),
+}
+SEASON_WORDS = {"fall": "autumn", "christmas": "winter"}
 
 # Garment types of the real photo sets (folder names) and the captioner's "bag" -> the category noun a shopper
 # (and the outfit model, trained on product titles) uses; `slot_of` of the noun gives the type's slot.
@@ -31,68 +46,143 @@ GARMENT_TYPES = {
     "undershirt": "tank top",
 }
 
-# First matching keyword wins, so specific words come before general ones.
-_KEYWORDS: tuple[tuple[str, str], ...] = (
-    ("office", "other"), ("tech", "other"), ("home", "other"), ("makeup", "other"), ("bikini", "other"), ("swim", "other"), ("bra", "other"), ("lingerie", "other"), ("sock", "other"),
-    ("tights", "other"), ("hosiery", "other"), ("pajama", "other"), ("sleepwear", "other"),
-    ("wallet", "bags"), ("bag", "bags"), ("handbag", "bags"), ("clutch", "bags"), ("tote", "bags"), ("backpack", "bags"),
-    ("purse", "bags"), ("satchel", "bags"),
-    ("boot", "shoes"), ("shoe", "shoes"), ("pump", "shoes"), ("sandal", "shoes"), ("sneaker", "shoes"),
-    ("flat", "shoes"), ("loafer", "shoes"), ("moccasin", "shoes"), ("heel", "shoes"), ("slipper", "shoes"),
-    ("mule", "shoes"), ("oxford", "shoes"), ("espadrille", "shoes"), ("trainer", "shoes"),
-    ("earring", "jewelry"), ("necklace", "jewelry"), ("bracelet", "jewelry"), ("bangle", "jewelry"),
-    ("ring", "jewelry"), ("jewel", "jewelry"), ("brooch", "jewelry"), ("pendant", "jewelry"),
-    ("watch", "accessories"), ("sunglass", "accessories"), ("eyeglass", "accessories"),
-    ("glasses", "accessories"), ("scarf", "accessories"), ("scarves", "accessories"), ("belt", "accessories"),
-    ("glove", "accessories"), ("hair", "accessories"), ("tie", "accessories"), ("necktie", "accessories"), ("accessor", "accessories"),
-    ("hat", "hats"), ("cap", "hats"), ("beanie", "hats"), ("beret", "hats"),
-    ("dress", "dresses"), ("gown", "dresses"), ("jumpsuit", "dresses"), ("romper", "dresses"),
-    ("coat", "outerwear"), ("jacket", "outerwear"), ("blazer", "outerwear"), ("outerwear", "outerwear"),
-    ("outwear", "outerwear"), ("vest", "outerwear"), ("parka", "outerwear"), ("trench", "outerwear"),
-    ("cardigan", "outerwear"),
-    ("jean", "bottoms"), ("pant", "bottoms"), ("trouser", "bottoms"), ("short", "bottoms"),
-    ("skirt", "bottoms"), ("legging", "bottoms"), ("culotte", "bottoms"), ("chino", "bottoms"),
-    ("top", "tops"), ("shirt", "tops"), ("blouse", "tops"), ("sweater", "tops"), ("sweatshirt", "tops"),
-    ("hoodie", "tops"), ("tee", "tops"), ("tank", "tops"), ("camisole", "tops"), ("longsleeve", "tops"),
-    ("pullover", "tops"), ("jumper", "tops"), ("tunic", "tops"), ("polo", "tops"), ("knit", "tops"),
-    ("turtleneck", "tops"), ("bodysuit", "tops"), ("undershirt", "tops"), ("clothing", "tops"),
-)
+# The garment reader. A product title or typed phrase names its garment last ("short sleeve tee", "denim jacket",
+# "pendant light"): English noun phrases end in their head, and what follows "with", "in", "on", "by"... is a
+# detail ("t-shirt with short sleeves", "nail polish in boots"). So the reader cuts the detail off and takes the
+# last word it knows: a garment noun gives its slot, a thing no one wears gives OTHER. Written on the 'train'
+# Polyvore titles (`python -m stylist eval garments`).
+_NOUNS: dict[str, str] = {
+    "tops": "top tee shirt blouse sweater sweatshirt hoodie hoody tank cami camisole tunic polo knitwear jumper "
+            "pullover singlet turtleneck bodysuit undershirt longsleeve bralet bralette bustier corset henley clothing",
+    "bottoms": "jean jeans pant pants trouser trousers shorts skirt miniskirt legging leggings jeggings culotte "
+               "culottes chino chinos jogger joggers sweatpants skort capri capris",
+    "dresses": "dress gown jumpsuit romper playsuit sundress shirtdress kaftan caftan",
+    "outerwear": "coat jacket blazer outerwear outwear vest waistcoat gilet parka trench cardigan bomber poncho cape "
+                 "anorak windbreaker puffer raincoat overcoat",
+    "shoes": "shoe boot bootie booties booty pump sandal sneaker trainer loafer moccasin heel stiletto slipper mule "
+             "oxford brogue espadrille wedge ballerina ballerinas flipflop clog creeper slingback slipon footwear "
+             "converse keds birkenstock martens anklestrap",
+    "bags": "bag handbag purse clutch tote backpack satchel crossbody hobo pouch wallet shopper duffle duffel "
+            "briefcase messenger wristlet minaudiere cardcase",
+    "accessories": "belt watch sunglass sunglasses sunnies shades eyeglasses glasses scarf scarves bandana headband "
+                   "glove mitten tie necktie bowtie umbrella suspenders barrette scrunchie headpiece crown accessory "
+                   "accessories shawl hairclip lens",
+    "jewelry": "earring necklace bracelet bangle ring jewel jewelry jewellery brooch pendant choker cuff cufflinks "
+               "stud studs hoop hoops charm anklet locket pin lariat",
+    "hats": "hat cap beanie beret fedora snapback visor trilby cloche",
+    # beauty, home, stationery, underwear and swimwear: in Polyvore outfits, never recommended
+    OTHER: "bra bikini swimsuit swimwear lingerie panties thong knickers underwear sock tights stockings hosiery "
+           "pajama pajamas pyjama pyjamas sleepwear robe lamp light chandelier pillow cushion candle mug cup vase rug "
+           "chair sofa table desk shelf bed blanket towel curtain mirror clock lipstick gloss mascara eyeliner "
+           "eyeshadow palette polish perfume fragrance parfum cologne lotion serum moisturizer cleanser shampoo "
+           "conditioner brush powder foundation concealer blush bronzer primer balm wig extensions book notebook "
+           "journal planner pen pencil sticker magazine phone poster wallpaper plant decor ornament basket tray "
+           "plate bowl headphones camera set glassware box doll lighting coverup tech office electronics decor",
+}
+# Words that are a garment only when they end the phrase: "denim short", "ballet flat", "black crop", while
+# "short sleeve tee", "flat sandals" and "crop top" name their garment later.
+_TRAILING_NOUNS = {"short": "bottoms", "flat": "shoes", "flats": "shoes", "tight": "bottoms", "denim": "bottoms",
+                   "crop": "tops", "sweat": "tops", "knit": "tops", "maxi": "dresses", "platform": "shoes",
+                   "skinny": "bottoms", "toe": "shoes", "flip": "shoes", "brim": "hats"}
+# Category words a title may end in ("... shirt clothing accessories"): read only when it names nothing else.
+_GENERIC = frozenset({"clothing", "accessory", "accessories", "jewelry", "jewellery", "footwear", "outerwear"})
+# Accessories that, after a garment, are a part of it: "wrap coat belt", "dress tie detail", "shorts silver studs".
+_PARTS = frozenset({"tie", "belt", "charm", "stud", "studs", "cape", "set"})
+# A garment's parts and marks: never a garment ("short sleeves", "a white logo on the chest").
+DETAILS = frozenset(["sleeve", "sleeves", "logo", "chest", "pocket", "pockets", "collar", "neck", "neckline", "hem", "button", "buttons", "print", "detail", "trim", "strap", "straps", "zip", "zipper", "waist", "back", "front", "lining", "hood", "embroidery"])
+# Words after which a title only adds details of the garment named before them.
+_DETAIL_MARKERS = ("with", "featuring", "in", "on", "by", "for", "from")
+# Spellings read as one word before the words are looked up.
+_SPELLINGS = ((r"\bt ?-? ?shirts?\b|\btee ?shirts?\b|\btees\b", "tee"), (r"\bcross ?-?body\b", "crossbody"),
+              (r"\bflip ?-?flops?\b", "flipflop"), (r"\bslip ?-?ons?\b", "slipon"), (r"\bback ?pack", "backpack"),
+              (r"\bsling ?-?backs?\b", "slingback"), (r"\b(long|short) ?-sleeved?\b", "longsleeve"),
+              (r"\bbow ?-?ties?\b", "bowtie"), (r"\bcuff ?-?links?\b", "cufflinks"),
+              (r"\b(bikini|bra|swim|tankini) (tops?|bottoms?|shorts?|briefs?)\b", "bikini"),
+              (r"\b(wine|shot|drinking|champagne) glass(es)?\b", "glassware"),
+              (r"\b(bean|laundry|tea|makeup|cosmetics?|toiletry|brush) bags?\b", "box"),
+              (r"\bhair (clip|pin|bow|tie|band|slide)s?\b", "hairclip"), (r"\bmirror(ed)? lens", "lens"),
+              (r"\b(card|passport|phone) (case|holder)s?\b", "cardcase"),
+              (r"\b(pajama|pyjama|sleep|lounge) (shorts?|pants?|tops?|shirts?)\b", "pajama"),
+              (r"\bcover ?-?ups?\b", "coverup"), (r"\b(patio|beach|garden) umbrellas?\b", "decor"), (r"\bankle ?-?straps?\b", "anklestrap"),
+              (r"\b(peep|pointed|pointy|open|almond|square) ?-?toed?\b", "toe"),
+              (r"\bchuck taylor|\bair (max|force)|\broshe\b", "sneaker"))
+_SLOT_OF_WORD = {word: slot for slot, words in _NOUNS.items() for word in words.split()}
+
+
+def read_occasion_season(occasion: str | None, season: str | None) -> tuple[str | None, str | None, list[str]]:
+    """The occasion and season as the model knows them, and a note for each everyday word read as one of them
+    ("beach -> casual, summer"); a season given outright wins over the one an occasion word implies. A word the
+    model never saw in a prompt would steer it nowhere, so any other word is refused in one line that lists the
+    choices."""
+    occasion, season = (occasion or "").strip().lower() or None, (season or "").strip().lower() or None
+    notes, implied = [], None
+    if occasion and occasion not in OCCASIONS:
+        if occasion not in OCCASION_WORDS:
+            raise StylistError(f"unknown occasion {occasion[:40]!r}: choose from {occasion_choices()}")
+        word, (occasion, implied) = occasion, OCCASION_WORDS[occasion]
+        notes.append(f"{word} -> {occasion}" + (f", {implied}" if implied and not season else ""))
+    if season and season not in SEASONS:
+        if season not in SEASON_WORDS:
+            raise StylistError(f"unknown season {season[:40]!r}: choose from {season_choices()}")
+        notes.append(f"{season} -> {SEASON_WORDS[season]}")
+        season = SEASON_WORDS[season]
+    return occasion, season or implied, notes
+
+
+def occasion_choices() -> str:
+    return f"{', '.join(OCCASIONS)} (or {', '.join(OCCASION_WORDS)})"
+
+
+def season_choices() -> str:
+    return f"{', '.join(SEASONS)} (or {', '.join(SEASON_WORDS)})"
 
 
 def slot_of(category: str) -> str:
-    """Map a category name to one of SLOTS, or OTHER when it is not a garment or wearable accessory."""
-    words = re.findall(r"[a-z]+", re.sub(r"\bt-?shirt", "tee", category.lower()))
-    for key, slot in _KEYWORDS:
-        for word in words:
-            if _matches(word, key):
-                return slot
-    return OTHER
+    """Map a category name, product title or typed phrase to one of SLOTS, or OTHER when it names nothing
+    wearable (a brand, a lipstick, a lamp) or only a detail of a garment ("short sleeves")."""
+    text = category.lower()
+    for pattern, word in _SPELLINGS:
+        text = re.sub(pattern, word, text)
+    words = re.findall(r"[a-z0-9]+", text)
+    garment = words[:next((n for n, w in enumerate(words) if n and w in _DETAIL_MARKERS), len(words))]
+    return _head(garment) or _head(words) or _head(words, generic=True) or OTHER
+
+
+def _head(words: list[str], generic: bool = False) -> str | None:
+    """The slot of the last noun of a phrase that names a garment or a thing (None when none does); the category
+    words of `_GENERIC` count only when `generic`."""
+    trailing = True  # no noun or detail read yet: "short" may still be the garment ("denim short")
+    for n in range(len(words) - 1, -1, -1):
+        word = words[n]
+        if word in _GENERIC and not generic or word in _PARTS and any(_noun(w) for w in words[:n]):
+            continue
+        slot = _noun(word) or (_TRAILING_NOUNS.get(word) if trailing else None)
+        if slot:
+            return slot
+        trailing = trailing and word not in DETAILS
+    return None
+
+
+def _noun(word: str) -> str | None:
+    """The slot of a known noun in the singular or plural ("dresses", "clutches", "boots")."""
+    for form in (word, word[:-1] if word.endswith("s") else "", word[:-2] if word.endswith("es") else ""):
+        if form in _SLOT_OF_WORD:
+            return _SLOT_OF_WORD[form]
+    return None
 
 
 def split_garments(text: str) -> list[str]:
     """One typed description as the garments it names: "white t-shirt and blue denim shorts" is two items, while
-    "black and white striped shirt" stays one, because a part is split off only when it names a garment itself.
+    "black and white striped shirt" and "t-shirt with a logo on the chest and short sleeves" stay one, because a
+    part is split off only when it names a garment itself.
 
-    Commas, semicolons, new lines, " and ", " with " and " & " separate candidate parts; a part naming no garment
-    stays joined, as typed, to the part after it (or, at the end, to the one before)."""
+    Commas, semicolons, new lines, " and ", " with " and " & " separate candidate parts; parts naming no garment
+    stay joined, as typed, to the garment after them (or, at the end, to the one before)."""
     pieces = re.split(r"([,;\n]| and | with | & )", text.strip())  # parts at even places, separators between
-    items: list[str] = []
-    span = ""
-    for n, piece in enumerate(pieces):
-        if n % 2:  # a separator belongs to a span only inside it, never at its start
-            span += piece if span else ""
-        elif slot_of(piece) != OTHER:
-            items.append((span + piece).strip(" ,;.\n"))
-            span = ""
-        else:
-            span += piece
-    if span.strip(" ,;.\n"):  # trailing words that name no garment stay with the last garment
-        items = items[:-1] + [f"{items[-1]}, {span.strip(' ,;.')}"] if items else [span.strip(" ,;.\n")]
+    garments = [n for n in range(0, len(pieces), 2) if slot_of(pieces[n]) != OTHER]
+    if not garments:
+        return [text.strip()]
+    starts = [0, *(n + 2 for n in garments[:-1])]
+    ends = [*garments[:-1], len(pieces) - 1]
+    items = ["".join(pieces[a:b + 1]).strip(" ,;.\n") for a, b in zip(starts, ends)]
     return [i for i in items if i] or [text.strip()]
-
-
-def _matches(word: str, key: str) -> bool:
-    """Short keys ("cap", "tee", "ring") match whole words or plurals; longer ones match as prefixes."""
-    if len(key) <= 4:
-        return word in (key, key + "s", key + "es") or (key in ("boot", "flat", "pant", "heel") and word.startswith(key))
-    return word.startswith(key)

@@ -17,6 +17,7 @@ from PIL import Image, ImageOps
 from stylist.core.catalog import IMAGE_SUFFIXES, Item
 from stylist.core.errors import StylistError
 from stylist.core.images import load_image
+from stylist.core.options import summary
 from stylist.data.demo_catalog import contact_sheet
 from stylist.models.captioner import CLASSES, Captioner
 
@@ -51,7 +52,7 @@ def draw(captioner: Captioner, files: list[Path], header: str) -> Image.Image:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stylist contact-sheet", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m stylist contact-sheet", description=summary(__doc__))
     parser.add_argument("--images", required=True, help="folder of photos (sub-folders are searched)")
     parser.add_argument("--out", required=True, help="PNG file to write")
     parser.add_argument("--n", type=int, default=24)

@@ -47,6 +47,7 @@ from tqdm import tqdm
 from stylist.core.catalog import Catalog, Item, Outfit
 from stylist.core.colors import PALETTE
 from stylist.core.errors import StylistError
+from stylist.core.options import summary
 from stylist.core.paths import DEMO_CATALOG, EXAMPLES, REPO
 from stylist.core.vocabulary import OCCASIONS, SEASONS
 from stylist.core.vocabulary import slot_of as _slot_of
@@ -466,7 +467,7 @@ def write(catalog: Catalog, out: Path, examples: Path, sheet: Path, limit: int |
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stylist make-demo-catalog", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m stylist make-demo-catalog", description=summary(__doc__))
     parser.add_argument("--out", type=Path, default=DEMO_CATALOG, help="folder for catalog.json and images/")
     parser.add_argument("--examples", type=Path, default=EXAMPLES, help="folder for the example photos")
     parser.add_argument("--sheet", type=Path, default=REPO / "docs" / "demo-catalog.png", help="contact sheet PNG")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from stylist.core.catalog import IMAGE_SUFFIXES
 from stylist.core.errors import StylistError
+from stylist.core.options import summary
 from stylist.data.splits import photo_test_set
 from stylist.models.captioner import garment_type
 
@@ -84,7 +85,7 @@ def evaluate(captioner, photos: list[tuple[Path, str]], top_pairs: int = 10) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stylist eval captions", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m stylist eval captions", description=summary(__doc__))
     parser.add_argument("task", choices=["captions"])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--images", help="folder with <type>/*.jpg")

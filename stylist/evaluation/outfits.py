@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from stylist.core.catalog import Catalog, Item, Outfit, load_polyvore
 from stylist.core.errors import StylistError
+from stylist.core.options import summary
 from stylist.core.paths import shared_data
 from stylist.data.splits import split_outfits
 from stylist.models.spec import LMSpec
@@ -240,7 +241,7 @@ def select_outfits(catalog: Catalog, split: str) -> list[Outfit]:
 
 def main(argv: list[str]) -> int:
     task, rest = argv[0], argv[1:]
-    parser = argparse.ArgumentParser(prog=f"python -m stylist eval {task}", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog=f"python -m stylist eval {task}", description=summary(__doc__))
     parser.add_argument("--outfits", default=str(shared_data() / "polyvore" / "outfits.json"))
     parser.add_argument("--categories", default=str(shared_data() / "polyvore" / "category_id.txt"))
     if task == "fitb":

@@ -21,6 +21,7 @@ from collections.abc import Callable
 import numpy as np
 
 from stylist.core.errors import StylistError
+from stylist.core.options import summary
 from stylist.core.ratings import Rating
 from stylist.data.rtr import Episode, episodes, load_ratings
 from stylist.models.preference import ItemStats, PreferenceModel, rating_example
@@ -99,7 +100,7 @@ def evaluate(model: PreferenceModel, ratings: list[Rating], all_users: bool = Fa
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stylist eval preference", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m stylist eval preference", description=summary(__doc__))
     parser.add_argument("which", choices=["preference"])
     parser.add_argument("--ratings", required=True, help="ratings CSV with the RentTheRunway columns")
     parser.add_argument("--model", default=None, help="preference model folder (default checkpoints/preference)")

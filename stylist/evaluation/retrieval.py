@@ -22,6 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from stylist.core.catalog import Catalog, Item, Outfit, load_polyvore
+from stylist.core.options import summary
 from stylist.core.paths import shared_data
 from stylist.core.prompts import item_caption
 from stylist.core.vocabulary import SLOTS
@@ -108,7 +109,7 @@ def evaluate(catalog: Catalog, outfits: list[Outfit], llm: LMSpec | str | None =
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stylist eval retrieval", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m stylist eval retrieval", description=summary(__doc__))
     parser.add_argument("--outfits", default=str(shared_data() / "polyvore" / "outfits.json"),
                         help="Polyvore-format outfits with categories (category_id.txt beside the file)")
     parser.add_argument("--split", default="test", choices=["all", "train", "valid", "test"],

@@ -18,6 +18,7 @@ import sys
 import numpy as np
 
 from stylist.core.catalog import load_polyvore
+from stylist.core.options import summary
 from stylist.core.paths import shared_data
 from stylist.evaluation.outfits import build_fitb_questions, load_scorer, select_outfits
 
@@ -41,7 +42,7 @@ def accuracy(rows: list[tuple[str, np.ndarray, np.ndarray]], weight: float | dic
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=summary(__doc__))
     parser.add_argument("--llm", help="base LM folder (default: the embedded one)")
     parser.add_argument("--adapter", help="adapter folder (default: the embedded SFT adapter)")
     parser.add_argument("--split", default="valid", choices=["valid", "test"])

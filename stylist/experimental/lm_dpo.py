@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from stylist.core.options import parse_config
+from stylist.core.options import parse_config, summary
 from stylist.data.corpus import negative_pairs
 from stylist.models.lm import BASE_LM, SFT_ADAPTER, load_lm
 from stylist.train.callbacks import BarCallback, HookCallback
@@ -61,7 +61,7 @@ def train_dpo(config: DpoConfig) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    config = parse_config(DpoConfig, argv, "python -m stylist.experimental.lm_dpo", __doc__.split("\n")[0])
+    config = parse_config(DpoConfig, argv, "python -m stylist.experimental.lm_dpo", summary(__doc__))
     torch.set_num_threads(1)
     torch.manual_seed(config.seed)
     train_dpo(config)

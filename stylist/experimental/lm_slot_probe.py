@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from stylist.core.catalog import Item
+from stylist.core.options import summary
 from stylist.core.prompts import completion, item_caption, outfit_prompt
 from stylist.data.splits import polyvore_catalog, split_outfits
 from stylist.evaluation.outfits import build_compat_pairs, build_fitb_questions
@@ -71,7 +72,7 @@ def best(tasks: dict, grid: list[dict[str, float]], label: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=summary(__doc__))
     parser.add_argument("--llm", required=True)
     parser.add_argument("--adapter", required=True)
     parser.add_argument("--split", default="valid", choices=["valid", "test"])

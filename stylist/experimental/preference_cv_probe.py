@@ -33,6 +33,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
+from stylist.core.options import summary
 from stylist.core.ratings import PROFILE_NUMBERS, Rating
 from stylist.data.rtr import by_user, load_ratings, split_users
 from stylist.data.splits import bucket
@@ -183,7 +184,7 @@ def cross_validate(data: list[dict], name: str, make: Callable) -> np.ndarray:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=summary(__doc__))
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     ratings = load_ratings()

@@ -22,6 +22,7 @@ import sys
 import numpy as np
 import torch.nn.functional as F
 
+from stylist.core.options import summary
 from stylist.data.splits import polyvore_catalog, polyvore_split
 from stylist.evaluation.preference import pair_wins
 from stylist.models.preference import PreferenceModel
@@ -79,7 +80,7 @@ def run(model: PreferenceModel, n_per_taste: int = 10, clicks: int = 16, seed: i
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=summary(__doc__))
     parser.add_argument("--model", default=None, help="preference model folder (default checkpoints/preference)")
     parser.add_argument("--users", type=int, default=10, help="simulated users per taste")
     parser.add_argument("--seed", type=int, default=0)

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from transformers import PreTrainedTokenizerFast
 
-from stylist.core.options import parse_config
+from stylist.core.options import parse_config, summary
 from stylist.core.paths import RUNS
 from stylist.core.prompts import completion, outfit_prompt
 from stylist.data.corpus import TrainingOutfit, garment_texts, training_outfits
@@ -112,7 +112,7 @@ def pretrain(config: PretrainConfig) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    config = parse_config(PretrainConfig, argv, "python -m stylist.experimental.pretrain_lm", __doc__.split("\n")[0])
+    config = parse_config(PretrainConfig, argv, "python -m stylist.experimental.pretrain_lm", summary(__doc__))
     torch.set_num_threads(1)
     torch.manual_seed(config.seed)
     print(f"saved {pretrain(config)}")

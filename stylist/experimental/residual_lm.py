@@ -27,7 +27,7 @@ import torch
 from tqdm import tqdm
 
 from stylist.core.catalog import Catalog, Item, Outfit
-from stylist.core.options import parse_config
+from stylist.core.options import parse_config, summary
 from stylist.core.paths import RUNS
 from stylist.core.prompts import completion, item_caption, outfit_prompt
 from stylist.data.corpus import demo_catalog, outfits_of
@@ -126,7 +126,7 @@ def batch_loss(model, tokenizer, batch: list[Question], config: ResidualConfig) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    config = parse_config(ResidualConfig, argv, "python -m stylist.experimental.residual_lm", __doc__.split("\n")[0])
+    config = parse_config(ResidualConfig, argv, "python -m stylist.experimental.residual_lm", summary(__doc__))
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     from peft import PeftModel

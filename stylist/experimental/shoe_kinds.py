@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from stylist.core.images import load_image
+from stylist.core.options import summary
 from stylist.core.paths import ASSETS, shared_data
 from stylist.models.captioner import DEFAULT, Captioner
 from stylist.train.caption_words import THRESHOLDS, out_of_fold
@@ -54,7 +55,7 @@ def best_precision(probs: torch.Tensor, y: torch.Tensor, word: int) -> tuple[flo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=summary(__doc__))
     parser.add_argument("--captioner", default=str(DEFAULT))
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

@@ -20,7 +20,7 @@ import torch
 
 import stylist.experimental.pretrain_lm as pretrain_lm
 import stylist.train.lm as lm
-from stylist.core.options import parse_config
+from stylist.core.options import parse_config, summary
 from stylist.core.paths import RUNS
 from stylist.core.prompts import completion
 from stylist.data.corpus import TrainingOutfit
@@ -62,7 +62,7 @@ SFT_EXAMPLES, OUTFIT_SEQUENCE = lm.sft_examples, pretrain_lm.outfit_sequence
 
 
 def main(argv: list[str] | None = None) -> int:
-    config = parse_config(SlotFormatConfig, argv, "python -m stylist.experimental.slot_format", __doc__.split("\n")[0])
+    config = parse_config(SlotFormatConfig, argv, "python -m stylist.experimental.slot_format", summary(__doc__))
     if config.step not in ("base", "sft"):
         raise SystemExit(f"--step: base or sft, not {config.step!r}")
     torch.set_num_threads(config.threads)

@@ -16,10 +16,21 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from stylist.core.prompts import chat_ids, model_prompt, uses_chat
 
 
-def encode_pair(tokenizer: PreTrainedTokenizerBase, prompt: str, text: str) -> tuple[list[int], int]:
+def context_limit(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> int | None:
+    """The most tokens the LM reads at once: its position embeddings or its tokenizer's maximum, whichever is
+    smaller (a tokenizer without one says about 1e30); None when neither says."""
+    limits = [getattr(getattr(model, "config", None), "max_position_embeddings", None), tokenizer.model_max_length]
+    known = [int(n) for n in limits if isinstance(n, (int, float)) and 0 < n < 1e9]
+    return min(known) if known else None
+
+
+def encode_pair(tokenizer: PreTrainedTokenizerBase, prompt: str, text: str, limit: int | None = None
+                ) -> tuple[list[int], int]:
     """Token ids of prompt + completion + eos (a chat LM: the templated user message + the assistant's answer and
     end of turn), and where the completion starts; tokenised the way trl's SFT and DPO trainers tokenise
-    `prompts.trl_row` (prompt and prompt+completion whole), so scores, SFT and DPO agree."""
+    `prompts.trl_row` (prompt and prompt+completion whole), so scores, SFT and DPO agree. Over `limit` tokens
+    the prompt loses its oldest tokens after the first (an LM cannot read past its context, and a prompt that
+    long is only someone's very long caption); the completion is kept whole."""
     if uses_chat(tokenizer):
         prompt_ids, full = chat_ids(tokenizer, prompt), chat_ids(tokenizer, prompt, text)
     else:
@@ -28,6 +39,9 @@ def encode_pair(tokenizer: PreTrainedTokenizerBase, prompt: str, text: str) -> t
     start = len(prompt_ids)
     while start > 0 and full[:start] != prompt_ids[:start]:  # a token merged across the boundary
         start -= 1
+    over = len(full) - limit if limit else 0
+    if over > 0 and start - over > 1:
+        full, start = full[:1] + full[1 + over:], start - over
     return full, start
 
 
@@ -41,7 +55,8 @@ def completion_logprobs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBa
 
     A recommendation scores a dozen candidates after each outfit prompt, so completions that share a prompt run
     the prompt once and continue from its key/value cache (`_shared_prompt_logprobs`); the rest run whole."""
-    encoded = [encode_pair(tokenizer, p, t) for p, t in zip(prompts, texts)]
+    limit = context_limit(model, tokenizer)
+    encoded = [encode_pair(tokenizer, p, t, limit) for p, t in zip(prompts, texts)]
     logprobs, lengths = np.zeros(len(encoded)), np.zeros(len(encoded))
     groups: dict[tuple[int, ...], list[int]] = {}
     for i, (seq, start) in enumerate(encoded):
@@ -135,10 +150,12 @@ def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts
              max_new_tokens: int = 16, num_beams: int = 1) -> list[str]:
     """Greedy (or beam) continuations of the prompts (a chat LM's answers), from their first line with text to
     its end. A chat LM stops at its end of turn too (its generation config's eos), not only at the tokenizer's."""
-    tokenizer.padding_side = "left"
+    limit = context_limit(model, tokenizer)
+    tokenizer.padding_side = tokenizer.truncation_side = "left"  # a prompt over the context loses its oldest words
     batch = tokenizer([model_prompt(tokenizer, p) for p in prompts], return_tensors="pt", padding=True,
+                      truncation=limit is not None, max_length=limit and max(1, limit - max_new_tokens),
                       add_special_tokens=not uses_chat(tokenizer))  # a chat template brings its own
-    tokenizer.padding_side = "right"
+    tokenizer.padding_side = tokenizer.truncation_side = "right"
     ends = model.generation_config.eos_token_id
     ends = [tokenizer.eos_token_id, *(ends if isinstance(ends, list) else [] if ends is None else [ends])]
     out = model.generate(**batch.to(next(model.parameters()).device), max_new_tokens=max_new_tokens,

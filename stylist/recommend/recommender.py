@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
@@ -30,9 +31,10 @@ import numpy as np
 from stylist.core.attributes import Conditions
 from stylist.core.catalog import Catalog, Item, load_catalog
 from stylist.core.errors import StylistError
+from stylist.core.options import summary
 from stylist.core.paths import data_dir
-from stylist.core.prompts import item_caption, outfit_prompt
-from stylist.core.vocabulary import OTHER, SLOTS, slot_of
+from stylist.core.prompts import CAPTION_CHARS, cut_caption, item_caption, outfit_prompt
+from stylist.core.vocabulary import OTHER, SLOTS, occasion_choices, read_occasion_season, season_choices, slot_of
 from stylist.models.spec import LMSpec
 from stylist.recommend.index import CatalogIndex, embed, load_index
 from stylist.recommend.reasons import pick_partner, reason_for
@@ -234,25 +236,34 @@ class Recommender:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stylist recommend", description=__doc__.split("\n")[0])
-    parser.add_argument("--caption", action="append", required=True, help="an item you have (repeat)")
-    parser.add_argument("--occasion")
-    parser.add_argument("--season")
-    parser.add_argument("--slot", action="append", help="only these slots (default: the missing ones)")
-    parser.add_argument("--k", type=int, default=5)
+    parser = argparse.ArgumentParser(prog="python -m stylist recommend", description=summary(__doc__))
+    parser.add_argument("--caption", action="append", required=True,
+                        help=f"an item you have (repeat); cut at a word to {CAPTION_CHARS} characters")
+    parser.add_argument("--occasion", help=f"case-insensitive: {occasion_choices()}")
+    parser.add_argument("--season", help=f"case-insensitive: {season_choices()}")
+    parser.add_argument("--slot", action="append", choices=SLOTS, help="only these slots (repeat; default: the missing ones)")
+    parser.add_argument("--k", type=int, default=5, help="suggestions per slot (default: 5)")
     parser.add_argument("--catalog", default="demo", help="'demo', a photo folder or a catalog JSON")
     LMSpec.add_arguments(parser)
     parser.add_argument("--embedder", help="sentence-transformers id or folder (default: checkpoints/embedder)")
     parser.add_argument("--data-dir", help="keep the catalog index in this folder across runs (default: none)")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
+    occasion, season, notes = read_occasion_season(args.occasion, args.season)
+    captions = []
+    for caption in args.caption:
+        caption, note = cut_caption(caption)
+        captions.append(caption)
+        notes += [note] if note else []
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     import torch
 
     torch.set_num_threads(1)
     data = data_dir(args.data_dir) if args.data_dir else None
     recommender = Recommender.load(load_catalog(args.catalog), LMSpec.from_args(args).check(), None, args.embedder,
                                    data)
-    result = recommender.recommend(args.caption, args.occasion, args.season, args.k, args.slot)
+    result = recommender.recommend(captions, occasion, season, args.k, args.slot)
     if args.json:
         print(json.dumps({slot: [{"id": s.item.id, "caption": item_caption(s.item), "score": round(s.score, 4),
                                   "reason": s.reason, "description": s.description} for s in found]

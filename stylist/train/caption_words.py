@@ -27,7 +27,7 @@ from tqdm import tqdm
 from stylist.core.colors import garment_mask, thumbnail
 from stylist.core.errors import StylistError
 from stylist.core.images import load_image
-from stylist.core.options import option, parse_config
+from stylist.core.options import option, parse_config, summary
 from stylist.core.paths import REPO, shared_data
 from stylist.core.texture import texture_statistics
 from stylist.models.captioner import CAPTION_WORDS, DEFAULT, Captioner, CaptionWord, word_inputs
@@ -160,7 +160,7 @@ class CaptionWordsConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_config(CaptionWordsConfig, argv, "python -m stylist train-caption-words", __doc__.split("\n")[0])
+    args = parse_config(CaptionWordsConfig, argv, "python -m stylist train-caption-words", summary(__doc__))
     for name in args.words:
         report = train(RECIPES[name], args.captioner)
         chosen = next(r for r in report["cv_curve"] if r["threshold"] == report["threshold"])

@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from stylist.core.errors import StylistError
 from stylist.core.images import load_image
-from stylist.core.options import config_from, config_parser, option
+from stylist.core.options import config_from, config_parser, option, summary
 from stylist.core.paths import REPO, RUNS, shared_data
 from stylist.data.splits import bucket
 from stylist.evaluation.captions import csv_photos, labelled_photos
@@ -447,7 +447,7 @@ def _ensemble_option(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = config_parser(CaptionerTrainConfig, "python -m stylist train-captioner", __doc__.split("\n\n")[0],
+    parser = config_parser(CaptionerTrainConfig, "python -m stylist train-captioner", summary(__doc__),
                            more=_ensemble_option)
     args = parser.parse_args(argv)
     cfg = config_from(CaptionerTrainConfig, args)

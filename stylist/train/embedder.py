@@ -20,7 +20,7 @@ import torch
 from tqdm import tqdm
 
 from stylist.core.catalog import Item
-from stylist.core.options import option, parse_config
+from stylist.core.options import option, parse_config, summary
 from stylist.core.prompts import item_caption
 from stylist.data.corpus import garment_texts, train_word_tokenizer, training_items
 from stylist.models.embedder import DEFAULT_EMBEDDER
@@ -89,7 +89,7 @@ def build_embedder(config: EmbedderConfig) -> SentenceTransformer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    config = parse_config(EmbedderConfig, argv, "python -m stylist train-embedder", __doc__.split("\n")[0])
+    config = parse_config(EmbedderConfig, argv, "python -m stylist train-embedder", summary(__doc__))
     torch.set_num_threads(1)
     model = build_embedder(config)
     out = Path(config.out)

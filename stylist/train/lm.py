@@ -34,7 +34,7 @@ from tqdm import tqdm
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 from stylist.core.errors import StylistError
-from stylist.core.options import option, parse_config
+from stylist.core.options import option, parse_config, summary
 from stylist.core.paths import CHECKPOINTS, REPO, RUNS
 from stylist.core.prompts import completion, outfit_prompt, trl_row
 from stylist.data.corpus import TrainingOutfit, garment_texts, train_lm_tokenizer, training_outfits
@@ -346,7 +346,7 @@ def tune_scoring(config: LMTrainConfig) -> ScoringConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    config = resolve_paths(parse_config(LMTrainConfig, argv, "python -m stylist train-lm", __doc__.split("\n")[0]))
+    config = resolve_paths(parse_config(LMTrainConfig, argv, "python -m stylist train-lm", summary(__doc__)))
     torch.set_num_threads(1)
     torch.manual_seed(config.seed)
     print(f"base LM {config.base_dir}, adapter {config.adapter_dir}, scorer {config.scorer_dir}", flush=True)

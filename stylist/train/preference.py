@@ -37,7 +37,7 @@ from tqdm import tqdm
 
 from stylist.core.errors import StylistError
 from stylist.core.feedback import FeedbackStore
-from stylist.core.options import config_from, config_parser, option
+from stylist.core.options import config_from, config_parser, option, summary
 from stylist.core.ratings import Rating
 from stylist.data.rtr import by_user, episodes, load_ratings, split_users
 from stylist.data.splits import polyvore_catalog, polyvore_split
@@ -287,7 +287,7 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = config_parser(PreferenceTrainConfig, "python -m stylist train-preference", __doc__.splitlines()[0],
+    parser = config_parser(PreferenceTrainConfig, "python -m stylist train-preference", summary(__doc__),
                            more=_model_options)
     args = parser.parse_args(argv)
     model_config = PreferenceConfig(n_tokens=args.n_tokens, embedder=args.embedder)

@@ -34,7 +34,7 @@ from pathlib import Path
 from stylist.core.adapters import AdapterRegistry
 from stylist.core.errors import StylistError
 from stylist.core.feedback import DB_NAME, FeedbackStore, Pair, Vote, readiness, split_pairs
-from stylist.core.options import config_from, config_parser
+from stylist.core.options import config_from, config_parser, summary
 from stylist.core.paths import data_dir, shared_data
 from stylist.core.prompts import trl_row
 from stylist.core.refine_options import RefineConfig, training_examples
@@ -274,7 +274,7 @@ def _worker_options(parser: argparse.ArgumentParser) -> None:
 
 def parser() -> argparse.ArgumentParser:
     """`python -m stylist refine`'s options: the run's own, then every `RefineConfig` setting."""
-    return config_parser(RefineConfig, "python -m stylist refine", __doc__.split("\n")[0], more=_worker_options)
+    return config_parser(RefineConfig, "python -m stylist refine", summary(__doc__), more=_worker_options)
 
 
 def main(argv: list[str] | None = None) -> int:

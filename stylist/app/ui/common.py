@@ -37,7 +37,8 @@ def one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except StylistError as exc:
-            raise gr.Error(one_line(str(exc))) from None
+            print(f"visitor error ({fn.__name__}): {one_line(str(exc))}", file=sys.stderr, flush=True)
+            raise gr.Error(one_line(str(exc)), print_exception=False) from None
         except gr.Error:
             raise
         except Exception as exc:

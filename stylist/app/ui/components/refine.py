@@ -13,6 +13,7 @@ from stylist.app.suggestions import Card
 from stylist.app.ui.common import Components, card_html, clock, md, one_line_errors, slot_order
 from stylist.core.adapters import AdapterVersion
 from stylist.core.errors import StylistError
+from stylist.core.feedback import Readiness
 from stylist.core.refine_protocol import RefineResult, RefineStatus
 
 
@@ -62,7 +63,9 @@ def create_refine_tab(app: Stylist, password: gr.Textbox, style: Components) -> 
             startable, problem = not status.running and not app.refine.readiness(chosen).needed, ""
         except StylistError as exc:  # said once in the progress line, not as an error every second
             startable, problem = False, str(exc)
-        return (_progress_html(status, problem), _loss_frame(status.losses), gr.Button(interactive=startable),
+        frame = _loss_frame(status.losses)
+        return (_progress_html(status, problem), gr.LinePlot(frame, sort=list(frame["step"])),
+                gr.Button(interactive=startable),
                 gr.Button(interactive=status.running), _metric_rows(status.result), key)
 
     timer.tick(tick, inputs=[seen, method], outputs=[progress, loss, start, stop, metrics, seen],
@@ -76,7 +79,7 @@ def create_refine_tab(app: Stylist, password: gr.Textbox, style: Components) -> 
         unit = ("A vote is one like or dislike." if app.refine.method(chosen) == "kto" else
                 "A pair is a liked suggestion and a disliked or passed-over one for the same outfit.")
         return (_versions_table(found), gr.Dropdown(choices=[v.name for v in found], value=active),
-                f"Feedback so far: {md(ready.describe())}. {unit}",
+                f"Feedback so far: {md(ready.describe())}. {unit} {heldout_note(ready)}",
                 gr.Button(interactive=not ready.needed and not app.refine.status().running))
 
     start.click(one_line_errors(lambda pw, chosen: app.refine.start(pw, chosen)), inputs=[password, method],
@@ -100,6 +103,17 @@ def create_refine_tab(app: Stylist, password: gr.Textbox, style: Components) -> 
     return {"tab": tab}
 
 
+def heldout_note(ready: Readiness) -> str:
+    """Whether a refine can tell if it learned the visitors' taste: about one outfit in five (by a hash of the
+    outfit) is never trained on, and its pairs measure before and after; with few outfits none may be held out."""
+    heldout = ready.pairs - ready.train_pairs
+    if not heldout:
+        return ("No outfit is held out yet, so a refine cannot measure whether it learned your taste "
+                "(preference accuracy n/a): vote on more, different outfits.")
+    return (f"{heldout} of the pairs (their outfits, chosen by a hash) are held out: never trained on, they "
+            "measure whether a refine learned your taste.")
+
+
 def _versions_table(versions: list[AdapterVersion]) -> dict:
     rows = []
     for v in versions:
@@ -121,7 +135,9 @@ def _side(heading: str, groups: dict[str, list[Card]]) -> str:
 
 
 def _loss_frame(losses: list[float]) -> pd.DataFrame:
-    return pd.DataFrame({"step": range(1, len(losses) + 1), "loss": losses})
+    """Loss per step, the steps as labels: a numeric axis over a few steps ticks 1.0, 1.2, 1.4 ... (the plot keeps
+    them in training order through its `sort`)."""
+    return pd.DataFrame({"step": [str(n) for n in range(1, len(losses) + 1)], "loss": losses})
 
 
 def _metric_rows(result: RefineResult | None) -> list[list]:
@@ -129,7 +145,8 @@ def _metric_rows(result: RefineResult | None) -> list[list]:
     if result is None:  # no run has ended yet
         return []
     n = result.heldout_pairs
-    pairs = f"{n} held-out pairs" + (" (too few to read)" if 0 < n < 20 else "")
+    pairs = (f"{n} held-out pairs" + (" (too few to read)" if n < 20 else "") if n else
+             "no held-out pairs: vote on more, different outfits so some can be held out")
     on = {"fitb": "held-out Polyvore outfits", "preference_accuracy": pairs, "reward_accuracy": pairs}
     before, after = result.before, result.after
     return [[k, _fmt(before.get(k)), _fmt(after.get(k)), on.get(k, "")] for k in sorted(set(before) | set(after))]

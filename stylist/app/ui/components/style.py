@@ -21,15 +21,25 @@ from stylist.app.service import Stylist
 from stylist.app.suggestions import Card
 from stylist.app.ui.common import UPLOAD_TYPES, Components, card_html, md, one_line_errors, slot_order
 from stylist.core.errors import StylistError
-from stylist.core.vocabulary import OCCASIONS, SEASONS, SLOTS
+from stylist.core.prompts import CAPTION_CHARS
+from stylist.core.vocabulary import (
+    OCCASION_WORDS,
+    OCCASIONS,
+    SEASON_WORDS,
+    SEASONS,
+    SLOTS,
+    read_occasion_season,
+)
 
 LIKE, DISLIKE = "Like", "Dislike"
+NOTICE = "Your votes are acknowledged here."
+EXPLAINED = "Suggestions appear below when you press **Complete my outfit**."
 KEPT = 2  # renderings a page's state keeps: a click on cards being replaced still counts for the card clicked
-SCORE_HELP = ("*score*: how much the outfit model thinks this piece adds to your outfit (its likelihood with your "
-              "items against on its own, plus how often such pieces are worn together); it compares the pieces of "
-              "one row, higher is better. *for you* (once you have voted): the chance you like it, from your own "
-              "likes and dislikes, kept near 0.50 while you have few votes. A row is ordered by score, then by score "
-              "and taste together; taste weighs fully after about ten votes.")
+SCORE_HELP = ("*score*: how well the piece goes with your outfit, as the outfit model judges it (its likelihood "
+              "with your items against on its own, plus how often such pieces are worn together); higher is better, "
+              "and it compares the pieces of one row only. *for you*, once you have voted: the chance you like the "
+              "piece, learned from your own likes and dislikes; it stays near 0.50 until you have about ten votes. "
+              "Each row is best first: by score until you vote, then by score and your taste together.")
 
 
 def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
@@ -51,16 +61,17 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
                 with gr.Row():
                     thumbs, texts = [], []
                     for i in range(n):
-                        with gr.Column(min_width=140):
+                        with gr.Column(min_width=240):  # "navy denim trousers" on one line
                             thumbs.append(gr.Image(show_label=False, height=140, interactive=False, visible=False,
                                                    buttons=[]))
-                            texts.append(gr.Textbox(label=f"Photo {i + 1}", visible=i == 0, max_length=200,
+                            texts.append(gr.Textbox(label=f"Photo {i + 1}", visible=i == 0, max_length=10 * CAPTION_CHARS,
                                                     placeholder="no photo? type one, e.g. navy cotton t-shirt",
                                                     elem_id=f"caption-{i}"))
                 with gr.Row():
-                    occasion = gr.Dropdown(_choices(OCCASIONS), value="", label="Occasion (optional)",
+                    occasion = gr.Dropdown(_choices(OCCASIONS, OCCASION_WORDS), value="", label="Occasion (optional)",
                                            allow_custom_value=True)
-                    season = gr.Dropdown(_choices(SEASONS), value="", label="Season (optional)")
+                    season = gr.Dropdown(_choices(SEASONS, SEASON_WORDS), value="", label="Season (optional)",
+                                         allow_custom_value=True)
                     pieces = gr.Dropdown([(s.capitalize(), s) for s in SLOTS], value=[], multiselect=True,
                                          label="Only these pieces (optional)", elem_id="pieces")
                 go = gr.Button("Complete my outfit", variant="primary", elem_id="complete")
@@ -69,10 +80,16 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
         key = gr.Textbox(visible="hidden", elem_id="cards-key")  # the rendering this page shows, sent with a click
         votes = gr.State({})  # item id -> {"label", "event"}
         # the votes' line: an answer does not write here, so a vote acknowledged while new cards come stays shown
-        notice = gr.Markdown("Your votes are acknowledged here.", elem_id="vote-notice")
-        explained = gr.Markdown("Suggestions appear below when you press **Complete my outfit**.",
-                                elem_id="score-help")  # then how many, and SCORE_HELP
+        notice = gr.Markdown(NOTICE, elem_id="vote-notice")
+        explained = gr.Markdown(EXPLAINED, elem_id="score-help")  # then how many, and SCORE_HELP
         grid = [_slot_row(app.config.per_slot) for _ in SLOTS]
+
+        # suggestions (and the last vote's line) belong to the outfit they were made for: new photos or an edited
+        # caption clear them, so nothing under the new outfit was made for the old one
+        stale = [shown, votes, key, explained, notice, *_grid_outputs(grid)]
+        cleared = lambda: [{}, {}, "", EXPLAINED, NOTICE, *[""] * (len(stale) - 5)]
+        for source in (files.change, *(box.change for box in texts)):
+            source(cleared, outputs=stale, queue=False, api_visibility="private", show_progress="hidden")
 
         @one_line_errors
         def add_example(current, evt: gr.SelectData):
@@ -106,11 +123,13 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
             """Suggestions as a new rendering, kept beside the one before it (see `click`), and shown in the same
             answer: `key` changes with the cards it names, so a click always names the card it was made on."""
             groups = app.suggestions.recommend(list(caps), occ, sea, token=token or "", slots=asked)
+            notes = app.access.outfit_notes(list(caps), occ, sea)
             found = sum(len(g) for g in groups.values())
             rendering = secrets.token_hex(6)
             cards = {s: [asdict(c) for c in g] for s, g in groups.items()}
             kept = dict(list(kept.items())[-KEPT + 1:]) | {rendering: cards}
-            summary = f"**{found} suggestions for {len(groups)} missing pieces, best first.**"
+            summary = f"**{found} suggestions for {len(groups)} missing pieces, best first.**" + "".join(
+                f" *Note: {md(note)}.*" for note in notes)
             slots = slot_order(cards)
             out = [kept, {}, rendering, f"{summary} {SCORE_HELP}" if cards else summary]
             for r, row in enumerate(grid):
@@ -154,9 +173,12 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
     return {"tab": tab, "texts": texts, "occasion": occasion, "season": season, "pieces": pieces}
 
 
-def _choices(names: Iterable[str]) -> list[tuple[str, str]]:
-    """A dropdown's choices: "any" (sent as no value) first, then the vocabulary's words."""
-    return [("any", ""), *((name, name) for name in names)]
+def _choices(names: Iterable[str], words: Iterable[str]) -> list[tuple[str, str]]:
+    """A dropdown's choices: "any" (sent as no value) first, then the vocabulary's words, then the everyday words
+    the server reads as one of them (with what they are read as)."""
+    read = [(word, read_occasion_season(word, None) if word in OCCASION_WORDS else read_occasion_season(None, word))
+            for word in words]
+    return [("any", ""), *((name, name) for name in names), *((notes[0], word) for word, (*_, notes) in read)]
 
 
 def _slot_row(per_slot: int) -> dict:
