@@ -14,7 +14,6 @@ from typing import Any
 
 from stylist.core.catalog import Item, price_band
 
-
 CAPTION_CHARS = 200  # a five-word caption needs ~40; longer text only slows every LM call that reads it
 
 
