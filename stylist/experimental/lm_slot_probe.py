@@ -1,9 +1,10 @@
 """The LM that names the missing slot (`stylist.experimental.slot_format`), scored alone and with the counts.
 
-    python -m stylist.experimental.lm_slot_probe --llm runs/slot/base --adapter runs/slot/sft [--split valid]   # ~4 min
+    python -m stylist.experimental.lm_slot_probe --llm runs/slot/base --adapter runs/slot/sft --weights-out W.json
+    python -m stylist.experimental.lm_slot_probe --llm ... --adapter ... --split test --weights W.json --seeds 0 1 2 3 4
 
-Maryland FITB (random and same-category negatives) and compatibility AUC, question seeds 0-2 to choose weights
-and 3-5 to read them. A candidate's LM terms: the PMI of its slot with the outfit ("missing" + " shoes:"),
+Maryland FITB (random and same-category negatives) and compatibility AUC: valid question seeds 0-2 choose the
+weights (and 3-5 read them, unless --seeds says otherwise); test is only read, with weights chosen on valid. A candidate's LM terms: the PMI of its slot with the outfit ("missing" + " shoes:"),
 of its caption given the slot (per token), and backward, each outfit item's slot and caption given the candidate.
 Weights are searched for the LM alone and, with the caption term held at 1 as `train-lm --step tune` holds it,
 with the counts.
@@ -13,8 +14,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
+from pathlib import Path
 
 import numpy as np
+import torch
 from sklearn.metrics import roc_auc_score
 
 from stylist.core.catalog import Item
@@ -63,11 +67,16 @@ def metrics(tasks: dict, w: dict[str, float], seeds: tuple[int, ...]) -> np.ndar
     return np.mean(out, 0)
 
 
-def best(tasks: dict, grid: list[dict[str, float]], label: str) -> None:
-    chosen = max(grid, key=lambda w: metrics(tasks, w, DEV).mean())
-    dev, read = metrics(tasks, chosen, DEV), metrics(tasks, chosen, READ)
-    print(f"| {label} | {chosen} | {' / '.join(f'{x:.3f}' for x in dev)} | {' / '.join(f'{x:.3f}' for x in read)} "
-          f"({read.mean():.3f}) |")
+def choose(tasks: dict, grid: list[dict[str, float]], seeds: tuple[int, ...]) -> dict[str, float]:
+    """The weights of `grid` with the best mean (FITB, same-category FITB, AUC) on `seeds`."""
+    return max(grid, key=lambda w: metrics(tasks, w, seeds).mean())
+
+
+GRIDS = {"counts alone": [{"counts": 1.0}],
+         "LM alone": [{"slot": s, "caption": c, "backward": b}
+                      for s, c, b in itertools.product((0, 0.5, 1, 2), (0, 0.5, 1), (0, 0.5, 1)) if s or c or b],
+         "LM + counts": [{"slot": s, "caption": 1.0, "backward": b, "counts": c}
+                         for s, b, c in itertools.product((0, 0.5, 1, 2), (0, 0.5, 1), (0.5, 1, 2, 4, 8))]}
 
 
 def main() -> None:
@@ -75,26 +84,37 @@ def main() -> None:
     parser.add_argument("--llm", required=True)
     parser.add_argument("--adapter", required=True)
     parser.add_argument("--split", default="valid", choices=["valid", "test"])
+    parser.add_argument("--seeds", type=int, nargs="+", help="question seeds (default: 0-2 to choose, 3-5 to read)")
+    parser.add_argument("--weights", help="read these weights (a --weights-out file) instead of choosing")
+    parser.add_argument("--weights-out", help="write the weights chosen here (JSON)")
     args = parser.parse_args()
+    if args.split == "test" and not args.weights:
+        parser.error("test is only read, with --weights chosen on valid")
+    torch.set_num_threads(1)
     catalog = polyvore_catalog()
     outfits = split_outfits(catalog.outfits)[args.split]
     summed = load_outfit_model(args.llm, args.adapter, use_counts=False, scoring=ScoringConfig(length_power=0.0))
     lm = (summed, load_outfit_model(share=summed, use_counts=False, scoring=ScoringConfig(length_power=1.0)))
     counts = load_outfit_model(use_lm=False)
     items = catalog.items
-    rows = lambda ids, answers: [terms(lm, counts, [items[i] for i in ids], items[a]) for a in answers]  # noqa: E731
+    rows = lambda ids, answers: [terms(lm, counts, [items[i] for i in ids], items[a]) for a in answers]
+    seeds = tuple(args.seeds) if args.seeds else (DEV if args.weights else DEV + READ)
     tasks = {seed: ([rows(q.question, q.answers) for q in build_fitb_questions(catalog, outfits, seed=seed)],
                     [rows(q.question, q.answers) for q in build_fitb_questions(catalog, outfits, hard=True, seed=seed)],
                     [(p.label, [rows(p.item_ids[:k] + p.item_ids[k + 1:], [p.item_ids[k]])[0]
                                 for k in range(len(p.item_ids))]) for p in build_compat_pairs(catalog, outfits, seed=seed)])
-             for seed in DEV + READ}
-    print(f"| scorer ({args.split}) | weights (chosen on seeds 0-2) | seeds 0-2 | seeds 3-5 (mean) |\n|---|---|---|---|")
-    best(tasks, [{"counts": 1.0}], "counts alone")
-    lm_only = [{"slot": s, "caption": c, "backward": b} for s, c, b in itertools.product((0, 0.5, 1, 2), (0, 0.5, 1), (0, 0.5, 1))
-               if s or c or b]
-    best(tasks, lm_only, "LM alone")
-    best(tasks, [{"slot": s, "caption": 1.0, "backward": b, "counts": c}
-                 for s, b, c in itertools.product((0, 0.5, 1, 2), (0, 0.5, 1), (0.5, 1, 2, 4, 8))], "LM + counts")
+             for seed in seeds}
+    chosen = (json.loads(Path(args.weights).read_text()) if args.weights
+              else {label: choose(tasks, grid, DEV) for label, grid in GRIDS.items()})
+    report = {label: {"weights": w, "seeds": list(seeds), "per_seed": {s: metrics(tasks, w, (s,)).round(4).tolist()
+                                                                     for s in seeds},
+                      "mean": metrics(tasks, w, seeds).round(4).tolist()} for label, w in chosen.items()}
+    print(f"| {args.split}, seeds {' '.join(map(str, seeds))} | weights | FITB / same-category / AUC |\n|---|---|---|")
+    for label, row in report.items():
+        print(f"| {label} | {row['weights']} | {' / '.join(f'{x:.3f}' for x in row['mean'])} |")
+    if args.weights_out:
+        Path(args.weights_out).write_text(json.dumps(chosen, indent=1))
+    print(json.dumps(report))
 
 
 if __name__ == "__main__":
