@@ -31,16 +31,22 @@ DEV, READ = (0, 1, 2), (3, 4, 5)
 NOTHING = outfit_prompt([]).removesuffix(":")
 
 
-def terms(lm: tuple, counts, context: list[Item], candidate: Item) -> dict[str, float]:
-    """The candidate's LM terms (`lm`: the same LM scoring summed and per-token log-likelihoods) and counts."""
-    summed, per_token = lm
+def pairs_of(context: list[Item], candidate: Item) -> list[tuple[str, str]]:
+    """The (prompt, text) likelihoods a candidate's terms need: its slot and caption with and without the outfit,
+    its caption given the slot, and each outfit item's slot and caption given the candidate alone and given nothing."""
     ctx, cap, slot = [item_caption(i) for i in context], item_caption(candidate), candidate.slot
-    head = outfit_prompt(ctx).removesuffix(":")
-    pairs = [(head, completion(f"{slot}: {cap}")), (NOTHING, completion(f"{slot}: {cap}")),
+    pairs = [(outfit_prompt(ctx).removesuffix(":"), completion(f"{slot}: {cap}")), (NOTHING, completion(f"{slot}: {cap}")),
              (outfit_prompt(ctx, slot), completion(cap)), (outfit_prompt([], slot), completion(cap))]
     for o, item in zip(ctx, context):
         pairs += [(outfit_prompt([cap]).removesuffix(":"), completion(f"{item.slot}: {o}")),
                   (NOTHING, completion(f"{item.slot}: {o}"))]
+    return pairs
+
+
+def terms(lm: tuple, counts, context: list[Item], candidate: Item) -> dict[str, float]:
+    """The candidate's LM terms (`lm`: the same LM scoring summed and per-token log-likelihoods) and counts."""
+    summed, per_token = lm
+    pairs = pairs_of(context, candidate)
     lp, caption_per_token = summed.logprobs(pairs), per_token.logprobs(pairs[2:4])
     return {"slot": lp[0] - lp[1] - (lp[2] - lp[3]), "caption": caption_per_token[0] - caption_per_token[1],
             "backward": float(np.mean(lp[4::2] - lp[5::2])),
@@ -96,14 +102,20 @@ def main() -> None:
     summed = load_outfit_model(args.llm, args.adapter, use_counts=False, scoring=ScoringConfig(length_power=0.0))
     lm = (summed, load_outfit_model(share=summed, use_counts=False, scoring=ScoringConfig(length_power=1.0)))
     counts = load_outfit_model(use_lm=False)
-    items = catalog.items
-    rows = lambda ids, answers: [terms(lm, counts, [items[i] for i in ids], items[a]) for a in answers]
     seeds = tuple(args.seeds) if args.seeds else (DEV if args.weights else DEV + READ)
-    tasks = {seed: ([rows(q.question, q.answers) for q in build_fitb_questions(catalog, outfits, seed=seed)],
-                    [rows(q.question, q.answers) for q in build_fitb_questions(catalog, outfits, hard=True, seed=seed)],
-                    [(p.label, [rows(p.item_ids[:k] + p.item_ids[k + 1:], [p.item_ids[k]])[0]
-                                for k in range(len(p.item_ids))]) for p in build_compat_pairs(catalog, outfits, seed=seed)])
-             for seed in seeds}
+    questions = {seed: ([(q.question, q.answers) for q in build_fitb_questions(catalog, outfits, seed=seed)],
+                        [(q.question, q.answers) for q in build_fitb_questions(catalog, outfits, hard=True, seed=seed)],
+                        [(p.label, [(p.item_ids[:k] + p.item_ids[k + 1:], [p.item_ids[k]]) for k in range(len(p.item_ids))])
+                         for p in build_compat_pairs(catalog, outfits, seed=seed)]) for seed in seeds}
+    items = catalog.items
+    asked = [q for fitb, hard, compat in questions.values() for q in fitb + hard]
+    asked += [q for _, _, compat in questions.values() for _, blanks in compat for q in blanks]
+    summed.logprobs([p for ids, answers in asked for a in answers
+                     for p in pairs_of([items[i] for i in ids], items[a])])  # one batched pass fills the cache
+    rows = lambda ids, answers: [terms(lm, counts, [items[i] for i in ids], items[a]) for a in answers]
+    tasks = {seed: ([rows(*q) for q in fitb], [rows(*q) for q in hard],
+                    [(label, [rows(*q)[0] for q in blanks]) for label, blanks in compat])
+             for seed, (fitb, hard, compat) in questions.items()}
     chosen = (json.loads(Path(args.weights).read_text()) if args.weights
               else {label: choose(tasks, grid, DEV) for label, grid in GRIDS.items()})
     report = {label: {"weights": w, "seeds": list(seeds), "per_seed": {s: metrics(tasks, w, (s,)).round(4).tolist()
