@@ -1,6 +1,7 @@
 """Latency of one recommendation for a 3-item outfit against the demo catalog (or another), on CPU, in process.
 
     python bench/recommend_latency.py [--repeats 10] [--threads 1] [--catalog runs/catalogs/polyvore-10000.json] [--json]
+    python bench/recommend_latency.py --repeats 30 --llm runs/real/base --adapter runs/real/sft   # a candidate LM
 
 Loading (models, catalog embeddings, unconditional likelihoods) is timed separately: the app pays it
 once at start. Each repeat uses a different outfit so the likelihood cache cannot answer for it.
@@ -17,6 +18,7 @@ import time
 import torch
 
 from stylist.core.catalog import load_catalog
+from stylist.models.spec import LMSpec
 from stylist.recommend.recommender import Recommender
 
 TOPS = ["navy cotton t-shirt", "white linen shirt", "grey wool sweater", "black silk blouse", "beige knit top"]
@@ -29,11 +31,12 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=10, help="outfits (at most 125, all distinct)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--catalog", default="demo", help="a catalog name or JSON file (bench/make_catalogs.py)")
+    LMSpec.add_arguments(parser)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
-    recommender = Recommender.load(load_catalog(args.catalog))
+    recommender = Recommender.load(load_catalog(args.catalog), LMSpec.from_args(args).check())
     load_s = time.perf_counter() - start
     times, slots = [], 0
     for n in range(args.repeats):

@@ -71,3 +71,17 @@ def test_the_slot_format_names_the_slot_in_the_same_tokens_either_way():
     assert all(t.startswith((" shoes: ", " outerwear: ", " bottoms: ")) for p, t in examples if not p.endswith(":"))
     sequences = [outfit_sequence(outfit("black boots", "red coat", "blue jeans"), random.Random(seed), 0.5) for seed in range(20)]
     assert all(s.rpartition("\nmissing ")[2].split(":")[0] in ("shoes", "outerwear", "bottoms") for s in sequences)
+    tagged = TrainingOutfit(outfit("black boots", "red coat").items, {"occasion": "work", "season": "winter"})
+    texts = [p + t for p, t in sft_examples([tagged] * 5, random.Random(0))]
+    texts += [outfit_sequence(tagged, random.Random(seed), 0.5) for seed in range(5)]
+    assert all("\noccasion: work\nseason: winter\nmissing" in t for t in texts)  # every prompt carries its tags
+
+
+def test_more_demo_outfits_keep_the_catalog_rules_and_leave_its_own_outfits_out():
+    from stylist.data.corpus import demo_catalog, more_demo_outfits
+    from stylist.data.demo_catalog import check_outfit
+
+    more = more_demo_outfits(60)
+    drawn = {frozenset(i.id for i in o.items) for o in more}
+    assert len(more) == len(drawn) == 60 and not drawn & {frozenset(o.item_ids) for o in demo_catalog().outfits}
+    assert all(not check_outfit(o.items, o.tags["occasion"], o.tags["season"]) for o in more)

@@ -70,6 +70,15 @@ def test_descriptions_name_the_slot_asked_for(tiny):
     assert [slot_of(d) for d in described] == slots
 
 
+def test_the_model_asked_for_only_what_it_wrote_naming_the_slot(tiny, monkeypatch):
+    rec = load(tiny)
+    written = {"shoes": "black leather ankle boots", "bags": "red wool coat"}
+    monkeypatch.setattr(rec.model, "describe", lambda captions, slots, *_: [[written[s]] for s in slots])
+    found = rec.recommend(["white cotton t-shirt"], k=1, slots=["shoes", "bags"])
+    assert found["shoes"][0].asked_for == found["shoes"][0].description == "black leather ankle boots"
+    assert found["bags"][0].asked_for == "" and slot_of(found["bags"][0].description) == "bags"  # a repair is not shown
+
+
 def test_recommend_fills_missing_slots_from_the_catalog(tiny):
     rec = load(tiny)
     result = rec.recommend(["white cotton t-shirt", "blue denim jeans"], occasion="casual", k=1)

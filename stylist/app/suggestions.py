@@ -45,6 +45,7 @@ class Card:
     shown: list[tuple[str, str]]  # (id, text) of every suggestion shown for this slot, best first
     adapter_version: int = 0  # the adapter version whose model made this suggestion
     for_you: float | None = None
+    asked_for: str = ""  # the outfit LM's own description of this slot's piece, when it named the slot
 
     @property
     def context(self) -> Context:
@@ -108,7 +109,8 @@ class Suggestions:
         for slot, found in groups.items():
             shown = [(s.item.id, item_caption(s.item)) for s in found]
             cards[slot] = [Card(s.item.id, s.item.text, text, s.item.image, slot, s.score, s.reason, s.captions,
-                                s.occasion, s.season, shown, version.number) for s, (_, text) in zip(found, shown)]
+                                s.occasion, s.season, shown, version.number, asked_for=s.asked_for)
+                           for s, (_, text) in zip(found, shown)]
         if visitor:
             self._for_you(visitor, cards)
         return cards

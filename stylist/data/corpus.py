@@ -18,6 +18,7 @@ from stylist.core.colors import PALETTE
 from stylist.core.paths import DEMO_CATALOG, shared_data
 from stylist.core.prompts import completion, item_caption, outfit_prompt
 from stylist.core.vocabulary import SLOTS
+from stylist.data.demo_catalog import SEED, build_outfits
 from stylist.data.splits import polyvore_catalog, split_outfits
 
 SPECIAL_TOKENS = ["<pad>", "<s>", "</s>", "<unk>"]
@@ -53,6 +54,18 @@ def training_outfits(part: str = "train", with_demo: bool = True) -> list[Traini
     outfits = outfits_of(polyvore, split_outfits(polyvore.outfits)[part])
     demo = demo_catalog() if with_demo else None
     return outfits + (outfits_of(demo) if demo else [])
+
+
+def more_demo_outfits(n: int, seed: int = 1) -> list[TrainingOutfit]:
+    """`n` more rule-made outfits of the demo catalog's own items, each tagged with its occasion and season, drawn
+    in another random stream than the catalog's (those it already has left out): more outfits that keep the
+    catalog's season and occasion rules for the LM to learn from, while assets/demo stays as it is."""
+    catalog = demo_catalog()
+    if catalog is None or n <= 0:
+        return []
+    have = {frozenset(o.item_ids) for o in catalog.outfits}
+    drawn = build_outfits(list(catalog.items.values()), n + len(have), seed=seed + SEED)
+    return outfits_of(catalog, [o for o in drawn if frozenset(o.item_ids) not in have][:n])
 
 
 def training_items() -> list[Item]:

@@ -17,6 +17,7 @@ import copy
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -46,16 +47,23 @@ class PretrainConfig:
     seed: int = 0
 
 
-def outfit_sequence(outfit: TrainingOutfit, rng: random.Random, subset_share: float) -> str:
-    """One outfit as prompt + completion with a random item missing, in a random order, the slot and
-    tags shown half the time (as in SFT)."""
+def outfit_pair(outfit: TrainingOutfit, rng: random.Random, subset_share: float,
+                tag_share: float = 0.5) -> tuple[str, str, str]:
+    """One outfit as (prompt, completion, missing slot) with a random item missing, in a random order, the slot
+    shown half the time (as in SFT) and each tag the outfit has a `tag_share` of the time."""
     captions = [(c, item.slot) for c, item in zip(outfit.captions, outfit.items) if c]
     rng.shuffle(captions)
     (missing, slot), others = captions[-1], [c for c, _ in captions[:-1]]
     if rng.random() < subset_share:
         others = others[:rng.randint(1, len(others))]
-    tags = {key: outfit.tags.get(key) if rng.random() < 0.5 else None for key in ("occasion", "season")}
-    return outfit_prompt(others, slot if rng.random() < 0.5 else None, **tags) + completion(missing)
+    tags = {key: outfit.tags.get(key) if rng.random() < tag_share else None for key in ("occasion", "season")}
+    return outfit_prompt(others, slot if rng.random() < 0.5 else None, **tags), completion(missing), slot
+
+
+def outfit_sequence(outfit: TrainingOutfit, rng: random.Random, subset_share: float) -> str:
+    """`outfit_pair` as one text."""
+    prompt, text, _ = outfit_pair(outfit, rng, subset_share)
+    return prompt + text
 
 
 def encode(tokenizer: PreTrainedTokenizerFast, text: str) -> tuple[list[int], int]:
@@ -67,7 +75,7 @@ def corpus() -> tuple[list[TrainingOutfit], list[TrainingOutfit], list[str]]:
     """(training outfits, validation outfits, single titles): Maryland's training part with the demo's outfits,
     Maryland's valid part, and every training garment text; the test part excluded."""
     train, valid = training_outfits("train"), training_outfits("valid", with_demo=False)
-    keep = lambda outfits: [o for o in outfits if sum(bool(c) for c in o.captions) >= 2]  # noqa: E731
+    keep = lambda outfits: [o for o in outfits if sum(bool(c) for c in o.captions) >= 2]
     return keep(train), keep(valid), sorted({t for t in garment_texts() if t})
 
 
@@ -78,15 +86,21 @@ def save(model, tokenizer: PreTrainedTokenizerFast, out: Path, report: dict) -> 
     (out / "train_log.json").write_text(json.dumps(report, indent=1))
 
 
-def pretrain(config: PretrainConfig) -> Path:
-    train, valid, titles = corpus()
+OutfitWriter = Callable[[TrainingOutfit, random.Random, float], str]
+Corpus = tuple[list[TrainingOutfit], list[TrainingOutfit], list[str]]
+
+
+def pretrain(config: PretrainConfig, sequence: OutfitWriter = outfit_sequence, data: Corpus | None = None) -> Path:
+    """Pre-train on `data` (default: `corpus()`), each outfit written by `sequence`, so another format or
+    corpus (`slot_format`) reuses the loop, the saving and the log."""
+    train, valid, titles = data or corpus()
     texts = titles + [c for o in train for c in o.captions]
     tokenizer = make_tokenizer(texts, config.vocab_size)
     loop = LMTrainConfig(batch_size=config.batch_size, seed=config.seed, hidden=config.hidden, layers=config.layers,
                        heads=config.heads, intermediate=config.intermediate)
     model = new_llama(tokenizer, loop)
     rng = random.Random(config.seed)
-    valid_seqs = [encode(tokenizer, outfit_sequence(o, random.Random(i), config.subset_share))
+    valid_seqs = [encode(tokenizer, sequence(o, random.Random(i), config.subset_share))
                   for i, o in enumerate(valid)]
     title_seqs = [encode(tokenizer, t) for t in titles]
     out = Path(config.out_dir)
@@ -101,7 +115,7 @@ def pretrain(config: PretrainConfig) -> Path:
         if epoch > report["epochs_done"]:
             report.update(epochs_done=epoch, seconds=round(time.time() - start))
             save(model, tokenizer, out, report)
-        outfits = [encode(tokenizer, outfit_sequence(o, rng, config.subset_share)) for o in train]
+        outfits = [encode(tokenizer, sequence(o, rng, config.subset_share)) for o in train]
         return outfits + rng.sample(title_seqs, min(len(title_seqs), int(len(train) * config.titles_per_outfit)))
 
     report["log"] = train_loop(model, sequences, loop, config.epochs, config.lr, tokenizer.pad_token_id,

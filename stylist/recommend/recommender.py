@@ -58,7 +58,8 @@ class Suggestion:
     score: float
     reason: str
     prompt: str
-    description: str = ""
+    description: str = ""  # what retrieval searched near: the LM's description, or its repair when it named another slot
+    asked_for: str = ""  # the LM's own description when it named this slot (what a person is shown), else ""
     captions: list[str] = field(default_factory=list)
     occasion: str | None = None
     season: str | None = None
@@ -124,6 +125,11 @@ class Recommender:
         The LM reads an outfit as a set, so each rotation of the captions gives another greedy candidate; the
         first that names the slot and suits the request's conditions wins, else the first that names the slot,
         else the first candidate with the slot's likeliest noun in place of the words naming another slot."""
+        return self._describe(captions, slots, occasion, season, adapter, index)[0]
+
+    def _describe(self, captions: list[str], slots: list[str], occasion: str | None, season: str | None,
+                  adapter: str | os.PathLike | None, index: CatalogIndex | None) -> tuple[list[str], set[str]]:
+        """`describe`'s texts and the slots whose text is a repair (words the LM did not write as they stand)."""
         conditions = Conditions.of(captions, occasion, season)
         described = self.model.describe(captions, slots, occasion, season, min(len(captions), DESCRIPTION_CANDIDATES),
                                         self.description_tokens, adapter)
@@ -136,7 +142,7 @@ class Recommender:
             else:
                 repairs[slot] = self._slot_named(options[0], slot, index or self.index)
         chosen.update(self.model.likeliest(captions, repairs, occasion, season, adapter))
-        return [chosen[slot] for slot in slots]
+        return [chosen[slot] for slot in slots], set(repairs)
 
     @staticmethod
     def _slot_named(text: str, slot: str, index: CatalogIndex) -> list[str]:
@@ -204,7 +210,7 @@ class Recommender:
         else:
             slots = missing_slots(captions, available)
         conditions = Conditions.of(captions, occasion, season)
-        descriptions = self.describe(captions, slots, occasion, season, adapter, index) if slots else []
+        descriptions, repaired = self._describe(captions, slots, occasion, season, adapter, index) if slots else ([], set())
         # a slot the visitor asked for, or one no outfit does without, falls back; a finishing touch no item
         # of which suits the request is left out, as the demo catalog's own outfits leave it out
         found = {slot: self.candidates(d, slot, conditions, index, fallback=asked or slot in ESSENTIAL)
@@ -230,7 +236,8 @@ class Recommender:
             result[slot] = [Suggestion(pool[i], slot, score,
                                        reason_for(pool[i], captions[pick_partner(backward[slot][rank] - typical, named)],
                                                   conditions, found[slot][i][1]),
-                                       prompt, description, captions, occasion, season, made_with)
+                                       prompt, description, "" if slot in repaired else description, captions,
+                                       occasion, season, made_with)
                             for rank, (i, score) in enumerate(ranked[slot])]
         return result
 
@@ -266,11 +273,11 @@ def main(argv: list[str] | None = None) -> int:
     result = recommender.recommend(captions, occasion, season, args.k, args.slot)
     if args.json:
         print(json.dumps({slot: [{"id": s.item.id, "caption": item_caption(s.item), "score": round(s.score, 4),
-                                  "reason": s.reason, "description": s.description} for s in found]
+                                  "reason": s.reason, "asked_for": s.asked_for} for s in found]
                           for slot, found in result.items()}))
         return 0
     for slot, found in result.items():
-        print(f"{slot}  (the model asked for: {found[0].description or '-'})")
+        print(f"{slot}  (the model asked for: {found[0].asked_for})" if found[0].asked_for else slot)
         for s in found:
             print(f"  {s.score:7.3f}  {item_caption(s.item)}  [{s.item.id}]  {s.reason}")
     return 0

@@ -24,6 +24,7 @@ import math
 import os
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -193,10 +194,10 @@ def pretrain_base(config: LMTrainConfig) -> None:
     (out / "train_log.json").write_text(json.dumps({"config": asdict(config), "log": log}, indent=1))
 
 
-def sft_examples(outfits: list[TrainingOutfit], rng: random.Random) -> list[tuple[str, str]]:
+def sft_examples(outfits: list[TrainingOutfit], rng: random.Random, tag_share: float = 0.5) -> list[tuple[str, str]]:
     """(prompt, completion) pairs: every item of every outfit is once the missing one. Half the prompts
     show all the other items, half a random subset (down to none), which the PMI scorer's conditional
-    and unconditional terms need; the slot and the outfit's tags appear half of the time."""
+    and unconditional terms need; the slot appears half of the time, each of the outfit's tags `tag_share`."""
     examples = []
     for outfit in outfits:
         captions = outfit.captions
@@ -205,7 +206,7 @@ def sft_examples(outfits: list[TrainingOutfit], rng: random.Random) -> list[tupl
             rng.shuffle(others)
             if rng.random() < 0.5:
                 others = others[:rng.randint(0, len(others))]
-            tags = {key: outfit.tags.get(key) if rng.random() < 0.5 else None for key in ("occasion", "season")}
+            tags = {key: outfit.tags.get(key) if rng.random() < tag_share else None for key in ("occasion", "season")}
             slot = item.slot if rng.random() < 0.5 else None
             examples.append((outfit_prompt(others, slot, **tags), completion(captions[k])))
     return examples
@@ -237,15 +238,16 @@ def sft_trainer(model, tokenizer, train: list[tuple[str, str]], valid: list[tupl
     return quiet(trainer)
 
 
-def train_sft(config: LMTrainConfig) -> None:
+def train_sft(config: LMTrainConfig, examples_of: Callable[[list[TrainingOutfit], random.Random],
+                                                           list[tuple[str, str]]] = sft_examples) -> None:
     """Step 2: a LoRA adapter teaches the base LM which items go together; every epoch draws new prompts
-    (`sft_examples`), so the epochs are laid end to end as one pass."""
+    (`examples_of`, `sft_examples` unless a probe's format is tried), so the epochs are laid end to end as one pass."""
     model, tokenizer = load_trainable(base_spec(config))
     train, valid = training_outfits("train"), training_outfits("valid", with_demo=False)
     rng = random.Random(config.seed)
-    examples = [pair for _ in range(config.sft_epochs) for pair in sft_examples(train, rng)]
+    examples = [pair for _ in range(config.sft_epochs) for pair in examples_of(train, rng)]
     out = Path(config.adapter_dir)
-    trainer = sft_trainer(model, tokenizer, examples, sft_examples(valid, random.Random(1)), config, out)
+    trainer = sft_trainer(model, tokenizer, examples, examples_of(valid, random.Random(1)), config, out)
     trainer.model.print_trainable_parameters()
     before = trainer.evaluate()["eval_loss"]
     trainer.train()

@@ -134,7 +134,8 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
             out = [kept, {}, rendering, f"{summary} {SCORE_HELP}" if cards else summary]
             for r, row in enumerate(grid):
                 shown = cards[slots[r]] if r < len(slots) else []
-                out.append(f"### {md(slots[r])}" if shown else "")
+                asked = f" · the model asked for: *{md(shown[0]['asked_for'])}*" if shown and shown[0]["asked_for"] else ""
+                out.append(f"### {md(slots[r])}{asked}" if shown else "")
                 out += [_card_body(rendering, shown[c]) if c < len(shown) else "" for c in range(len(row["bodies"]))]
             return out
 
