@@ -140,7 +140,8 @@ def typed_outfit(browser, url, user: str, typed: str):
 
 def slot_names(page) -> list[str]:
     """The slots of the rows shown (a row's heading may go on with what the model asked for)."""
-    return [t.split("\u00b7")[0].strip().lower() for t in page.locator(".suggestions:visible .slot-name").all_inner_texts()]
+    headings = page.locator(".suggestions:visible .slot-name").all_inner_texts()
+    return [t.split("\u00b7")[0].strip().lower() for t in headings]
 
 
 def test_an_edited_caption_clears_the_suggestions_made_for_the_old_outfit(browser, url):
