@@ -743,3 +743,38 @@ def test_embedded_captioner_names_the_app_example_photos():
 ])
 def test_colour_names_hold_for_dim_and_pale_real_photo_colours(rgb, name):
     assert name_color(rgb) == name
+
+
+def test_a_member_stopped_at_an_epoch_boundary_goes_on_as_if_never_stopped(tiny_classifier, tmp_path):
+    """A STOP file ends a member after its epoch; `--resume` from the exact state gives the weights of an
+    uninterrupted run, from the compact (committable) copy the same within fp16 rounding; a finished member keeps
+    no compact state and refuses to be trained again."""
+    from safetensors.torch import load_file
+
+    from stylist.train.resumable import STOP_FILE
+
+    cfg = json.loads((tiny_classifier / "metrics.json").read_text())["config"]
+    base = CaptionerTrainConfig(**{**cfg, "widths": tuple(cfg["widths"]), "depths": tuple(cfg["depths"]),
+                                   "epochs": 3, "member": 7, "device": "cpu"})
+    whole = replace(base, candidates=str(tmp_path / "whole"), states=str(tmp_path / "whole-states"))
+    assert train(whole)["finished"]
+    weights = lambda folder: load_file(folder / "member-7" / "model.safetensors")
+    for copy in ("exact", "compact"):
+        run = replace(base, candidates=str(tmp_path / copy), states=str(tmp_path / f"{copy}-states"))
+        (tmp_path / f"{copy}-states" / "member-7").mkdir(parents=True)
+        (tmp_path / f"{copy}-states" / "member-7" / STOP_FILE).touch()
+        first = train(run)
+        assert (first["epoch"], first["finished"]) == (1, False)
+        assert (tmp_path / copy / "member-7" / "resume" / "state.json").exists()
+        with pytest.raises(StylistError, match="--resume"):
+            train(run)
+        if copy == "compact":  # another machine: only the committed folder travels
+            shutil.rmtree(tmp_path / "compact-states")
+        last = train(replace(run, resume=True))
+        assert (last["epoch"], last["finished"], len(last["stretches"])) == (3, True, 2)
+        assert not (tmp_path / copy / "member-7" / "resume").exists()
+        tol = 0 if copy == "exact" else 2e-2
+        for name, value in weights(tmp_path / "whole").items():
+            assert torch.allclose(weights(tmp_path / copy)[name].float(), value.float(), atol=tol), (copy, name)
+        with pytest.raises(StylistError, match="finished"):
+            train(replace(run, resume=True))

@@ -2,14 +2,16 @@
 
     nohup nice -n 5 python -m stylist train-captioner --out checkpoints/captioner --minutes 62 > runs/captioner.log 2>&1 &
     python -m stylist train-captioner --ensemble runs/a runs/b --out checkpoints/captioner   # combine two runs
+    python -m stylist train-captioner --member 10 --epochs 100 --renders 4          # an ensemble member, resumable:
+    touch runs/captioner-members/member-10/STOP       # (or kill -TERM) stops it at the next epoch boundary, then
+    python -m stylist train-captioner --member 10 --epochs 100 --renders 4 --resume  # here or on another machine
 
 No pretrained weights exist here, so the model is a small Hugging Face ResNet (`ResNetForImageClassification`
 built from a config, ~1.5M parameters) trained with heavy augmentation, mixup/cutmix and an EMA of the weights.
 Photos are decoded once into a uint8 cache under runs/, so an epoch is pure tensor work on one core.
 10% of train (stratified, fixed seed) is held out; the best EMA checkpoint on that holdout (or, with
 `--select last`, the latest) is saved with `save_pretrained` as it comes, so a usable model exists while training
-runs. The shared
-validation folder is never looked at here. With `--minutes` the cosine LR schedule runs on wall-clock time,
+runs. The shared validation folder is never looked at here. With `--minutes` the cosine LR schedule runs on wall-clock time,
 so a run on a machine shared with other jobs still anneals fully and ends when planned. `--renders N` adds N
 floor-photo renders of each demo-catalog item (the look of the app's example photos, and the only source of
 the "bag" class) to training; 20% of the items are never rendered for training and are reported separately.
@@ -21,8 +23,10 @@ import argparse
 import copy
 import json
 import math
+import shutil
+import socket
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +41,7 @@ from stylist.core.paths import REPO, RUNS, shared_data
 from stylist.data.splits import bucket
 from stylist.evaluation.captions import csv_photos, labelled_photos
 from stylist.models.captioner import CLASSES, model_pixels
+from stylist.train import resumable
 
 
 @dataclass
@@ -66,6 +71,15 @@ class CaptionerTrainConfig:
     threads: int = option(1, "torch threads")
     init: str = option("", "a checkpoint folder to continue from (a warm restart of the schedule) instead of scratch")
     renders: int = option(0, "floor-photo renders per demo-catalog item added to training (0 = real photos only)")
+    member: int = option(0, "> 0: train ensemble member K (seed K, --select last, the schedule on --epochs) into "
+                            "--candidates/member-K, resumable: state kept after every epoch, a stop honoured at the "
+                            "next epoch boundary")
+    resume: bool = option(False, "with --member: go on from the member's last epoch (its exact state under runs/, "
+                                 "else the compact copy beside the member)")
+    candidates: str = option(str(REPO / "checkpoints" / "captioner-candidates"), "where members are kept, each with "
+                             "its config, log, holdout figures and, until finished, its compact resumable state")
+    states: str = option(str(RUNS / "captioner-members"), "where each member's exact state is kept (this machine)")
+    device: str = option("auto", "'auto': CUDA when there is one, else the CPU", choices=("auto", "cpu", "cuda"))
     prior_tau: float = option(0.0, "with --ensemble: subtract tau x log(class share in training) from the logits "
                                    "(logit adjustment: rare types are not out-voted by the prior), written into the "
                                    "output biases")
@@ -243,9 +257,9 @@ def predict(model, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     model.eval()
     probs = []
     for i in range(0, len(images), batch_size):
-        x = normalize(images[i:i + batch_size])
+        x = normalize(images[i:i + batch_size]).to(next(model.parameters()).device)
         logits = model(pixel_values=x).logits + model(pixel_values=x.flip(-1)).logits
-        probs.append(logits.softmax(-1))
+        probs.append(logits.softmax(-1).cpu())
     return torch.cat(probs)
 
 
@@ -257,7 +271,7 @@ def accuracy(probs: torch.Tensor, labels: torch.Tensor) -> float:
 def save(model, cfg: CaptionerTrainConfig, out: Path, metrics: dict) -> None:
     """A folder that `from_pretrained` and `Captioner.load` both read; preprocessing is stated in it. Weights are
     stored in fp16 (half the size; the config says float32, so they load as float32, accuracy unchanged)."""
-    model.save_pretrained(out, state_dict={k: v.half() if v.is_floating_point() else v
+    model.save_pretrained(out, state_dict={k: (v.half() if v.is_floating_point() else v).cpu()
                                            for k, v in model.state_dict().items()})
     processor = {"image_processor_type": "ViTImageProcessor", "do_resize": True, "resample": 2,
                  "size": {"height": cfg.image_size, "width": cfg.image_size}, "do_rescale": True,
@@ -267,13 +281,32 @@ def save(model, cfg: CaptionerTrainConfig, out: Path, metrics: dict) -> None:
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
 
 
+def member_config(cfg: CaptionerTrainConfig) -> CaptionerTrainConfig:
+    """A member's settings: its seed is its number, its folder is under `candidates`, its schedule runs on epochs
+    (a wall-clock schedule cannot be resumed) and it keeps its last epoch (the holdout stays unbiased for choosing
+    the ensemble)."""
+    if cfg.minutes > 0:
+        raise StylistError("--member trains by --epochs so that it can be resumed: leave --minutes out")
+    return replace(cfg, seed=cfg.member, select="last", out=str(Path(cfg.candidates) / f"member-{cfg.member}"))
+
+
+def member_state(cfg: CaptionerTrainConfig) -> tuple[Path, Path]:
+    """(exact state under runs/, compact state beside the member's checkpoint)."""
+    return Path(cfg.states) / f"member-{cfg.member}" / resumable.STATE_FILE, Path(cfg.out) / "resume"
+
+
+def pick_device(name: str) -> torch.device:
+    return torch.device("cuda" if name == "auto" and torch.cuda.is_available() else "cpu" if name == "auto" else name)
+
+
 def train(cfg: CaptionerTrainConfig) -> dict:
+    """Train one model (or ensemble member) and save it as it goes; see the module docstring."""
+    cfg = member_config(cfg) if cfg.member else cfg
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
+    device = pick_device(cfg.device)
     generator = torch.Generator().manual_seed(cfg.seed)
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    log = (out / "train_log.txt").open("w")
     images, labels, train_idx, hold_idx = real_photos(cfg)
     renders = build_render_cache(cfg.renders, cfg.image_size, render_cache_path(cfg)) if cfg.renders else None
     if renders is not None:  # appended after the real photos; the real holdout stays exactly as it was
@@ -281,7 +314,7 @@ def train(cfg: CaptionerTrainConfig) -> dict:
         images, labels = torch.cat([images, renders["images"]]), torch.cat([labels, renders["labels"]])
         train_idx = torch.cat([train_idx, offset + torch.nonzero(~renders["holdout"]).flatten()])
         render_idx = offset + torch.nonzero(renders["holdout"]).flatten()
-    model = init_model(cfg.init) if cfg.init else new_model(cfg)
+    model = (init_model(cfg.init) if cfg.init else new_model(cfg)).to(device)
     ema = copy.deepcopy(model).eval()
     n_params = sum(p.numel() for p in model.parameters())
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -296,11 +329,30 @@ def train(cfg: CaptionerTrainConfig) -> dict:
 
     schedule = lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * progress(s)))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-    header = f"{len(train_idx)} train / {len(hold_idx)} holdout photos, {n_params:,} parameters, config {asdict(cfg)}"
+    done = resumable.Progress()
+    if cfg.member:
+        exact, compact = member_state(cfg)
+        if (out / "metrics.json").exists() and json.loads((out / "metrics.json").read_text()).get("finished"):
+            raise StylistError(f"member {cfg.member} is finished ({out}): train another number")
+        kept = resumable.saved_epoch(exact, compact)
+        if kept and not cfg.resume:
+            raise StylistError(f"member {cfg.member} has a state at epoch {kept}: add --resume to go on, or delete "
+                               f"{exact.parent} and {compact} to start it over")
+        if cfg.resume and not kept:
+            raise StylistError(f"member {cfg.member} has no state to resume ({exact}, {compact}): leave --resume out")
+        if kept:
+            done = resumable.restore(exact, compact, model, ema, optimizer, scheduler, generator)
+        stop = resumable.StopRequest(exact.parent)
+        exact.parent.mkdir(parents=True, exist_ok=True)
+        done.stretches.append({"from_epoch": done.epoch, "host": socket.gethostname(), "device": str(device),
+                               "threads": cfg.threads, "started": time.strftime("%Y-%m-%d %H:%M")})
+    out.mkdir(parents=True, exist_ok=True)
+    log = (out / "train_log.txt").open("a" if done.epoch else "w")
+    header = (f"{len(train_idx)} train / {len(hold_idx)} holdout photos, {n_params:,} parameters, "
+              f"from epoch {done.epoch}, config {asdict(cfg)}")
     print(header, file=log, flush=True)
     tqdm.write(header)
-    best = {"holdout_accuracy": -1.0}
-    bar = tqdm(range(cfg.epochs), desc="epochs", mininterval=30)
+    bar = tqdm(range(done.epoch, cfg.epochs), desc="epochs", mininterval=30, initial=done.epoch, total=cfg.epochs)
     for epoch in bar:
         model.train()
         order = train_idx[torch.randperm(len(train_idx), generator=generator)]
@@ -310,11 +362,12 @@ def train(cfg: CaptionerTrainConfig) -> dict:
             x, y = normalize(augment(images[batch], generator)), labels[batch]
             if torch.rand(1, generator=generator) < cfg.mix_prob:
                 x, y_a, y_b, lam = mix(x, y, generator)
-                logits = model(pixel_values=x).logits
-                loss = lam * F.cross_entropy(logits, y_a, label_smoothing=cfg.label_smoothing) + \
-                    (1 - lam) * F.cross_entropy(logits, y_b, label_smoothing=cfg.label_smoothing)
+                logits = model(pixel_values=x.to(device)).logits
+                loss = lam * F.cross_entropy(logits, y_a.to(device), label_smoothing=cfg.label_smoothing) + \
+                    (1 - lam) * F.cross_entropy(logits, y_b.to(device), label_smoothing=cfg.label_smoothing)
             else:
-                loss = F.cross_entropy(model(pixel_values=x).logits, y, label_smoothing=cfg.label_smoothing)
+                loss = F.cross_entropy(model(pixel_values=x.to(device)).logits, y.to(device),
+                                       label_smoothing=cfg.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -328,15 +381,32 @@ def train(cfg: CaptionerTrainConfig) -> dict:
                 + f"lr {scheduler.get_last_lr()[0]:.2e} minutes {(time.time() - start) / 60:.1f}")
         print(line, file=log, flush=True)
         tqdm.write(line)
-        if cfg.select == "last" or hold_acc > best["holdout_accuracy"]:
-            best = {"holdout_accuracy": hold_acc, "render_holdout_accuracy": render_acc, "epoch": epoch + 1,
-                    "epochs": cfg.epochs, "n_train": len(train_idx), "n_holdout": len(hold_idx), "parameters": n_params, "minutes": round((time.time() - start) / 60, 1),
-                    "config": asdict(cfg)}
-            save(ema, cfg, out, best)
-        if progress((epoch + 1) * steps_per_epoch) >= 1.0:
+        finished = progress((epoch + 1) * steps_per_epoch) >= 1.0
+        if cfg.member:
+            done.epoch = epoch + 1
+            done.stretches[-1].update(to_epoch=epoch + 1, minutes=round((time.time() - start) / 60, 1))
+        if cfg.select == "last" or hold_acc > done.best["holdout_accuracy"]:
+            done.best = {"holdout_accuracy": hold_acc, "render_holdout_accuracy": render_acc, "epoch": epoch + 1,
+                         "epochs": cfg.epochs, "n_train": len(train_idx), "n_holdout": len(hold_idx),
+                         "parameters": n_params, "minutes": round((time.time() - start) / 60, 1), "config": asdict(cfg)}
+            if cfg.member:
+                done.best.update(finished=finished, stretches=done.stretches, holdout_by_part=holdout_parts(
+                    cfg, hold_idx, labels[hold_idx], [predict(ema, images[hold_idx])], ["member"]))
+            save(ema, cfg, out, done.best)
+        if cfg.member:
+            resumable.keep(exact, compact, model, ema, optimizer, scheduler, generator, done)
+            if finished:  # a finished member is its checkpoint: the compact state is not kept beside it
+                shutil.rmtree(compact)
+            elif stop.requested:
+                tqdm.write(f"stopped after epoch {epoch + 1}; go on with: python -m stylist train-captioner "
+                           f"--member {cfg.member} --epochs {cfg.epochs} --resume")
+                break
+        if finished:
             break
     log.close()
-    return best
+    if cfg.member:
+        stop.release()
+    return done.best
 
 
 def render_cache_path(cfg: CaptionerTrainConfig) -> Path:
