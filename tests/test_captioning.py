@@ -144,6 +144,10 @@ def test_ensemble_of_runs_is_judged_on_the_holdout_written_and_loaded_by_the_cap
     bias = lambda folder: ResNetForImageClassification.from_pretrained(folder).classifier[-1].bias.detach()
     for member in ("", "member1"):
         assert torch.allclose(bias(tmp_path / "tau" / member), bias(tiny_classifier) - shift, atol=2e-3)  # fp16 weights
+    # the written ensemble's folders join a new ensemble as they were trained: the adjustment is not applied twice
+    again = ensemble(replace(cfg, out=str(tmp_path / "again")), [str(tmp_path / "tau"), str(tmp_path / "tau" / "member1")])
+    assert again["by_prior_tau"] == report["by_prior_tau"]
+    assert torch.allclose(bias(tmp_path / "again"), bias(tiny_classifier), atol=2e-3)
 
 
 def test_ensemble_grows_a_member_from_before_a_new_class(tiny_classifier, tmp_path):

@@ -482,6 +482,9 @@ def ensemble(cfg: CaptionerTrainConfig, members: list[str]) -> dict:
     log_prior = training_log_prior(cfg, labels[train_idx])
     images, labels = images[hold_idx], labels[hold_idx]
     models = [init_model(m) for m in members]  # a member trained before a class was added is grown (same predictions)
+    with torch.no_grad():  # a member of an ensemble written before joins as it was trained
+        for member, model in zip(members, models):
+            model.classifier[-1].bias += written_tau(Path(member)) / 2 * log_prior
     probs = [predict(m, images) for m in models]
     adjusted = {tau: sum(p.log() for p in probs) - len(models) * tau * log_prior for tau in {*PRIOR_TAUS, cfg.prior_tau}}
     report = {"members": {m: round(accuracy(p, labels), 4) for m, p in zip(members, probs)}, "n_holdout": len(hold_idx),
@@ -509,6 +512,18 @@ def ensemble(cfg: CaptionerTrainConfig, members: list[str]) -> dict:
     (out / "preprocessor_config.json").write_text(json.dumps({**processor, "ensemble": names}, indent=2) + "\n")
     (out / "metrics.json").write_text(json.dumps({"holdout_accuracy": report["ensemble"], **report}, indent=2) + "\n")
     return report
+
+
+def written_tau(folder: Path) -> float:
+    """The logit adjustment `--ensemble` wrote into a folder's output biases (0 for a trained run): the top folder of
+    a written ensemble and the members named in it carry the tau of the ensemble's metrics.json."""
+    for top in (folder, folder.parent):
+        processor, metrics = top / "preprocessor_config.json", top / "metrics.json"
+        if processor.exists() and metrics.exists():
+            names = json.loads(processor.read_text()).get("ensemble")
+            if names is not None and (top == folder or folder.name in names):
+                return float(json.loads(metrics.read_text()).get("prior_tau", 0.0))
+    return 0.0
 
 
 def _ensemble_option(parser: argparse.ArgumentParser) -> None:
