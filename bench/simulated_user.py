@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 from stylist.core.adapters import AdapterRegistry
 from stylist.core.catalog import Catalog, Item, Outfit, load_catalog
+from stylist.core.errors import StylistError
 from stylist.core.feedback import Context, FeedbackStore, Option
 from stylist.core.prompts import item_caption
 from stylist.data.splits import bucket, polyvore_catalog, polyvore_split
@@ -137,7 +138,11 @@ def run(configs: list[RefineConfig], data: Path, split: str = "test", clicks: in
     for config in configs:
         registry.activate(0)  # every config refines the same starting adapter on the same clicks
         started = time.time()
-        result = refine(data, user, config, llm=llm, sft_adapter=sft_adapter)
+        try:
+            result = refine(data, user, config, llm=llm, sft_adapter=sft_adapter)
+        except StylistError as exc:  # too few votes for this method: a cell of its own, where it gained nothing
+            report["runs"].append({"config": asdict(config), "cannot_train": str(exc), "gain_pp": 0.0})
+            continue
         seconds = time.time() - started
         adapter = registry.path(result.version)
         share = liked_share(recommender, measured, k, f"v{result.version}", likes, adapter)
@@ -190,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"v0 (SFT): liked share {b['liked_share']:.3f}, FITB {b['fitb']:.3f}")
     for r in report["runs"]:
         c = r["config"]
+        if "cannot_train" in r:
+            print(f"{c['method'].upper()}: cannot train: {r['cannot_train']}")
+            continue
         print(f"{c['method'].upper()} lr {c['learning_rate']:g} beta {c['beta']:g} epochs {c['epochs']:g} "
               f"anchors {c['anchors']:g} "
               f"sft {c['sft_weight']:g}: liked share "
