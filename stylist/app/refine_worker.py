@@ -32,13 +32,15 @@ class RefineWorker:
 
     command = (sys.executable, "-m", "stylist", "refine")  # the worker (a test may swap in a fake one)
 
-    def __init__(self, data: str | Path | None = None, lm: LMSpec | None = None):
+    def __init__(self, data: str | Path | None = None, lm: LMSpec | None = None, db: str | None = None):
         """`lm`: the outfit LM the app serves, with version 0's adapter; the worker trains that LLM (default:
-        the embedded one), on the same device, dtype and quantisation."""
+        the embedded one), on the same device, dtype and quantisation. `db`: the app's PostgreSQL store (None: the
+        data folder's SQLite), handed to the worker as `$STYLIST_DB`."""
         self.data = data_dir(data)
         self.dir = job_dir(self.data)
         self.status_file, self.stop_file, self.log_file = (self.dir / n for n in ("status.json", "stop", "log.txt"))
         self.lm = lm or LMSpec()
+        self.env = {**os.environ, "STYLIST_DB": db} if db else None
 
     def start(self, user: str | None = None, steps: int | None = None, extra: list[str] | None = None) -> RefineStatus:
         """Launch a refine on one user's pairs (or everyone's). While another start or a worker holds the
@@ -59,7 +61,7 @@ class RefineWorker:
                 # until the worker runs and by the worker afterwards, and released when the worker ends
                 process = subprocess.Popen([*cmd, "--lock-fd", str(lock_fd)], cwd=REPO, stdin=subprocess.DEVNULL,
                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                           pass_fds=(lock_fd,))
+                                           pass_fds=(lock_fd,), env=self.env)
         threading.Thread(target=process.wait, name=f"reap-refine-{process.pid}", daemon=True).start()  # no zombie
         return self.status()
 

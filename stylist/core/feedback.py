@@ -580,13 +580,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--catalog", default=None, help="the catalog the votes were cast on, for the dataset card")
     parser.add_argument("--license", default="cc-by-4.0", help="the votes' licence id, for the dataset card")
     parser.add_argument("--data-dir", default=None, help="data folder (default: $STYLIST_DATA_DIR or ./data)")
+    parser.add_argument("--db", default=None, help="a postgresql:// store instead (default: $STYLIST_DB, else SQLite "
+                                                   "in the data folder)")
     args = parser.parse_args(argv)
     if args.format == "dataset" and (args.out is None or args.user is not None):
         parser.error("--format dataset needs --out FOLDER and exports every user")
-    path = data_dir(args.data_dir, create=False) / DB_NAME
-    if not path.is_file():
-        raise StylistError(f"no feedback recorded yet: {path} does not exist (run the app, or pass --data-dir)")
-    store = FeedbackStore(path)
+    if not (args.db or os.environ.get("STYLIST_DB")):
+        path = data_dir(args.data_dir, create=False) / DB_NAME
+        if not path.is_file():
+            raise StylistError(f"no feedback recorded yet: {path} does not exist (run the app, or pass --data-dir)")
+    store = open_store(args.db, args.data_dir)
+    path = store.location
     if args.user is not None and args.user not in store.users():
         raise StylistError(f"unknown user {args.user!r}: no votes in {path} (users: {', '.join(store.users()) or 'none'})")
     if args.format == "dataset":

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from stylist.core.adapters import AdapterRegistry
 from stylist.core.errors import StylistError
-from stylist.core.feedback import DB_NAME, FeedbackStore, Pair, Vote, readiness, split_pairs
+from stylist.core.feedback import Pair, Vote, open_store, readiness, split_pairs
 from stylist.core.options import config_from, config_parser, summary
 from stylist.core.paths import data_dir, shared_data
 from stylist.core.prompts import trl_row
@@ -176,7 +176,7 @@ def _refine(data: str | Path | None, user: str | None, config: RefineConfig | No
     config = config or RefineConfig()
     spec = LMSpec.of(llm, sft_adapter).check()
     data = data_dir(data)
-    store = FeedbackStore(data / DB_NAME)
+    store = open_store(data=data)  # the app's, named by $STYLIST_DB when it is on a server
     examples = training_examples(store, config.method, user)  # a snapshot: clicks made meanwhile wait for the next run
     ready = readiness(examples, config.min_pairs, config.heldout_percent)
     if ready.needed:
