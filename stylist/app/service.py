@@ -51,14 +51,14 @@ class Stylist:
         # version 0: the adapter named with the LLM, the embedded SFT adapter, or a fresh LoRA for an LLM named
         # without one; the PMI reference of every refined version and where the refine worker starts
         lm = with_initial_adapter(config.lm, self.data / "adapters")
-        registry = AdapterRegistry(self.data / "adapters", lm.adapter)
+        registry = AdapterRegistry(self.data / "adapters", lm.adapter, store)
         recommender = Recommender.load(catalog, llm=lm, embedder=config.embedder, data=self.data)
         preference = load_preference()
         self.catalog = ActiveCatalog(catalog, self.data, self.access, captioner, recommender, self.models)
         self.suggestions = Suggestions(self.access, captioner, recommender, registry, store, preference, config.per_slot,
                            self.visitors, self.models)
         self.votes = Votes(self.access, store, preference, self.visitors, self.models)
-        self.refine = RefineControl(self.access, registry, RefineWorker(self.data, lm, config.db), store,
+        self.refine = RefineControl(self.access, registry, RefineWorker(self.data, lm, store), store,
                                  config.refine_args)
 
     def served_paths(self) -> list[str]:

@@ -166,6 +166,7 @@ class FeedbackStore:
     several processes at once."""
 
     location: str  # what a line about the store names
+    shared = False  # True: a server several replicas use, which also holds the active adapter version
 
     def __init__(self, path: str | Path | None = None):
         path = Path(path) if path is not None else data_dir() / DB_NAME
@@ -390,6 +391,27 @@ class FeedbackStore:
         """This store's instance id, the first part of the ids of the votes cast here."""
         with self._transaction() as db:
             return db.execute("SELECT value FROM meta WHERE key = 'instance'").fetchone()[0]
+
+    @contextmanager
+    def exclusive(self, key: int, busy: str) -> Iterator[None]:
+        """Hold lock `key` across every process of every replica of this store, or raise `busy`. SQLite's
+        processes share one machine and its data folder, whose file lock serves (refine_protocol.py)."""
+        yield
+
+    def locked(self, key: int) -> bool:
+        """Whether some process holds `exclusive(key)` now."""
+        return False
+
+    def meta(self, key: str) -> str | None:
+        """A setting every process of this store shares (e.g. the active adapter version on a server)."""
+        with self._transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write() as db:
+            db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
+                       "excluded.value", (key, value))
 
     def visitor(self, visitor: str) -> tuple[str | None, bool]:
         """A visitor's display name (None: never set) and whether they agreed to show it to others."""

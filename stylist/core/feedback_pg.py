@@ -72,6 +72,8 @@ class _Connection:
 class PostgresStore(FeedbackStore):
     """`FeedbackStore` on a PostgreSQL database (`url`: `postgresql://user:password@host:port/database`)."""
 
+    shared = True
+
     def __init__(self, url: str):
         self.url, self.location = url, redact(url)
         self._idle: list[psycopg.Connection] = []
@@ -85,6 +87,24 @@ class PostgresStore(FeedbackStore):
         except psycopg.Error as exc:
             raise StylistError(f"cannot reach the feedback store {self.location} ({_first_line(exc)}): start the "
                                "server or fix --db / $STYLIST_DB") from exc
+
+    @contextmanager
+    def exclusive(self, key: int, busy: str) -> Iterator[None]:
+        """A session advisory lock on a connection of its own: released when this exits, and by the server
+        when the process dies (its connection goes), so a killed refine worker frees it."""
+        conn = self.connect()
+        try:
+            if not conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+                raise StylistError(busy)
+            yield
+        finally:
+            conn.close()
+
+    def locked(self, key: int) -> bool:
+        with self._transaction() as db:  # a key below 2**31: classid 0, objid the key (pg_locks' layout)
+            return db.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
+                              "classid = 0 AND objid = ? AND objsubid = 1 AND database = (SELECT oid FROM "
+                              "pg_database WHERE datname = current_database()))", (key,)).fetchone()[0]
 
     @contextmanager
     def _transaction(self, immediate: bool = False) -> Iterator[_Connection]:
