@@ -3,8 +3,10 @@ PostgreSQL (a throw-away server, tests/pg_server.py), and the DPO pair rule and 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
+import random
 import sqlite3
 
 import pytest
@@ -19,12 +21,16 @@ from stylist.core.feedback import (
     Option,
     Pair,
     build_pairs,
+    event_of_row,
     open_store,
     main,
     readiness,
     split_pairs,
 )
+from stylist.core import readiness as readiness_module
 from stylist.core.prompts import completion
+from stylist.core.readiness import ReadinessCounter
+from stylist.core.refine_options import training_examples
 
 CTX = Context(("white linen shirt", "blue jeans"), slot="shoes", occasion="office")
 SHOWN = [Option("s1", "black leather boots"), Option("s2", "red sneakers"), Option("s3", "grey loafers"),
@@ -305,3 +311,30 @@ def test_postgres_refuses_a_foreign_table_an_unreachable_server_and_a_bad_addres
         open_store(closed)
     with pytest.raises(StylistError, match="--db must be a postgresql://"):
         open_store("mysql://secret@host/db")
+
+
+@on_both
+def test_the_readiness_counter_follows_votes_undos_and_imports_as_a_full_rebuild_would(store, monkeypatch):
+    counter = ReadinessCounter(store)
+    rng = random.Random(0)
+    contexts = [Context((f"white tee {n}", "blue jeans"), "shoes") for n in range(6)]
+    cast = []
+    for step in range(120):
+        if cast and rng.random() < 0.2:
+            store.undo(rng.choice(cast).id)
+        else:
+            cast.append(click(store, rng.choice(SHOWN), rng.choice(LABELS), rng.choice(["ann", "bob", "cy"]),
+                              rng.choice(contexts)))
+        if step % 10 == 0:
+            for method in ("dpo", "kto"):
+                assert counter.readiness(method, 8, 30) == readiness(training_examples(store, method), 8, 30)
+    imported = [dataclasses.replace(e, origin="elsewhere", origin_id=e.id, user="dee", time=1.0) for e in cast[:20]]
+    store.add_imported(imported)  # cast long ago elsewhere: found by their new ids
+    for method in ("dpo", "kto"):
+        assert counter.readiness(method, 8, 30) == readiness(training_examples(store, method), 8, 30)
+    read = []
+    monkeypatch.setattr(readiness_module, "SKEW", 0.0)  # the test's clicks are all within the window
+    monkeypatch.setattr(readiness_module, "event_of_row", lambda row: read.append(row) or event_of_row(row))
+    click(store, SHOWN[0], "like", "eve", contexts[0])
+    counter.readiness("dpo", 8, 30)
+    assert len(read) < len(cast) / 4  # a refresh reads the contexts that changed, not the table

@@ -54,7 +54,8 @@ from stylist.core.prompts import completion, outfit_prompt
 LABELS = ("like", "dislike")
 DB_NAME = "feedback.sqlite"
 
-SCHEMA_VERSION = 3  # 1: events and meta; 2: + origin columns (pooled imports); 3: + visitors (display names)
+SCHEMA_VERSION = 3  # 1: events and meta; 2: + origin columns (pooled imports); 3: + visitors (display names) and
+# the readiness indexes
 _SCHEMA = """
 CREATE TABLE events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -77,9 +78,13 @@ COLUMNS = ["id", "user", "time", "context_key", "context", "options", "item_id",
 # columns added in schema 2: a store made before them gains them when it is opened
 ADDED_COLUMNS = {"origin": "TEXT", "origin_id": "INTEGER"}
 ORIGIN_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS events_origin ON events (origin, origin_id) WHERE origin IS NOT NULL"
+# what a refresh of the refine readiness looks up (readiness.py): events by context, new and undone ones by time
+READINESS_INDEXES = ['CREATE INDEX IF NOT EXISTS events_context ON events ("user", context_key)',
+                     "CREATE INDEX IF NOT EXISTS events_time ON events (time)",
+                     "CREATE INDEX IF NOT EXISTS events_undone ON events (undone_at)"]
 VISITORS_TABLE = "CREATE TABLE IF NOT EXISTS visitors (id TEXT PRIMARY KEY, name TEXT, share INTEGER NOT NULL DEFAULT 0)"
 TABLES = {"events", "meta", "visitors"}
-_EVENT_COLUMNS = ", ".join(f'"{c}"' for c in COLUMNS + list(ADDED_COLUMNS))  # "user" is a keyword in PostgreSQL
+EVENT_COLUMNS = ", ".join(f'"{c}"' for c in COLUMNS + list(ADDED_COLUMNS))  # "user" is a keyword in PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -255,6 +260,8 @@ class FeedbackStore:
                 db.execute(f"ALTER TABLE events ADD COLUMN {column} {kind}")
         db.execute(ORIGIN_INDEX)
         db.execute(VISITORS_TABLE)
+        for statement in READINESS_INDEXES:
+            db.execute(statement)
 
     def _damaged(self, detail: str) -> StylistError:
         """The one line for a store SQLite reads as corrupt: it says how to save the votes still in it."""
@@ -351,12 +358,12 @@ class FeedbackStore:
             args.append(user)
         if not include_undone:
             where.append("undone_at IS NULL")
-        query = f"SELECT {_EVENT_COLUMNS} FROM events" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC"
+        query = f"SELECT {EVENT_COLUMNS} FROM events" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC"
         if limit is not None:
             query += f" LIMIT {int(limit)}"
         with self._transaction() as db:  # one read transaction: a consistent snapshot
             rows = db.execute(query, args).fetchall()
-        return [_event(row) for row in rows]
+        return [event_of_row(row) for row in rows]
 
     def counts(self, user: str | None = None) -> dict[str, int]:
         """Active likes and dislikes, and undone clicks, for one user or everyone."""
@@ -531,7 +538,7 @@ def build_votes(events: Sequence[Event]) -> list[Vote]:
             for e in latest.values()]
 
 
-def _event(row: tuple) -> Event:
+def event_of_row(row: tuple) -> Event:
     id_, user, time_, _key, context, options, item_id, item_text, version, label, undone_at, origin, origin_id = row
     ctx = json.loads(context)
     return Event(id_, user, time_, Context(tuple(ctx["captions"]), ctx.get("slot"), ctx.get("occasion"),
@@ -547,10 +554,14 @@ HELDOUT_PERCENT = 20  # of outfit contexts, kept out of training to measure pref
 Example = TypeVar("Example", Pair, Vote)
 
 
+def held_out(context_key: str, heldout_percent: int) -> bool:
+    """Whether an outfit context is kept out of training (a hash of it: the same for every run and process)."""
+    return int(hashlib.sha1(context_key.encode()).hexdigest(), 16) % 100 < heldout_percent
+
+
 def split_pairs(examples: Sequence[Example], heldout_percent: int) -> tuple[list[Example], list[Example]]:
     """(train, held-out) pairs or votes by a hash of the context, so a held-out outfit prompt is never trained on."""
-    heldout = {p.context_key for p in examples
-               if int(hashlib.sha1(p.context_key.encode()).hexdigest(), 16) % 100 < heldout_percent}
+    heldout = {p.context_key for p in examples if held_out(p.context_key, heldout_percent)}
     return ([p for p in examples if p.context_key not in heldout], [p for p in examples if p.context_key in heldout])
 
 

@@ -23,8 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 from stylist.core.errors import StylistError
-from stylist.core.feedback import (ADDED_COLUMNS, COLUMNS, ORIGIN_INDEX, SCHEMA_VERSION, TABLES, VISITORS_TABLE,
-                                   FeedbackStore)
+from stylist.core.feedback import (ADDED_COLUMNS, COLUMNS, ORIGIN_INDEX, READINESS_INDEXES, SCHEMA_VERSION, TABLES,
+                                   VISITORS_TABLE, FeedbackStore)
 
 _SCHEMA = [
     """CREATE TABLE events (
@@ -45,6 +45,7 @@ _SCHEMA = [
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ORIGIN_INDEX,
     VISITORS_TABLE,
+    *READINESS_INDEXES,
 ]
 SCHEMA_LOCK = 0x5717_0001  # advisory lock key: one replica at a time creates or upgrades the schema
 POOL = 8  # idle connections kept per process (the app serves `concurrency` requests at once)
