@@ -23,15 +23,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from stylist.core.feedback import Context, FeedbackStore, Option, open_store, readiness  # noqa: E402
-from stylist.core.readiness import ReadinessCounter  # noqa: E402
-from stylist.core.refine_options import training_examples  # noqa: E402
+from stylist.core.feedback import Context, FeedbackStore, Option, open_store, readiness
+from stylist.core.readiness import ReadinessCounter
+from stylist.core.refine_options import training_examples
+
+
+SLOTS = ["shoes", "bag", "outerwear", "hat", "jewellery"]  # 200 captions x 5 slots: 1,000 outfit contexts
 
 
 def fill(store: FeedbackStore, n: int) -> None:
     rng, now, rows = random.Random(0), time.time() - 86400, []
     for i in range(n):
-        ctx = Context((f"white tee {rng.randrange(200)}", "blue jeans"), rng.choice(["shoes", "bag", "outerwear", "hat", "jewellery"]))
+        ctx = Context((f"white tee {rng.randrange(200)}", "blue jeans"), rng.choice(SLOTS))
         shown = [Option(f"i{rng.randrange(500)}", f"item {rng.randrange(500)}") for _ in range(3)]
         rows.append((f"v-{rng.randrange(2000):04x}", now + i * 0.1, ctx.key, json.dumps(asdict(ctx)),
                      json.dumps([asdict(o) for o in shown]), shown[0].id, shown[0].text, 0,
@@ -81,7 +84,8 @@ def main() -> int:
     else:
         for backend, r in results.items():
             print(f"{backend:10s} {r['events']} events: full rebuild {r['full_rebuild_s']:.2f} s, counter: first "
-                  f"refresh {r['first_refresh_s']:.2f} s, then {r['refresh_after_a_vote_s'] * 1000:.1f} ms after a vote")
+                  f"refresh {r['first_refresh_s']:.2f} s, then {r['refresh_after_a_vote_s'] * 1000:.1f} ms after a "
+                  "vote")
     return 0
 
 

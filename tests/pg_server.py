@@ -35,16 +35,17 @@ def cluster() -> Iterator[str]:
         root.chmod(0o700)
         as_user = ["runuser", "-u", "postgres", "--"]
     data, port = root / "data", free_port()
-    run = dict(check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd="/")
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "cwd": "/"}
     try:
-        subprocess.run([*as_user, bin_dir / "initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync"], **run)
+        subprocess.run([*as_user, bin_dir / "initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync"],
+                       check=True, **quiet)
         options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
         subprocess.run([*as_user, bin_dir / "pg_ctl", "-D", data, "-l", root / "log", "-o", options, "-w", "start"],
-                       **run)
+                       check=True, **quiet)
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([*as_user, bin_dir / "pg_ctl", "-D", data, "-m", "immediate", "stop"], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, cwd="/")
+        subprocess.run([*as_user, bin_dir / "pg_ctl", "-D", data, "-m", "immediate", "stop"], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/")
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from stylist.core import readiness as readiness_module
 from stylist.core.errors import StylistError
 from stylist.core.feedback import (
     LABELS,
@@ -22,12 +23,11 @@ from stylist.core.feedback import (
     Pair,
     build_pairs,
     event_of_row,
-    open_store,
     main,
+    open_store,
     readiness,
     split_pairs,
 )
-from stylist.core import readiness as readiness_module
 from stylist.core.prompts import completion
 from stylist.core.readiness import ReadinessCounter
 from stylist.core.refine_options import training_examples

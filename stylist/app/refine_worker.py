@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 from stylist.core.errors import StylistError
-from stylist.core.paths import REPO, data_dir
 from stylist.core.feedback import FeedbackStore
+from stylist.core.paths import REPO, data_dir
 from stylist.core.refine_protocol import LOCK_BUSY, SERVER_LOCK, RefineStatus, is_locked, job_dir, refine_lock
 from stylist.models.spec import LMSpec
 

@@ -16,8 +16,8 @@ import hmac
 import json
 import os
 import secrets
-import threading
 import sys
+import threading
 import time
 from collections import OrderedDict
 from pathlib import Path

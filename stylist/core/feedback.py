@@ -82,7 +82,8 @@ ORIGIN_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS events_origin ON events (origi
 READINESS_INDEXES = ['CREATE INDEX IF NOT EXISTS events_context ON events ("user", context_key)',
                      "CREATE INDEX IF NOT EXISTS events_time ON events (time)",
                      "CREATE INDEX IF NOT EXISTS events_undone ON events (undone_at)"]
-VISITORS_TABLE = "CREATE TABLE IF NOT EXISTS visitors (id TEXT PRIMARY KEY, name TEXT, share INTEGER NOT NULL DEFAULT 0)"
+VISITORS_TABLE = ("CREATE TABLE IF NOT EXISTS visitors (id TEXT PRIMARY KEY, name TEXT, "
+                  "share INTEGER NOT NULL DEFAULT 0)")
 TABLES = {"events", "meta", "visitors"}
 EVENT_COLUMNS = ", ".join(f'"{c}"' for c in COLUMNS + list(ADDED_COLUMNS))  # "user" is a keyword in PostgreSQL
 
@@ -483,7 +484,8 @@ def open_store(db: str | None = None, data: str | Path | None = None) -> Feedbac
     if not db:
         return FeedbackStore(data_dir(data) / DB_NAME)
     if not db.startswith(("postgresql://", "postgres://")):
-        raise StylistError(f"--db must be a postgresql://user:password@host:port/database URL, got {db.partition(':')[0][:20]!r}: "
+        raise StylistError("--db must be a postgresql://user:password@host:port/database URL, got "
+                           f"{db.partition(':')[0][:20]!r}: "
                            "(leave it out for SQLite in the data folder)")
     from stylist.core.feedback_pg import PostgresStore  # psycopg: needed only for a server
 
@@ -554,9 +556,14 @@ HELDOUT_PERCENT = 20  # of outfit contexts, kept out of training to measure pref
 Example = TypeVar("Example", Pair, Vote)
 
 
+def bucket(context_key: str) -> int:
+    """0-99 by a hash of the outfit context (the same for every run and process): those below the held-out percent
+    are kept out of training."""
+    return int(hashlib.sha1(context_key.encode()).hexdigest(), 16) % 100
+
+
 def held_out(context_key: str, heldout_percent: int) -> bool:
-    """Whether an outfit context is kept out of training (a hash of it: the same for every run and process)."""
-    return int(hashlib.sha1(context_key.encode()).hexdigest(), 16) % 100 < heldout_percent
+    return bucket(context_key) < heldout_percent
 
 
 def split_pairs(examples: Sequence[Example], heldout_percent: int) -> tuple[list[Example], list[Example]]:

@@ -23,8 +23,16 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 from stylist.core.errors import StylistError
-from stylist.core.feedback import (ADDED_COLUMNS, COLUMNS, ORIGIN_INDEX, READINESS_INDEXES, SCHEMA_VERSION, TABLES,
-                                   VISITORS_TABLE, FeedbackStore)
+from stylist.core.feedback import (
+    ADDED_COLUMNS,
+    COLUMNS,
+    ORIGIN_INDEX,
+    READINESS_INDEXES,
+    SCHEMA_VERSION,
+    TABLES,
+    VISITORS_TABLE,
+    FeedbackStore,
+)
 
 _SCHEMA = [
     """CREATE TABLE events (
