@@ -302,7 +302,7 @@ def load_test(args: argparse.Namespace) -> int:
             seed_votes(app, stats)
             admin = Page(app.url, app.config, httpx.Client(timeout=120))
             admin.open()
-            admin.click("refine-start", [PASSWORD])
+            admin.click("refine-start", [PASSWORD, None])  # the method: the worker's default
             notes.append(f"refine started from the page: {args.refine_args}")
         begin = time.monotonic()
         stats.until = begin + args.seconds

@@ -27,7 +27,6 @@ from stylist.core.feedback import Context, FeedbackStore, Option, open_store, re
 from stylist.core.readiness import ReadinessCounter
 from stylist.core.refine_options import training_examples
 
-
 SLOTS = ["shoes", "bag", "outerwear", "hat", "jewellery"]  # 200 captions x 5 slots: 1,000 outfit contexts
 
 

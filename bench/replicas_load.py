@@ -37,9 +37,9 @@ import psycopg
 from load_test import PASSWORD, TINY_REFINE, App, Page, Stats, report, seed_votes, visitor
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from pg_server import BIN, cluster, new_database  # noqa: E402
+from pg_server import BIN, cluster, new_database
 
-from stylist.app.server import free_port  # noqa: E402
+from stylist.app.server import free_port
 
 NGINX = """
 worker_processes 1;
@@ -117,8 +117,9 @@ def wait_refine(data: Path, seconds: float) -> str:
         f" ({state.error})" if state.error else "")
 
 
-def versions_served(replicas: list[App], url: str) -> list[str]:
-    """Each replica's first recommendation after the activation, voted on: the version the vote records."""
+def versions_served(replicas: list[App], url: str, stats: Stats) -> list[str]:
+    """Each replica's first recommendation after the activation, voted on: the version the vote records (the vote
+    counts as acknowledged, as every other)."""
     with psycopg.connect(url) as conn:
         active = conn.execute("SELECT value FROM meta WHERE key = 'adapter_active'").fetchone()
     lines = [f"active version in the database: {active[0] if active else 0}"]
@@ -127,6 +128,7 @@ def versions_served(replicas: list[App], url: str) -> list[str]:
         page.open()
         page.recommend(["navy cotton t-shirt", "blue denim jeans"], "casual", "")
         page.vote(0, "like")
+        stats.acked[page.visitor] += 1
         with psycopg.connect(url) as conn:
             version = conn.execute('SELECT adapter_version FROM events WHERE "user" = %s ORDER BY id DESC LIMIT 1',
                                    (page.visitor,)).fetchone()[0]
@@ -151,7 +153,7 @@ def run(args: argparse.Namespace, db: str) -> int:
             seed_votes(front, stats)
             admin = Page(front.url, front.config, httpx.Client(timeout=120))
             admin.open()
-            admin.click("refine-start", [PASSWORD])
+            admin.click("refine-start", [PASSWORD, None])  # the method: the worker's default
             notes.append(f"refine started from the page through nginx: {args.refine_args}")
         begin = time.monotonic()
         stats.until = begin + args.seconds
@@ -178,7 +180,7 @@ def run(args: argparse.Namespace, db: str) -> int:
                      f"{elapsed:.0f} s = {recommends / elapsed:.2f} a second")
         if not args.plain:
             notes.append(wait_refine(data, 900))
-            notes += versions_served(replicas, db)
+            notes += versions_served(replicas, db, stats)
     finally:
         for replica in replicas:
             replica.stop()

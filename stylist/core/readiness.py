@@ -14,8 +14,16 @@ import threading
 import time
 from collections import Counter
 
-from stylist.core.feedback import (EVENT_COLUMNS, Event, FeedbackStore, Readiness, bucket, build_pairs, build_votes,
-                                   event_of_row)
+from stylist.core.feedback import (
+    EVENT_COLUMNS,
+    Event,
+    FeedbackStore,
+    Readiness,
+    bucket,
+    build_pairs,
+    build_votes,
+    event_of_row,
+)
 
 SKEW = 60.0  # seconds: the clock difference and commit delay between replicas that a refresh tolerates
 BATCH = 200  # contexts read per query
