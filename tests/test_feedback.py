@@ -199,7 +199,7 @@ def test_export_cli_writes_jsonl_that_datasets_and_trl_read(store, tmp_path, cap
 
 FAST = settings(max_examples=60, deadline=None)
 TEXT = st.text(max_size=30)
-NAMES = st.text(st.characters(blacklist_characters="\x00"), max_size=30)  # NUL: refused, tested below
+NAMES = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=30)  # NUL: refused, tested below
 CONTEXTS = st.builds(Context, st.lists(TEXT, max_size=3).map(tuple), st.none() | TEXT, st.none() | TEXT,
                      st.none() | TEXT)
 OPTIONS = st.builds(Option, TEXT, TEXT)

@@ -81,7 +81,8 @@ ORIGIN_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS events_origin ON events (origi
 # what a refresh of the refine readiness looks up (readiness.py): events by context, new and undone ones by time
 READINESS_INDEXES = ['CREATE INDEX IF NOT EXISTS events_context ON events ("user", context_key)',
                      "CREATE INDEX IF NOT EXISTS events_time ON events (time)",
-                     "CREATE INDEX IF NOT EXISTS events_undone ON events (undone_at)"]
+                     # partial: a plain one would be the planner's pick for `undone_at IS NULL`, most of the table
+                     "CREATE INDEX IF NOT EXISTS events_undone ON events (undone_at) WHERE undone_at IS NOT NULL"]
 VISITORS_TABLE = ("CREATE TABLE IF NOT EXISTS visitors (id TEXT PRIMARY KEY, name TEXT, "
                   "share INTEGER NOT NULL DEFAULT 0)")
 TABLES = {"events", "meta", "visitors"}
