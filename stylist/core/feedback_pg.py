@@ -89,10 +89,10 @@ class PostgresStore(FeedbackStore):
         self._lock = threading.Lock()
         self._open_schema()
 
-    def connect(self, autocommit: bool = True) -> psycopg.Connection:
+    def connect(self) -> psycopg.Connection:
         """A new connection of its own (the refine lock holds one for a worker's life); one line if refused."""
         try:
-            return psycopg.connect(self.url, autocommit=autocommit, connect_timeout=10)
+            return psycopg.connect(self.url, autocommit=True, connect_timeout=10)  # transactions: `transaction()`
         except psycopg.Error as exc:
             raise StylistError(f"cannot reach the feedback store {self.location} ({_first_line(exc)}): start the "
                                "server or fix --db / $STYLIST_DB") from exc
