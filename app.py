@@ -31,6 +31,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="sentence embedder folder or HF id (default: checkpoints/embedder)")
     parser.add_argument("--data-dir", default=None, help="writable folder for feedback and adapter versions "
                                                          "(default: $STYLIST_DATA_DIR or ./data)")
+    parser.add_argument("--db", default=os.environ.get("STYLIST_DB"), metavar="postgresql://USER@HOST/DB",
+                        help="keep votes, names and the active adapter version in this PostgreSQL database, which "
+                             "several replicas share (default: $STYLIST_DB, else SQLite in the data folder)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--auth", action="append", default=[], metavar="USER:PASSWORD",
@@ -101,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         from stylist.app.ui.interface import CSS, THEME, build_ui, public_api, with_queue
 
         config = AppConfig(catalog=args.catalog, captioner=args.captioner, lm=LMSpec.from_args(args),
-                           embedder=args.embedder, data_dir=args.data_dir, model_threads=args.model_threads,
+                           embedder=args.embedder, data_dir=args.data_dir, db=args.db, model_threads=args.model_threads,
                            refine_args=shlex.split(args.refine_args), monitoring=args.monitoring)
         app = StartingStylist(config)  # the models load while the page is built and served
     except StylistError as exc:

@@ -85,7 +85,7 @@ class Page:
         """The page load: the server issues (or renews, from the browser's saved copy) the visitor token;
         returns the visitor id."""
         self.saved = self.call(self.deps["welcome"], [self.saved])["data"][1]
-        self.visitor = self.saved.rpartition(".")[0]
+        self.visitor = self.saved.rsplit(".", 2)[0]  # the token: visitor.time.signature
         return self.visitor
 
     def recommend(self, captions: list[str], occasion: str, season: str) -> int:
@@ -131,9 +131,13 @@ def _vote_handlers(config: dict) -> list[list[dict[str, dict]]]:
 class App:
     """`python app.py` on a free port over one data folder; it can be killed with SIGKILL and started again."""
 
-    def __init__(self, data: Path, threads: int | None, refine_args: str):
-        self.data, self.log = data, data.parent / "app.log"
-        self.env = {**os.environ, "STYLIST_ADMIN_PASSWORD": PASSWORD}
+    def __init__(self, data: Path, threads: int | None, refine_args: str, port: int | None = None,
+                 env: dict[str, str] | None = None):
+        """`port`: the same one at every start (a replica behind nginx), else a free one each time; `env`: more
+        environment (a replica's store and secret)."""
+        self.data, self.port = data, port
+        self.log = data.parent / (f"app-{port}.log" if port else "app.log")
+        self.env = {**os.environ, "STYLIST_ADMIN_PASSWORD": PASSWORD, **(env or {})}
         if threads:
             self.env |= {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
         self.args = ["--data-dir", str(data), "--refine-args", refine_args]
@@ -142,7 +146,7 @@ class App:
     def start(self, models: bool = True) -> float:
         """Start it and wait until it serves the page (and, with `models`, until its models have loaded); returns
         the seconds that took."""
-        self.begin, port = time.monotonic(), free_port()
+        self.begin, port = time.monotonic(), self.port or free_port()
         self.since = self.log.stat().st_size if self.log.exists() else 0  # the log is appended to by every start
         with open(self.log, "a") as out:
             self.proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), *self.args, "--port", str(port)],
@@ -282,7 +286,7 @@ def report(stats: Stats, seconds: float, store: dict, notes: list[str]) -> None:
     if stats.while_down:
         print(f"refused while the app was down (expected): {dict(stats.while_down)}")
     print("votes: " + ", ".join(f"{k} {v}" for k, v in store.items()))
-    ok = store["lost"] == 0 and store["unasked rows"] == 0 and store["integrity"] == "ok"
+    ok = store["lost"] == 0 and store["unasked rows"] == 0 and store.get("integrity", "ok") == "ok"
     print(f"votes acknowledged = rows stored: {'yes' if ok else 'NO'}")
     for note in notes:
         print(note)
@@ -298,7 +302,7 @@ def load_test(args: argparse.Namespace) -> int:
             seed_votes(app, stats)
             admin = Page(app.url, app.config, httpx.Client(timeout=120))
             admin.open()
-            admin.click("refine-start", [PASSWORD])
+            admin.click("refine-start", [PASSWORD, None])  # the method: the worker's default
             notes.append(f"refine started from the page: {args.refine_args}")
         begin = time.monotonic()
         stats.until = begin + args.seconds

@@ -4,7 +4,8 @@ a user may bring (Llama, Mistral, Qwen2, Gemma, Phi-3, GPT-2), the instruct ones
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -113,3 +114,22 @@ def family_lm(request, tmp_path_factory) -> Path:
                                                  **options)
     transformers.AutoModelForCausalLM.from_config(config).save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """The URL of a throw-away PostgreSQL cluster (tests/pg_server.py); skipped only where its binaries are absent."""
+    from pg_server import BIN, MISSING, cluster
+
+    if not BIN:
+        pytest.skip(MISSING)
+    with cluster() as url:
+        yield url
+
+
+@pytest.fixture
+def pg_url(pg_server, request) -> str:
+    """A fresh database of its own for one test."""
+    from pg_server import new_database
+
+    return new_database(pg_server, "t_" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:16])

@@ -17,6 +17,7 @@ class AppConfig:
     lm: LMSpec = field(default_factory=LMSpec)  # the outfit LLM, its adapter (version 0), device, dtype, 4-bit
     embedder: str | None = None
     data_dir: str | None = None
+    db: str | None = field(default_factory=lambda: os.environ.get("STYLIST_DB") or None)  # postgresql:// (None: SQLite)
     admin_password: str | None = field(default_factory=lambda: os.environ.get("STYLIST_ADMIN_PASSWORD") or None)
     max_photos: int = 4
     max_catalog_photos: int = 20  # per "add to catalog" request

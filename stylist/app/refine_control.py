@@ -7,9 +7,10 @@ from stylist.app.access import Access
 from stylist.app.refine_worker import RefineWorker
 from stylist.core.adapters import AdapterRegistry, AdapterVersion
 from stylist.core.errors import StylistError
-from stylist.core.feedback import FeedbackStore, Readiness, readiness
+from stylist.core.feedback import FeedbackStore, Readiness
 from stylist.core.options import parse_known_config
-from stylist.core.refine_options import METHODS, RefineConfig, training_examples
+from stylist.core.readiness import ReadinessCounter
+from stylist.core.refine_options import METHODS, RefineConfig
 from stylist.core.refine_protocol import RefineStatus
 
 
@@ -21,6 +22,7 @@ class RefineControl:
         self.access, self.registry, self.worker, self.store, self.extra_args = access, registry, worker, store, extra_args
         # the worker's settings (its minimum and held-out share), as the options the app passes it will set them
         self.worker_config = parse_known_config(RefineConfig, extra_args)
+        self.counter = ReadinessCounter(store)  # the tab asks often: only what changed is read again
 
     def method(self, method: str | None) -> str:
         """The refine method asked for (None: the worker's default), checked against the choices on the server."""
@@ -32,8 +34,8 @@ class RefineControl:
     def readiness(self, method: str | None = None) -> Readiness:
         """The pairs (DPO) or votes (KTO) recorded so far and how many more a refine needs (the worker applies the
         same rule)."""
-        examples = training_examples(self.store, self.method(method))
-        return readiness(examples, self.worker_config.min_pairs, self.worker_config.heldout_percent)
+        return self.counter.readiness(self.method(method), self.worker_config.min_pairs,
+                                      self.worker_config.heldout_percent)
 
     def start(self, password: str | None, method: str | None = None) -> None:
         self.access.check_admin(password, "refining")

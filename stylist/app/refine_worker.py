@@ -22,8 +22,9 @@ import time
 from pathlib import Path
 
 from stylist.core.errors import StylistError
+from stylist.core.feedback import FeedbackStore
 from stylist.core.paths import REPO, data_dir
-from stylist.core.refine_protocol import RefineStatus, is_locked, job_dir, refine_lock
+from stylist.core.refine_protocol import LOCK_BUSY, SERVER_LOCK, RefineStatus, is_locked, job_dir, refine_lock
 from stylist.models.spec import LMSpec
 
 
@@ -32,13 +33,16 @@ class RefineWorker:
 
     command = (sys.executable, "-m", "stylist", "refine")  # the worker (a test may swap in a fake one)
 
-    def __init__(self, data: str | Path | None = None, lm: LMSpec | None = None):
+    def __init__(self, data: str | Path | None = None, lm: LMSpec | None = None, store: FeedbackStore | None = None):
         """`lm`: the outfit LM the app serves, with version 0's adapter; the worker trains that LLM (default:
-        the embedded one), on the same device, dtype and quantisation."""
+        the embedded one), on the same device, dtype and quantisation. `store`: the app's feedback store; a shared
+        (PostgreSQL) one is handed to the worker as `$STYLIST_DB`, and its lock is checked with the data folder's."""
         self.data = data_dir(data)
         self.dir = job_dir(self.data)
         self.status_file, self.stop_file, self.log_file = (self.dir / n for n in ("status.json", "stop", "log.txt"))
         self.lm = lm or LMSpec()
+        self.shared = store if store is not None and store.shared else None
+        self.env = {**os.environ, "STYLIST_DB": self.shared.url} if self.shared is not None else None
 
     def start(self, user: str | None = None, steps: int | None = None, extra: list[str] | None = None) -> RefineStatus:
         """Launch a refine on one user's pairs (or everyone's). While another start or a worker holds the
@@ -50,6 +54,8 @@ class RefineWorker:
         cmd += self.lm.cli_args()
         cmd += extra or []
         with refine_lock(self.data) as lock_fd:
+            if self.shared is not None and self.shared.locked(SERVER_LOCK):
+                raise StylistError(f"{LOCK_BUSY}, started by another replica")
             self.stop_file.unlink(missing_ok=True)
             RefineStatus("starting", user, time.time()).write(self.status_file)
             if self.log_file.exists():  # the previous run's log stays readable beside this one's
@@ -59,18 +65,19 @@ class RefineWorker:
                 # until the worker runs and by the worker afterwards, and released when the worker ends
                 process = subprocess.Popen([*cmd, "--lock-fd", str(lock_fd)], cwd=REPO, stdin=subprocess.DEVNULL,
                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                           pass_fds=(lock_fd,))
+                                           pass_fds=(lock_fd,), env=self.env)
         threading.Thread(target=process.wait, name=f"reap-refine-{process.pid}", daemon=True).start()  # no zombie
         return self.status()
 
     def running(self) -> bool:
-        """True while a start is being made or a worker is alive: whoever holds the lock."""
-        return is_locked(self.data)
+        """True while a start is being made or a worker is alive: whoever holds the lock (here, or on the shared
+        store for a worker another replica started)."""
+        return is_locked(self.data) or (self.shared is not None and self.shared.locked(SERVER_LOCK))
 
     def status(self) -> RefineStatus:
         """The worker's last written state; a live state with no one holding the lock reads as failed."""
         status = RefineStatus.read(self.status_file)
-        if status.running:
+        if status.running and not (self.shared is not None and self.shared.locked(SERVER_LOCK)):
             try:
                 with refine_lock(self.data, wait=0.0):  # free: no worker is alive, and none can start meanwhile
                     status = RefineStatus.read(self.status_file)  # it may have written its last state meanwhile

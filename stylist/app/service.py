@@ -26,7 +26,7 @@ from stylist.app.visitors import Visitors
 from stylist.app.votes import Votes
 from stylist.core.adapters import AdapterRegistry
 from stylist.core.errors import StylistError
-from stylist.core.feedback import FeedbackStore
+from stylist.core.feedback import open_store
 from stylist.core.paths import data_dir
 from stylist.models.captioner import Captioner
 from stylist.recommend.recommender import Recommender
@@ -43,22 +43,22 @@ class Stylist:
         config.lm.check()
         self.data = data_dir(config.data_dir)
         self.access = Access(config)
-        self.visitors = visitors or Visitors(self.data, config)
+        store = visitors.store if visitors else open_store(config.db, self.data)
+        self.visitors = visitors or Visitors(self.data, config, store)
         self.models = models or ModelThread(config.model_threads)
         captioner = Captioner.load(config.captioner)
         catalog = open_catalog(config.catalog, self.data, captioner)
         # version 0: the adapter named with the LLM, the embedded SFT adapter, or a fresh LoRA for an LLM named
         # without one; the PMI reference of every refined version and where the refine worker starts
         lm = with_initial_adapter(config.lm, self.data / "adapters")
-        registry = AdapterRegistry(self.data / "adapters", lm.adapter)
+        registry = AdapterRegistry(self.data / "adapters", lm.adapter, store)
         recommender = Recommender.load(catalog, llm=lm, embedder=config.embedder, data=self.data)
-        store = FeedbackStore(self.data / "feedback.sqlite")
         preference = load_preference()
         self.catalog = ActiveCatalog(catalog, self.data, self.access, captioner, recommender, self.models)
         self.suggestions = Suggestions(self.access, captioner, recommender, registry, store, preference, config.per_slot,
                            self.visitors, self.models)
         self.votes = Votes(self.access, store, preference, self.visitors, self.models)
-        self.refine = RefineControl(self.access, registry, RefineWorker(self.data, lm), store,
+        self.refine = RefineControl(self.access, registry, RefineWorker(self.data, lm, store), store,
                                  config.refine_args)
 
     def served_paths(self) -> list[str]:
@@ -79,7 +79,8 @@ class StartingStylist:
         self.config = config
         self.data: Path = data_dir(config.data_dir)
         self.access = Access(config)
-        self.visitors = Visitors(self.data, config)  # a page gets its visitor id and name at once
+        # a page gets its visitor id and name at once; an unreachable store ends the start here, in one line
+        self.visitors = Visitors(self.data, config, open_store(config.db, self.data))
         self._loaded = threading.Event()
         self._app: Stylist | None = None
         self._models = ModelThread(config.model_threads)

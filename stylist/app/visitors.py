@@ -4,7 +4,9 @@ A page never names its visitor: on page load the server issues a random id signe
 `<data>/visitor-secret`, never served and never sent to a page), the browser keeps the token and sends it back,
 and every action verifies the signature before it reads or writes anyone's votes. With Gradio's login
 (`--auth`), the login name is the id. The name box only sets a display name, shown to others only with the
-visitor's consent; the feedback store keys votes by the verified id.
+visitor's consent; the feedback store keys votes by the verified id and keeps the display names (a rename writes
+one row). Several replicas verify each other's tokens when they share `$STYLIST_SECRET` (at least 32 characters):
+the signing keys are then derived from it instead of kept in the data folder.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import hmac
 import json
 import os
 import secrets
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -22,6 +25,7 @@ from pathlib import Path
 from stylist.app.access import RateLimit, clean_user
 from stylist.app.config import AppConfig
 from stylist.core.errors import StylistError
+from stylist.core.feedback import FeedbackStore
 from stylist.core.paths import writing
 
 NO_VISITOR = "this page has no valid visitor id: reload the page"
@@ -31,13 +35,13 @@ ADDRESSES_KEPT = 100_000  # visitor -> address entries kept (the oldest are forg
 
 
 class Visitors:
-    """Issue and verify visitor tokens; keep each visitor's display name and sharing choice in the data folder."""
+    """Issue and verify visitor tokens; keep each visitor's display name and sharing choice in the feedback store."""
 
-    def __init__(self, data: Path, config: AppConfig):
-        self.path = data / "visitors.json"
-        self._key = _secret(data / "visitor-secret")
-        self._lock = threading.Lock()  # one writer at a time for the names file
-        self._profiles: dict[str, dict] = json.loads(self.path.read_text()) if self.path.exists() else {}
+    def __init__(self, data: Path, config: AppConfig, store: FeedbackStore):
+        self.store = store
+        self._key = bytes.fromhex(install_secret(data, "visitor-secret"))
+        self._lock = threading.Lock()  # for the addresses
+        _import_names(data / "visitors.json", store)
         self._addresses: OrderedDict[str, str] = OrderedDict()  # visitor -> the address that last loaded its page
         self._minting = RateLimit("new visitor ids", config, address="visitors_per_minute_per_address")
 
@@ -106,45 +110,60 @@ class Visitors:
     def name(self, visitor: str) -> str:
         """The display name, else one made from the id (nothing is stored until the visitor sets a name, so
         opening pages does not grow the file); a login's name is the login."""
-        name = self._profiles.get(visitor, {}).get("name")
+        name = self.store.visitor(visitor)[0]
         return name or (f"guest-{visitor[2:6]}" if visitor.startswith("v-") else clean_user(visitor))
 
     def sharing(self, visitor: str) -> bool:
-        return bool(self._profiles.get(visitor, {}).get("share"))
+        return self.store.visitor(visitor)[1]
 
     def rename(self, visitor: str, name: str | None) -> str:
         """Set the display name (cleaned as every name shown to others); returns it."""
         name = clean_user(name)
-        self._update(visitor, name=name)
+        self.store.set_visitor(visitor, name=name)
         return name
 
     def share(self, visitor: str, on: bool) -> None:
         """Whether others with similar taste see this visitor's display name (off until the visitor says so)."""
-        self._update(visitor, share=bool(on))
+        self.store.set_visitor(visitor, share=bool(on))
 
     def shown_as(self, visitor: str, anonymous: str) -> str:
         """How this visitor appears to others: the display name with consent, else `anonymous`."""
         return self.name(visitor) if self.sharing(visitor) else anonymous
 
-    def _update(self, visitor: str, **changes) -> None:
-        with self._lock:
-            profile = {"name": None, "share": False, **self._profiles.get(visitor, {}), **changes}
-            self._profiles[visitor] = profile
-            with writing(self.path.parent):
-                tmp = self.path.with_name(self.path.name + ".tmp")
-                tmp.write_text(json.dumps(self._profiles, indent=1))
-                os.replace(tmp, self.path)  # write-then-rename: a crash never leaves half a file
-
     def _signature(self, visitor: str) -> str:
         return hmac.new(self._key, visitor.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _secret(path: Path) -> bytes:
-    """The per-install signing key."""
-    key = bytes.fromhex(secret_file(path) or "00")
-    if len(key) < 16:
-        raise StylistError(f"{path}: the signing key is too short; delete it and restart (visitors get new ids)")
-    return key
+def install_secret(data: Path, name: str) -> str:
+    """A signing key (hex) of this install: derived from `$STYLIST_SECRET` when set (every replica then has the
+    same), else kept in `<data>/<name>`."""
+    shared = os.environ.get("STYLIST_SECRET")
+    if shared is None:
+        key = secret_file(data / name)
+        if len(key) < 32:
+            raise StylistError(f"{data / name}: the signing key is too short; delete it and restart (visitors get new "
+                               "ids)")
+        return key
+    if len(shared) < 32:
+        raise StylistError("$STYLIST_SECRET is too short: give every replica the same random text of at least 32 "
+                           "characters (e.g. `openssl rand -hex 32`)")
+    return hmac.new(shared.encode(), name.encode(), hashlib.sha256).hexdigest()
+
+
+def _import_names(path: Path, store: FeedbackStore) -> None:
+    """Move the display names an earlier version kept in `visitors.json` into the store, once: the file is then
+    renamed `.imported` (names already in the store win)."""
+    if not path.exists():
+        return
+    try:
+        profiles = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise StylistError(f"{path}: cannot read the display names to import ({exc}); fix or move it aside") from exc
+    added = store.add_visitors(profiles)
+    with writing(path.parent):
+        os.replace(path, path.with_name(path.name + ".imported"))
+    print(f"imported {added} display names from {path} into the feedback store {store.location} (the file is kept "
+          f"as {path.name}.imported)", file=sys.stderr)
 
 
 def secret_file(path: Path) -> str:

@@ -14,6 +14,11 @@ A numbered version whose files do not load (adapter_config.json unreadable, adap
 truncated) is reported once on stderr and marked broken with a `broken` file holding the reason; it is
 never deleted. `active()` then falls back along the parent chain to a complete version (finally 0), `list`
 shows it as broken and `activate` refuses it. Delete the `broken` file after repairing the folder.
+
+With a PostgreSQL feedback store (`--db`, shared by several app replicas) the active version is recorded in the
+database instead of `active.json`, so every replica switches on its next request; the version folders are on a
+folder all replicas mount. A replica that does not see the active version's folder (yet) says so once and keeps
+serving the last version it served.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from pathlib import Path
 from safetensors import SafetensorError, safe_open
 
 from stylist.core.errors import StylistError
+from stylist.core.feedback import FeedbackStore, open_store
 from stylist.core.options import summary
 from stylist.core.paths import CHECKPOINTS, data_dir, writing
 
@@ -42,6 +48,7 @@ BROKEN = "broken"  # marker file in a version folder that does not load; holds t
 CONFIG = "adapter_config.json"
 WEIGHTS = "adapter_model.safetensors"
 
+ACTIVE_KEY = "adapter_active"  # the active version's entry in a shared store's meta table
 _reported: set[Path] = set()  # broken folders already reported by this process (unmarked ones recur)
 
 
@@ -66,11 +73,15 @@ class AdapterVersion:
 class AdapterRegistry:
     """The versions under `root` (default `<data folder>/adapters`); version 0 is `initial`: the committed SFT
     adapter of the embedded LLM, or the adapter the app or refine was given with another LLM (a fresh LoRA when
-    none was)."""
+    none was). `store`: a shared (PostgreSQL) feedback store, which then holds the active version."""
 
-    def __init__(self, root: str | Path | None = None, initial: str | Path | None = None):
+    def __init__(self, root: str | Path | None = None, initial: str | Path | None = None,
+                 store: FeedbackStore | None = None):
         self.root = Path(root) if root is not None else data_dir() / "adapters"
         self.initial = Path(initial) if initial is not None else SFT_ADAPTER
+        self.shared = store if store is not None and store.shared else None
+        self._served: int | None = None  # the last version `active_number` returned
+        self._missing: set[int] = set()  # active versions whose folder this replica lacked (said once)
         with writing(self.root):
             self.root.mkdir(parents=True, exist_ok=True)
 
@@ -124,8 +135,24 @@ class AdapterRegistry:
 
     def active_number(self) -> int:
         """The pointer's version, or the nearest complete one it was refined from (0 when there is none)."""
-        number = _read_json(self.root / POINTER).get("version", 0)
-        return self._usable(number if number in self.numbers() else 0)
+        number = self._pointer()
+        if number not in self.numbers():
+            if self.shared is None or not number:
+                number = 0
+            else:  # activated by a replica whose folder this one does not see (yet)
+                if number not in self._missing:
+                    self._missing.add(number)
+                    print(f"warning: adapter version {number} is active in {self.shared.location}, but "
+                          f"{self.root / str(number)} is missing here; serving v{self._served or 0} until it appears",
+                          file=sys.stderr)
+                return self._served or 0
+        self._served = self._usable(number)
+        return self._served
+
+    def _pointer(self) -> int:
+        """The version set active: the shared store's (else `active.json`'s, until one is activated there)."""
+        value = self.shared.meta(ACTIVE_KEY) if self.shared is not None else None
+        return int(value) if value is not None else _read_json(self.root / POINTER).get("version", 0)
 
     def active(self) -> AdapterVersion:
         return self.get(self.active_number())
@@ -140,6 +167,8 @@ class AdapterRegistry:
                                f"activated; the nearest complete version it came from is v{self._usable(version.number)}")
         with writing(self.root):
             _write_json(self.root / POINTER, {"version": version.number, "time": time.time()})
+        if self.shared is not None:
+            self.shared.set_meta(ACTIVE_KEY, str(version.number))
         version.active = True
         return version
 
@@ -248,9 +277,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("version", nargs="?", help="version number to activate (e.g. 2 or v2)")
     parser.add_argument("--data-dir", default=None, help="data folder (default: $STYLIST_DATA_DIR or ./data)")
     parser.add_argument("--sft-adapter", default=None, help=f"version 0 (default: {SFT_ADAPTER})")
+    parser.add_argument("--db", default=None, help="the replicas' postgresql:// store, which holds the active "
+                                                   "version (default: $STYLIST_DB; none: active.json)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
-    registry = AdapterRegistry(data_dir(args.data_dir) / "adapters", args.sft_adapter)
+    data = data_dir(args.data_dir)
+    store = open_store(args.db, data) if args.db or os.environ.get("STYLIST_DB") else None
+    registry = AdapterRegistry(data / "adapters", args.sft_adapter, store)
     if args.action == "activate":
         if args.version is None:
             raise StylistError("say which version to activate, e.g. `adapters activate 2`")

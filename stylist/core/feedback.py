@@ -54,10 +54,12 @@ from stylist.core.prompts import completion, outfit_prompt
 LABELS = ("like", "dislike")
 DB_NAME = "feedback.sqlite"
 
+SCHEMA_VERSION = 3  # 1: events and meta; 2: + origin columns (pooled imports); 3: + visitors (display names) and
+# the readiness indexes
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
+CREATE TABLE events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
-    user TEXT NOT NULL,
+    "user" TEXT NOT NULL,
     time REAL NOT NULL,
     context_key TEXT NOT NULL,
     context TEXT NOT NULL,
@@ -68,15 +70,23 @@ CREATE TABLE IF NOT EXISTS events (
     label TEXT NOT NULL CHECK (label IN ('like', 'dislike')),
     undone_at REAL
 );
-CREATE INDEX IF NOT EXISTS events_user ON events (user, time);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE INDEX events_user ON events ("user", time);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 COLUMNS = ["id", "user", "time", "context_key", "context", "options", "item_id", "item_text", "adapter_version",
            "label", "undone_at"]
-# columns added after the first release: a store made before them gains them when it is opened
+# columns added in schema 2: a store made before them gains them when it is opened
 ADDED_COLUMNS = {"origin": "TEXT", "origin_id": "INTEGER"}
-_ORIGIN_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS events_origin ON events (origin, origin_id) WHERE origin IS NOT NULL"
-_EVENT_COLUMNS = ", ".join(COLUMNS + list(ADDED_COLUMNS))
+ORIGIN_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS events_origin ON events (origin, origin_id) WHERE origin IS NOT NULL"
+# what a refresh of the refine readiness looks up (readiness.py): events by context, new and undone ones by time
+READINESS_INDEXES = ['CREATE INDEX IF NOT EXISTS events_context ON events ("user", context_key)',
+                     "CREATE INDEX IF NOT EXISTS events_time ON events (time)",
+                     # partial: a plain one would be the planner's pick for `undone_at IS NULL`, most of the table
+                     "CREATE INDEX IF NOT EXISTS events_undone ON events (undone_at) WHERE undone_at IS NOT NULL"]
+VISITORS_TABLE = ("CREATE TABLE IF NOT EXISTS visitors (id TEXT PRIMARY KEY, name TEXT, "
+                  "share INTEGER NOT NULL DEFAULT 0)")
+TABLES = {"events", "meta", "visitors"}
+EVENT_COLUMNS = ", ".join(f'"{c}"' for c in COLUMNS + list(ADDED_COLUMNS))  # "user" is a keyword in PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -157,11 +167,18 @@ class Vote:
 
 
 class FeedbackStore:
-    """Click events in `<data folder>/feedback.sqlite`. Safe to open from several processes at once."""
+    """Click events and visitors' display names in `<data folder>/feedback.sqlite`: SQLite, the embedded default.
+    `PostgresStore` (feedback_pg.py) runs the same queries on a server that several app replicas share; this
+    class holds them, written once in the SQL both read (`?` parameters, `"user"` quoted). Safe to open from
+    several processes at once."""
+
+    location: str  # what a line about the store names
+    shared = False  # True: a server several replicas use, which also holds the active adapter version
 
     def __init__(self, path: str | Path | None = None):
         path = Path(path) if path is not None else data_dir() / DB_NAME
         self.path = path if path.suffix else path / DB_NAME
+        self.location = str(self.path)
         try:
             with writing(self.path.parent):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -171,8 +188,7 @@ class FeedbackStore:
                         if not new:
                             self._check(db)  # before anything is written: a refused store keeps every byte
                         db.execute("PRAGMA journal_mode=WAL")
-                        db.executescript(_SCHEMA)
-                        self._upgrade(db)
+                    self._open_schema()
                 except BaseException:
                     if new:
                         self.path.unlink(missing_ok=True)
@@ -191,24 +207,63 @@ class FeedbackStore:
         if report != ["ok"]:  # the report's lines name the damaged pages under a heading
             problems = [line for row in report for line in row.splitlines() if not line.startswith("***")]
             raise self._damaged("; ".join(problems or report))
+        self._refuse_newer(self._schema_found(db))
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         columns = [row[1] for row in db.execute("PRAGMA table_info(events)")]
-        if tables - {"events", "sqlite_sequence", "meta"} or (
+        if tables - TABLES - {"sqlite_sequence"} or (
                 tables and columns not in (COLUMNS, COLUMNS + list(ADDED_COLUMNS))):
             found = ", ".join(sorted(tables))[:120]
             raise StylistError(f"{self.path}: not a stylist feedback database (its tables: {found}); it is left as it "
                                "is: move it aside or pass another --data-dir to start fresh")
 
+    def _open_schema(self) -> None:
+        """Create the tables of a new store or upgrade an older one to `SCHEMA_VERSION`, in one transaction (one
+        line says which); a store of a newer schema is refused before anything is written."""
+        with self._write() as db:
+            found = self._schema_found(db)
+            self._refuse_newer(found)
+            if found != SCHEMA_VERSION:
+                self._migrate(db, found)
+                db.execute("INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT (key) DO UPDATE SET "
+                           "value = excluded.value", (str(SCHEMA_VERSION),))
+            if db.execute("SELECT 1 FROM meta WHERE key = 'instance'").fetchone() is None:
+                db.execute("INSERT INTO meta (key, value) VALUES ('instance', ?)", (uuid.uuid4().hex[:12],))
+        if found != SCHEMA_VERSION:
+            done = "created" if found is None else f"upgraded from schema {found}"
+            print(f"feedback store {self.location}: {done} to schema {SCHEMA_VERSION}", file=sys.stderr)
+
+    def _refuse_newer(self, found: int | None) -> None:
+        if found is not None and found > SCHEMA_VERSION:
+            raise StylistError(f"{self.location}: the feedback store has schema {found}, newer than this stylist reads "
+                               f"({SCHEMA_VERSION}); it is left as it is: upgrade stylist, or use another store")
+
     @staticmethod
-    def _upgrade(db: sqlite3.Connection) -> None:
-        """Give a store of an earlier version the columns added since, and this store its instance id once."""
+    def _schema_found(db: sqlite3.Connection) -> int | None:
+        """The store's schema version (None: no tables yet); a store made before versions were recorded is read
+        from its columns."""
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "events" not in tables:
+            return None
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() if "meta" in tables else None
+        if row is not None:
+            return int(row[0])
+        return 2 if "origin" in {row[1] for row in db.execute("PRAGMA table_info(events)")} else 1
+
+    @staticmethod
+    def _migrate(db: sqlite3.Connection, found: int | None) -> None:
+        """Schema `found` (None: nothing) -> `SCHEMA_VERSION`, inside the caller's transaction."""
+        if found is None:
+            for statement in _SCHEMA.split(";")[:-1]:
+                db.execute(statement)
+        db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         present = {row[1] for row in db.execute("PRAGMA table_info(events)")}
         for column, kind in ADDED_COLUMNS.items():
             if column not in present:
                 db.execute(f"ALTER TABLE events ADD COLUMN {column} {kind}")
-        db.execute(_ORIGIN_INDEX)
-        if db.execute("SELECT 1 FROM meta WHERE key = 'instance'").fetchone() is None:
-            db.execute("INSERT INTO meta VALUES ('instance', ?)", (uuid.uuid4().hex[:12],))
+        db.execute(ORIGIN_INDEX)
+        db.execute(VISITORS_TABLE)
+        for statement in READINESS_INDEXES:
+            db.execute(statement)
 
     def _damaged(self, detail: str) -> StylistError:
         """The one line for a store SQLite reads as corrupt: it says how to save the votes still in it."""
@@ -269,19 +324,20 @@ class FeedbackStore:
         if label not in LABELS:
             raise StylistError(f"label must be one of {', '.join(LABELS)}, got {label!r}")
         options = list(options) or [item]
+        _refuse_nul(user, item.id, item.text)
         now = time.time()
         with self._write() as db:
-            if replaces is not None and db.execute("SELECT 1 FROM events WHERE id = ? AND user = ?",
+            if replaces is not None and db.execute('SELECT 1 FROM events WHERE id = ? AND "user" = ?',
                                                    (replaces, user)).fetchone() is None:
                 raise StylistError(f"vote #{replaces} is not one of your votes: you can change only your own")
             if replaces is not None:
                 self._take_back(db, replaces, user)
-            cursor = db.execute(
-                "INSERT INTO events (user, time, context_key, context, options, item_id, item_text, adapter_version,"
-                " label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            event_id = db.execute(
+                'INSERT INTO events ("user", time, context_key, context, options, item_id, item_text, adapter_version,'
+                " label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (user, now, context.key, json.dumps(asdict(context)), json.dumps([asdict(o) for o in options]),
-                 item.id, item.text, adapter_version, label))
-        return Event(cursor.lastrowid, user, now, context, options, item.id, item.text, adapter_version, label)
+                 item.id, item.text, adapter_version, label)).fetchone()[0]
+        return Event(event_id, user, now, context, options, item.id, item.text, adapter_version, label)
 
     def undo(self, event_id: int, user: str | None = None) -> bool:
         """Retract a click (kept in the table, marked undone). False if there was nothing to undo."""
@@ -293,27 +349,27 @@ class FeedbackStore:
         """Mark a vote undone inside a write transaction (of `user` only, when given); False if nothing changed."""
         query, args = "UPDATE events SET undone_at = ? WHERE id = ? AND undone_at IS NULL", [time.time(), event_id]
         if user is not None:
-            query, args = query + " AND user = ?", args + [user]
+            query, args = query + ' AND "user" = ?', args + [user]
         return db.execute(query, args).rowcount > 0
 
     def events(self, user: str | None = None, include_undone: bool = False, limit: int | None = None) -> list[Event]:
         """Events, newest first; all users when `user` is None."""
         where, args = [], []
         if user is not None:
-            where.append("user = ?")
+            where.append('"user" = ?')
             args.append(user)
         if not include_undone:
             where.append("undone_at IS NULL")
-        query = f"SELECT {_EVENT_COLUMNS} FROM events" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC"
+        query = f"SELECT {EVENT_COLUMNS} FROM events" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC"
         if limit is not None:
             query += f" LIMIT {int(limit)}"
         with self._transaction() as db:  # one read transaction: a consistent snapshot
             rows = db.execute(query, args).fetchall()
-        return [_event(row) for row in rows]
+        return [event_of_row(row) for row in rows]
 
     def counts(self, user: str | None = None) -> dict[str, int]:
         """Active likes and dislikes, and undone clicks, for one user or everyone."""
-        where, args = ("WHERE user = ?", [user]) if user is not None else ("", [])
+        where, args = ('WHERE "user" = ?', [user]) if user is not None else ("", [])
         with self._transaction() as db:
             rows = db.execute(f"SELECT label, undone_at IS NOT NULL, COUNT(*) FROM events {where} "
                               "GROUP BY label, undone_at IS NOT NULL", args).fetchall()
@@ -324,7 +380,7 @@ class FeedbackStore:
 
     def users(self) -> list[str]:
         with self._transaction() as db:
-            return [row[0] for row in db.execute("SELECT DISTINCT user FROM events ORDER BY user")]
+            return [row[0] for row in db.execute('SELECT DISTINCT "user" FROM events ORDER BY "user"')]
 
     def history_texts(self, user: str) -> tuple[list[str], list[str]]:
         """The texts of the items a user currently likes and dislikes, newest first."""
@@ -345,6 +401,50 @@ class FeedbackStore:
         with self._transaction() as db:
             return db.execute("SELECT value FROM meta WHERE key = 'instance'").fetchone()[0]
 
+    @contextmanager
+    def exclusive(self, key: int, busy: str) -> Iterator[None]:
+        """Hold lock `key` across every process of every replica of this store, or raise `busy`. SQLite's
+        processes share one machine and its data folder, whose file lock serves (refine_protocol.py)."""
+        yield
+
+    def locked(self, key: int) -> bool:
+        """Whether some process holds `exclusive(key)` now."""
+        return False
+
+    def meta(self, key: str) -> str | None:
+        """A setting every process of this store shares (e.g. the active adapter version on a server)."""
+        with self._transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write() as db:
+            db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
+                       "excluded.value", (key, value))
+
+    def visitor(self, visitor: str) -> tuple[str | None, bool]:
+        """A visitor's display name (None: never set) and whether they agreed to show it to others."""
+        with self._transaction() as db:
+            row = db.execute("SELECT name, share FROM visitors WHERE id = ?", (visitor,)).fetchone()
+        return (row[0], bool(row[1])) if row else (None, False)
+
+    def set_visitor(self, visitor: str, name: str | None = None, share: bool | None = None) -> None:
+        """Set a visitor's display name or sharing choice (one row: a rename rewrites nothing else)."""
+        field, value = ("name", name) if share is None else ("share", int(share))
+        with self._write() as db:
+            db.execute(f"INSERT INTO visitors (id, {field}) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET "
+                       f"{field} = excluded.{field}", (visitor, value))
+
+    def add_visitors(self, profiles: dict[str, dict]) -> int:
+        """Import display names (`{visitor: {"name", "share"}}`, as visitors.json held them) in one transaction;
+        a visitor already known here keeps theirs. Returns how many were added."""
+        added = 0
+        with self._write() as db:
+            for visitor, profile in profiles.items():
+                added += db.execute("INSERT INTO visitors (id, name, share) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                                    (visitor, profile.get("name"), int(bool(profile.get("share"))))).rowcount
+        return added
+
     def add_imported(self, events: Sequence[Event]) -> int:
         """Store events exported by another instance (their `origin`/`origin_id` set), in one transaction; those
         already here (cast here, or imported before) are skipped. Returns how many were added."""
@@ -353,10 +453,12 @@ class FeedbackStore:
             for e in events:
                 if e.origin == instance:
                     continue  # cast here in the first place
+                _refuse_nul(e.user, e.item_id, e.item_text)
                 context = Context(tuple(e.context.captions), e.context.slot, e.context.occasion, e.context.season)
                 cursor = db.execute(
-                    "INSERT OR IGNORE INTO events (user, time, context_key, context, options, item_id, item_text,"
-                    " adapter_version, label, undone_at, origin, origin_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    'INSERT INTO events ("user", time, context_key, context, options, item_id, item_text,'
+                    " adapter_version, label, undone_at, origin, origin_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
                     (e.user, e.time, context.key, json.dumps(asdict(context)), json.dumps([asdict(o) for o in e.options]),
                      e.item_id, e.item_text, e.adapter_version, e.label, e.undone_at, e.origin, e.origin_id))
                 added += cursor.rowcount
@@ -374,6 +476,27 @@ class FeedbackStore:
             tmp.unlink(missing_ok=True)
             raise
         return len(pairs)
+
+
+def open_store(db: str | None = None, data: str | Path | None = None) -> FeedbackStore:
+    """The feedback store the app and the refine worker share: `db` (else `$STYLIST_DB`), a `postgresql://` URL,
+    opens it on that server; none keeps SQLite in the data folder."""
+    db = db or os.environ.get("STYLIST_DB")
+    if not db:
+        return FeedbackStore(data_dir(data) / DB_NAME)
+    if not db.startswith(("postgresql://", "postgres://")):
+        raise StylistError("--db must be a postgresql://user:password@host:port/database URL, got "
+                           f"{db.partition(':')[0][:20]!r}: "
+                           "(leave it out for SQLite in the data folder)")
+    from stylist.core.feedback_pg import PostgresStore  # psycopg: needed only for a server
+
+    return PostgresStore(db)
+
+
+def _refuse_nul(*texts: str) -> None:
+    """PostgreSQL's text holds no NUL character; both back-ends refuse it, so a store moves between them whole."""
+    if any("\x00" in text for text in texts):
+        raise StylistError("a vote's user and item text cannot hold a NUL character (\\x00)")
 
 
 def _create_private(path: Path) -> bool:
@@ -418,7 +541,7 @@ def build_votes(events: Sequence[Event]) -> list[Vote]:
             for e in latest.values()]
 
 
-def _event(row: tuple) -> Event:
+def event_of_row(row: tuple) -> Event:
     id_, user, time_, _key, context, options, item_id, item_text, version, label, undone_at, origin, origin_id = row
     ctx = json.loads(context)
     return Event(id_, user, time_, Context(tuple(ctx["captions"]), ctx.get("slot"), ctx.get("occasion"),
@@ -434,10 +557,19 @@ HELDOUT_PERCENT = 20  # of outfit contexts, kept out of training to measure pref
 Example = TypeVar("Example", Pair, Vote)
 
 
+def bucket(context_key: str) -> int:
+    """0-99 by a hash of the outfit context (the same for every run and process): those below the held-out percent
+    are kept out of training."""
+    return int(hashlib.sha1(context_key.encode()).hexdigest(), 16) % 100
+
+
+def held_out(context_key: str, heldout_percent: int) -> bool:
+    return bucket(context_key) < heldout_percent
+
+
 def split_pairs(examples: Sequence[Example], heldout_percent: int) -> tuple[list[Example], list[Example]]:
     """(train, held-out) pairs or votes by a hash of the context, so a held-out outfit prompt is never trained on."""
-    heldout = {p.context_key for p in examples
-               if int(hashlib.sha1(p.context_key.encode()).hexdigest(), 16) % 100 < heldout_percent}
+    heldout = {p.context_key for p in examples if held_out(p.context_key, heldout_percent)}
     return ([p for p in examples if p.context_key not in heldout], [p for p in examples if p.context_key in heldout])
 
 
@@ -489,13 +621,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--catalog", default=None, help="the catalog the votes were cast on, for the dataset card")
     parser.add_argument("--license", default="cc-by-4.0", help="the votes' licence id, for the dataset card")
     parser.add_argument("--data-dir", default=None, help="data folder (default: $STYLIST_DATA_DIR or ./data)")
+    parser.add_argument("--db", default=None, help="a postgresql:// store instead (default: $STYLIST_DB, else SQLite "
+                                                   "in the data folder)")
     args = parser.parse_args(argv)
     if args.format == "dataset" and (args.out is None or args.user is not None):
         parser.error("--format dataset needs --out FOLDER and exports every user")
-    path = data_dir(args.data_dir, create=False) / DB_NAME
-    if not path.is_file():
-        raise StylistError(f"no feedback recorded yet: {path} does not exist (run the app, or pass --data-dir)")
-    store = FeedbackStore(path)
+    if not (args.db or os.environ.get("STYLIST_DB")):
+        path = data_dir(args.data_dir, create=False) / DB_NAME
+        if not path.is_file():
+            raise StylistError(f"no feedback recorded yet: {path} does not exist (run the app, or pass --data-dir)")
+    store = open_store(args.db, args.data_dir)
+    path = store.location
     if args.user is not None and args.user not in store.users():
         raise StylistError(f"unknown user {args.user!r}: no votes in {path} (users: {', '.join(store.users()) or 'none'})")
     if args.format == "dataset":

@@ -27,7 +27,7 @@ from importlib import metadata
 from pathlib import Path
 
 from stylist.core.errors import StylistError
-from stylist.core.feedback import Context, Event, FeedbackStore, Option, build_pairs, build_votes
+from stylist.core.feedback import Context, Event, FeedbackStore, Option, build_pairs, build_votes, open_store
 
 PARTS = ("votes", "paired", "unpaired")
 LICENSE = "cc-by-4.0"
@@ -184,17 +184,16 @@ def read_votes(folder: str | os.PathLike) -> list[Event]:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    from stylist.core.feedback import DB_NAME
-    from stylist.core.paths import data_dir
-
     parser = argparse.ArgumentParser(prog="python -m stylist import-feedback",
                                      description="pool a feedback dataset exported by another instance into this "
                                                  "store (votes already here are skipped)")
     parser.add_argument("folder", help="a folder written by `export-feedback --format dataset`")
     parser.add_argument("--data-dir", default=None, help="data folder (default: $STYLIST_DATA_DIR or ./data)")
+    parser.add_argument("--db", default=None, help="a postgresql:// store instead (default: $STYLIST_DB, else SQLite "
+                                                   "in the data folder)")
     args = parser.parse_args(argv)
     events = read_votes(args.folder)
-    store = FeedbackStore(data_dir(args.data_dir) / DB_NAME)
+    store = open_store(args.db, args.data_dir)
     added = store.add_imported(events)
     print(json.dumps({"read": len(events), "added": added, "skipped": len(events) - added}))
     return 0

@@ -24,6 +24,7 @@ from stylist.core.paths import data_dir
 RUNNING = ("starting", "running", "saving")  # states of a live worker
 STATES = (*RUNNING, "done", "stopped", "failed", "idle")  # "idle": no run yet
 LOCK_BUSY = "a refinement is already running (one at a time)"
+SERVER_LOCK = 0x5717_0002  # the refine's advisory lock key on a shared (PostgreSQL) store: one run across replicas
 
 
 @dataclass

@@ -33,12 +33,12 @@ from pathlib import Path
 
 from stylist.core.adapters import AdapterRegistry
 from stylist.core.errors import StylistError
-from stylist.core.feedback import DB_NAME, FeedbackStore, Pair, Vote, readiness, split_pairs
+from stylist.core.feedback import Pair, Vote, open_store, readiness, split_pairs
 from stylist.core.options import config_from, config_parser, summary
 from stylist.core.paths import data_dir, shared_data
 from stylist.core.prompts import trl_row
 from stylist.core.refine_options import RefineConfig, training_examples
-from stylist.core.refine_protocol import RefineResult, RefineStatus, refine_lock
+from stylist.core.refine_protocol import LOCK_BUSY, SERVER_LOCK, RefineResult, RefineStatus, refine_lock
 from stylist.data.corpus import negative_pairs
 from stylist.models.likelihood import completion_logprobs
 from stylist.models.lm import BASE_LM, with_initial_adapter
@@ -176,7 +176,7 @@ def _refine(data: str | Path | None, user: str | None, config: RefineConfig | No
     config = config or RefineConfig()
     spec = LMSpec.of(llm, sft_adapter).check()
     data = data_dir(data)
-    store = FeedbackStore(data / DB_NAME)
+    store = open_store(data=data)  # the app's, named by $STYLIST_DB when it is on a server
     examples = training_examples(store, config.method, user)  # a snapshot: clicks made meanwhile wait for the next run
     ready = readiness(examples, config.min_pairs, config.heldout_percent)
     if ready.needed:
@@ -185,7 +185,7 @@ def _refine(data: str | Path | None, user: str | None, config: RefineConfig | No
                 "a pair is a liked and a disliked or passed-over suggestion for the same outfit")
         raise StylistError(f"not enough to refine on: {who} has {ready.describe()} ({unit})")
     spec = with_initial_adapter(spec, data / "adapters")
-    registry = AdapterRegistry(data / "adapters", spec.adapter)
+    registry = AdapterRegistry(data / "adapters", spec.adapter, store)
     if main_process():  # under accelerate launch, rank 0 alone cleans, writes and activates
         registry.clean()
     train, _ = split_pairs(examples, config.heldout_percent)
@@ -281,9 +281,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     config = config_from(RefineConfig, args)
     # the status file is shared: a worker that finds the lock taken raises here, before writing anything to it;
-    # the lock is released right after the final state is written, so a reader never sees a live state unlocked
+    # the lock is released right after the final state is written, so a reader never sees a live state unlocked;
+    # on a shared store the database's lock makes it one run across replicas, whatever folder each one has
     writer = main_process()  # the other ranks of an `accelerate launch` train alongside it, and only train
-    with refine_lock(args.data_dir, args.lock_fd) if writer else nullcontext():
+    with (refine_lock(args.data_dir, args.lock_fd) if writer else nullcontext(),
+          open_store(data=args.data_dir).exclusive(SERVER_LOCK, LOCK_BUSY) if writer else nullcontext()):
         status = StatusCallback(args.status_file if writer else None,
                                 RefineStatus("running", args.user, time.time(), pid=os.getpid()), args.stop_file)
         status.update()

@@ -22,7 +22,7 @@ from stylist.app.ui.components.catalog import create_catalog_tab
 from stylist.app.ui.components.feedback import create_feedback_tab
 from stylist.app.ui.components.refine import create_refine_tab
 from stylist.app.ui.components.style import create_style_tab
-from stylist.app.visitors import secret_file
+from stylist.app.visitors import install_secret
 
 INTRO = """# stylist: complete your outfit
 
@@ -134,6 +134,7 @@ def with_queue(demo: gr.Blocks, config: AppConfig) -> gr.Blocks:
 
 
 def _browser_secret(app: Stylist) -> str:
-    """A per-install key so the browser's copy of the token survives restarts. Gradio sends it to the page, so
-    it hides nothing: the token's own signature (visitors.py) is what makes it trustworthy."""
-    return secret_file(app.data / "browser-secret")
+    """A per-install key (one for all replicas given one `$STYLIST_SECRET`) so the browser's copy of the token
+    survives restarts and a change of replica. Gradio sends it to the page, so it hides nothing: the token's own
+    signature (visitors.py) is what makes it trustworthy."""
+    return install_secret(app.data, "browser-secret")
