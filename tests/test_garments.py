@@ -22,6 +22,9 @@ from stylist.core.vocabulary import OTHER, slot_of, split_garments
     ("pendant light", OTHER), ("glass modern pendant light", OTHER), ("nail polish in boots", OTHER),
     ("striped bikini top", OTHER), ("Dressers", OTHER), ("Flatware", OTHER),
     ("short sleeves", OTHER), ("a white logo on the chest", OTHER), ("with short sleeves", OTHER),
+    ("nail polish", OTHER), ("lighting pendant", OTHER), ("iphone case", OTHER), ("yellow floral sundress", "dresses"),
+    ("river island gold tone gem front skinny jeans belt", "accessories"), ("christian louboutin pigalle", "shoes"),
+    ("j.crew embellished cotton cardigan sweater", "outerwear"), ("ray-ban round green classic", "accessories"),
 ])
 def test_the_garment_is_the_head_of_the_phrase_and_details_are_no_garment(text, slot):
     assert slot_of(text) == slot
@@ -48,7 +51,7 @@ def test_the_reader_reads_held_out_polyvore_titles():
     from stylist.data.garment_labels import labelled_titles
     from stylist.evaluation.garments import evaluate
     result = evaluate(labelled_titles("valid"))
-    assert result["n"] > 600 and result["accuracy"] >= 0.94
+    assert result["n"] > 600 and result["accuracy"] >= 0.95
 
 
 def test_the_recommend_command_refuses_an_unknown_occasion_and_lists_the_choices(capsys):
