@@ -1,6 +1,12 @@
 """The garment reader: product titles and typed phrases to slots, and typed descriptions to garments."""
 
 import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +67,17 @@ def test_the_recommend_command_refuses_an_unknown_occasion_and_lists_the_choices
         main(["recommend", "--help"])
     shown = " ".join(capsys.readouterr().out.split())
     assert "re-ranks them." in shown and "beach" in shown and "spring, summer, autumn, winter" in shown
+
+
+def test_the_recommend_command_cuts_a_10000_character_caption_says_so_and_stays_small():
+    caption = ("navy cotton t-shirt with a white logo on the chest and short sleeves " * 150)[:10_000]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    begin = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "stylist", "recommend", "--caption", caption], env=env,
+                          capture_output=True, text=True, timeout=300)
+    wall = time.monotonic() - begin
+    assert done.returncode == 0, done.stderr[-500:]
+    assert "note: a caption of 10,000 characters was cut to" in done.stderr and "bottoms" in done.stdout
+    # the largest child this test process has waited for, so an upper bound for this one (ru_maxrss in KB)
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 2 * 1024 ** 2
+    assert wall < 120  # generous for a shared machine; `python bench/long_caption.py` prints the figures
