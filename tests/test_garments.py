@@ -74,7 +74,7 @@ def test_the_recommend_command_cuts_a_10000_character_caption_says_so_and_stays_
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     begin = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "stylist", "recommend", "--caption", caption], env=env,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, check=False)
     wall = time.monotonic() - begin
     assert done.returncode == 0, done.stderr[-500:]
     assert "note: a caption of 10,000 characters was cut to" in done.stderr and "bottoms" in done.stdout
