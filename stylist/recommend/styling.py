@@ -2,8 +2,8 @@
 and colour and pattern pairing. The re-ranker adds it to the model's score, and `bench/stylist_judge.py`
 reports it over many requests; the table and its reasons are written out in `docs/styling.md`.
 
-The outfit model learned from outfits where a beige leather shoulder bag goes with nearly everything, so left
-alone it offers one safe piece for every request. A stylist instead chooses the bag by the evening (a satin
+Left alone, the outfit model offers the same few safe pieces (navy and beige, a beige leather belt, a navy wool
+coat) for most requests, whatever the occasion. A stylist instead chooses the bag by the evening (a satin
 clutch), the coat by the winter, and the colour and pattern by what is worn: black with black at night, one
 print at a time, an accent colour only once. Those choices come from the request itself, so different requests
 get different first suggestions without any randomness.
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from stylist.core.attributes import words
 from stylist.core.catalog import Item
+from stylist.core.vocabulary import slot_of
 from stylist.recommend.reasons import NEUTRALS, colours_in
 
 PRINTS = frozenset({"striped", "stripes", "stripe", "floral", "polka", "dot", "dots", "checked", "check", "plaid",
@@ -29,6 +30,7 @@ PARTNERS: dict[str, frozenset[str]] = {c: frozenset(p.split(",")) for c, p in {
     "green": "white,beige", "olive": "beige,brown", "orange": "white,navy", "purple": "grey,white",
 }.items()}
 BELTED = frozenset({"trousers", "trouser", "jeans", "jean", "skirt", "shorts", "chinos"})  # what a belt is worn on
+UNBELTED = frozenset({"slip", "silk", "satin", "sequin", "sequinned"})  # a dress of these has no waist for a belt
 
 
 @dataclass(frozen=True)
@@ -75,10 +77,10 @@ WINTER_OUTERWEAR = _rule("coat puffer parka", "linen")  # in winter a coat keeps
 
 
 def fit(item: Item, slot: str, worn: Sequence[str], occasion: str | None, season: str | None) -> float:
-    """Formality and material for the occasion: 1 right, 0.5 acceptable, 0 wrong (a belt on a slip dress is
-    always wrong: nothing to wear it on)."""
+    """Formality and material for the occasion: 1 right, 0.5 acceptable, 0 wrong (a belt over a slip dress, or a
+    silk or satin one, with nothing worn that takes a belt, is always wrong)."""
     said = set(words(_text(item)))
-    if slot == "accessories" and said & {"belt", "belts"} and not any(BELTED & set(words(w)) for w in worn):
+    if slot == "accessories" and said & {"belt", "belts"} and _unbelted(worn):
         return 0.0
     rules = [r for r in (RULES.get(occasion or "", {}).get(slot),
                          WINTER_OUTERWEAR if slot == "outerwear" and season == "winter" else None) if r]
@@ -113,6 +115,13 @@ def pairing(item: Item, worn: Sequence[str], occasion: str | None) -> float:
 def score(item: Item, slot: str, worn: Sequence[str], occasion: str | None, season: str | None) -> float:
     """The rubric's marks for one suggestion, 0 to 2: formality and material, plus colour and pattern."""
     return fit(item, slot, worn, occasion, season) + pairing(item, worn, occasion)
+
+
+def _unbelted(worn: Sequence[str]) -> bool:
+    """Whether the visitor wears a slip, silk or satin dress and nothing a belt goes on."""
+    read = [set(words(w)) for w in worn]
+    return (any(UNBELTED & w for w, text in zip(read, worn) if slot_of(text) == "dresses")
+            and not any(BELTED & w for w in read))
 
 
 def _text(item: Item) -> str:
