@@ -1,7 +1,8 @@
 """Complete an outfit: for each missing slot the LM describes a piece, the embedder retrieves catalog
-items near that description, and the LM's PMI score (plus the counts) re-ranks them. The season and the
-occasion's formality are conditions (`stylist.core.attributes`): items known not to suit them are never
-candidates, and each card's reason names the visitor's item it pairs with and why.
+items near that description, and the LM's PMI score (plus the counts and a stylist's rubric of occasion,
+colour and print, `stylist.recommend.styling`) re-ranks them. The season and the occasion's formality are
+conditions (`stylist.core.attributes`): items known not to suit them are never candidates, and each card's
+reason names the visitor's item it pairs with and why.
 
     python -m stylist recommend --caption "navy cotton t-shirt" --caption "blue denim jeans" \\
         --caption "white leather sneakers" [--occasion casual] [--season summer] [--k 5] [--json]
