@@ -141,3 +141,20 @@ def test_a_slot_offers_its_most_common_category_names_only():
     items = tuple(Item(id=f"{k}{i}", title=k, category=k) for n, k in enumerate(kinds) for i in range(n + 1))
     index = CatalogIndex(items, np.zeros((len(items), 2), dtype=np.float32), np.array(["shoes"] * len(items)))
     assert index.categories["shoes"] == kinds[::-1][:NOUNS]  # the most items first
+
+
+def test_a_static_embedding_folder_is_read_without_sentence_transformers_and_embeds_the_same(tmp_path):
+    """`load_embedder` reads a folder holding one StaticEmbedding itself (sentence-transformers costs seconds of
+    imports); the vectors are those of sentence-transformers for every option the app uses, and its identity is
+    a weights fingerprint like a torch module's, so a stored index is reused."""
+    from stylist.models.embedder import StaticEmbedder, load_embedder
+
+    reference = static_embedder(tmp_path)
+    ours = load_embedder(tmp_path)
+    assert isinstance(ours, StaticEmbedder) and ours.get_embedding_dimension() == reference.get_embedding_dimension()
+    texts = [*TITLES, "an unknown word", ""]
+    for options in ({"normalize_embeddings": True, "convert_to_numpy": True},
+                    {"convert_to_tensor": True, "batch_size": 256, "show_progress_bar": False}, {}):
+        assert np.array_equal(np.asarray(ours.encode(texts, **options)), np.asarray(reference.encode(texts, **options)))
+    assert np.array_equal(ours.encode("navy wool coat"), reference.encode("navy wool coat"))
+    assert embedder_identity(ours) is not None and embedder_identity(ours) == embedder_identity(load_embedder(tmp_path))

@@ -239,7 +239,7 @@ def test_save_load_round_trip_scores_unknown_items_and_similar_users(tmp_path, e
     assert loaded.score([], [], ["gown"])[0] == pytest.approx(model.score([], [], ["gown"])[0])
     assert loaded.seen_users == {"1000"}
     with torch.no_grad():
-        loaded.embedder[0].embedding.weight.add_(1.0)  # the embedder changed since training: warn
+        loaded.embedder.embedding.weight.add_(1.0)  # the embedder changed since training: warn
     loaded._index, loaded._table = {"": 0}, loaded._table[:1]  # forget the embeddings of the old embedder
     with pytest.warns(UserWarning, match="another embedder"):
         PreferenceModel.load(tmp_path / "m", embedder=loaded.embedder)

@@ -491,3 +491,32 @@ def test_a_typed_box_naming_several_garments_gives_one_item_each(app):
     assert app.access.check_outfit(one, None, None)[0] == one
     cards = app.suggestions.recommend(["white cotton t-shirt and blue denim shorts"], "", "")
     assert "tops" not in cards and "bottoms" not in cards  # both read as the visitor's own items
+
+
+def first_titles(cards: list) -> list[str]:
+    return [card.title for card in cards]
+
+
+def test_an_evening_out_gets_a_clutch_a_coat_in_winter_and_no_belt_on_a_slip_dress(app):
+    """The stylist's rubric (`recommend/styling.py`) in the re-ranking: a satin clutch over a beige leather
+    shoulder bag for a black satin slip dress at night, a coat among the outerwear for a winter evening in
+    velvet (the catalog has wool coats), and no belt where there is nothing to wear it on."""
+    cards = app.suggestions.recommend(["black satin slip dress"], "evening", "", token=None)
+    bags = first_titles(cards["bags"])
+    assert "clutch" in bags[0] and "satin" in bags[0], bags
+    beige = [n for n, t in enumerate(bags) if "beige" in t and "shoulder bag" in t]
+    assert all(n > 0 for n in beige), bags
+    assert not any("belt" in t for t in first_titles(cards.get("accessories", []))), cards.get("accessories")
+    winter = app.suggestions.recommend(["black velvet dress"], "evening", "winter", token=None)
+    assert any("coat" in t for t in first_titles(winter["outerwear"])), first_titles(winter["outerwear"])
+    for occasion in ("casual", "evening"):
+        red = app.suggestions.recommend(["red silk slip dress"], occasion, "", token=None)
+        assert not any("belt" in t for t in first_titles(red.get("accessories", []))), red.get("accessories")
+
+
+def test_a_print_gets_a_plain_piece_and_a_sundress_is_a_dress(app):
+    stripes = first_titles(app.suggestions.recommend(["white striped cotton shirt"], "casual", "", token=None)["bottoms"])
+    prints = ("striped", "floral", "polka dot", "checked", "plaid")
+    assert any(not any(p in t for p in prints) for t in stripes), stripes
+    sundress = app.suggestions.recommend(["yellow floral sundress"], "casual", "summer", token=None)
+    assert not {"tops", "bottoms", "dresses"} & set(sundress), list(sundress)

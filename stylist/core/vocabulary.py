@@ -86,8 +86,9 @@ _TRAILING_NOUNS = {"short": "bottoms", "flat": "shoes", "flats": "shoes", "tight
                    "skinny": "bottoms", "toe": "shoes", "flip": "shoes", "brim": "hats"}
 # Category words a title may end in ("... shirt clothing accessories"): read only when it names nothing else.
 _GENERIC = frozenset({"clothing", "accessory", "accessories", "jewelry", "jewellery", "footwear", "outerwear"})
-# Accessories that, after a garment, are a part of it: "wrap coat belt", "dress tie detail", "shorts silver studs".
-_PARTS = frozenset({"tie", "belt", "charm", "stud", "studs", "cape", "set"})
+# Accessories that, after a garment, are a part of it: "dress tie detail", "shorts silver studs" (a title ending in
+# "belt" is a belt: "skinny jeans belt", "corset belt").
+_PARTS = frozenset({"tie", "charm", "stud", "studs", "cape", "set"})
 # A garment's parts and marks: never a garment ("short sleeves", "a white logo on the chest").
 DETAILS = frozenset(["sleeve", "sleeves", "logo", "chest", "pocket", "pockets", "collar", "neck", "neckline", "hem", "button", "buttons", "print", "detail", "trim", "strap", "straps", "zip", "zipper", "waist", "back", "front", "lining", "hood", "embroidery"])
 # Words after which a title only adds details of the garment named before them.
@@ -101,11 +102,21 @@ _SPELLINGS = ((r"\bt ?-? ?shirts?\b|\btee ?shirts?\b|\btees\b", "tee"), (r"\bcro
               (r"\b(wine|shot|drinking|champagne) glass(es)?\b", "glassware"),
               (r"\b(bean|laundry|tea|makeup|cosmetics?|toiletry|brush) bags?\b", "box"),
               (r"\bhair (clip|pin|bow|tie|band|slide)s?\b", "hairclip"), (r"\bmirror(ed)? lens", "lens"),
-              (r"\b(card|passport|phone) (case|holder)s?\b", "cardcase"),
+              (r"\b(card|passport) (case|holder)s?\b", "cardcase"),
+              (r"\b(i?phone|ipad|ipod|laptop|macbook|tablet|glasses|pencil) (case|cover|sleeve)s?\b", "tech"),
               (r"\b(pajama|pyjama|sleep|lounge) (shorts?|pants?|tops?|shirts?)\b", "pajama"),
               (r"\bcover ?-?ups?\b", "coverup"), (r"\b(patio|beach|garden) umbrellas?\b", "decor"), (r"\bankle ?-?straps?\b", "anklestrap"),
               (r"\b(peep|pointed|pointy|open|almond|square) ?-?toed?\b", "toe"),
-              (r"\bchuck taylor|\bair (max|force)|\broshe\b", "sneaker"))
+              (r"\bchuck taylor|\bair (max|force)|\broshe\b", "sneaker"), (r"\bcardigan sweater", "cardigan"),
+              (r"\bray ?-?ban\b", "sunglasses"))
+# Words that make a whole title a thing no one wears wherever they stand: "lighting pendant", "lamp shade top".
+_THINGS = frozenset({"lighting", "lamp", "chandelier"})
+# Makers known for one kind of item, read only when a title names no garment ("christian louboutin pigalle").
+_MAKERS = {"louboutin": "shoes", "zanotti": "shoes", "casadei": "shoes", "madden": "shoes", "ugg": "shoes",
+           "choo": "shoes", "blahnik": "shoes", "aquazzura": "shoes", "weitzman": "shoes", "edelman": "shoes",
+           "olympia": "shoes", "rossi": "shoes", "campbell": "shoes", "frye": "shoes",
+           "birkin": "bags", "hindmarch": "bags", "longchamp": "bags", "pandora": "jewelry", "tiffany": "jewelry",
+           "baublebar": "jewelry", "ray": "accessories"}
 _SLOT_OF_WORD = {word: slot for slot, words in _NOUNS.items() for word in words.split()}
 
 
@@ -144,8 +155,11 @@ def slot_of(category: str) -> str:
     for pattern, word in _SPELLINGS:
         text = re.sub(pattern, word, text)
     words = re.findall(r"[a-z0-9]+", text)
+    if _THINGS.intersection(words):
+        return OTHER
     garment = words[:next((n for n, w in enumerate(words) if n and w in _DETAIL_MARKERS), len(words))]
-    return _head(garment) or _head(words) or _head(words, generic=True) or OTHER
+    return (_head(garment) or _head(words) or _head(words, generic=True)
+            or next((_MAKERS[w] for w in reversed(words) if w in _MAKERS), OTHER))
 
 
 def _head(words: list[str], generic: bool = False) -> str | None:
