@@ -313,6 +313,11 @@ def load_outfit_model(llm: LMSpec | str | os.PathLike | None = None, adapter: st
     return OutfitModel(lm, config, counts)
 
 
+def scoring_path(spec: LMSpec) -> Path:
+    """The scoring weights (and prompt format) an LLM and adapter are scored with: see `_scorer_dir`."""
+    return _scorer_dir(spec) / "scoring.json"
+
+
 def _scorer_dir(spec: LMSpec | None) -> Path:
     """Where an LLM's scoring weights live: next to its adapter when `tune` wrote them there (they are tuned per
     LLM and adapter), else the committed ones of the embedded LM."""
