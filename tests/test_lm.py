@@ -143,6 +143,39 @@ def test_the_slot_format_scores_the_slot_the_caption_given_it_and_each_item_with
     assert caption_format.candidate_scores(context, [candidate])[0] == pytest.approx(plain[0] - plain[1], abs=1e-4)
 
 
+def test_sampled_descriptions_are_the_same_for_the_same_request_and_leave_the_random_stream_alone(tiny_lm):
+    import torch
+
+    model, tokenizer = load_lm(tiny_lm.base, tiny_lm.adapter)
+    prompts = [outfit_prompt(["white cotton t-shirt"], "shoes"), outfit_prompt([], "bags")]
+    torch.manual_seed(5)
+    first = generate(model, tokenizer, prompts, max_new_tokens=4, samples=3)
+    after = torch.rand(1)
+    torch.manual_seed(5)
+    assert generate(model, tokenizer, prompts, max_new_tokens=4, samples=3) == first and torch.rand(1) == after
+    assert len(first) == 6 and len(set(first)) > 1  # three texts per prompt, not one repeated
+
+
+def test_descriptions_come_best_first_by_what_the_outfit_adds_over_the_slot_alone(tiny_lm):
+    """With a prior weight, `describe` orders its candidates by log p(text | outfit) - w log p(text | slot, request),
+    per token; without one, the greedy rotations come first as they were written."""
+    from stylist.core.prompts import Decoding
+
+    outfits = load_outfit_model(tiny_lm.base, tiny_lm.adapter, use_counts=False, scoring=PER_TOKEN)
+    captions, request = ["white cotton t-shirt", "blue denim jeans"], ("casual", "winter")
+    greedy = outfits.describe(captions, ["shoes"], *request, 2, 4)[0]
+    plain = outfits.describe(captions, ["shoes"], *request, 2, 4, decoding=Decoding(samples=4))[0]
+    assert plain[:len(set(greedy))] == list(dict.fromkeys(greedy)) and len(plain) > len(set(greedy))
+    [ranked] = outfits.describe(captions, ["shoes"], *request, 2, 4, decoding=Decoding(samples=4, prior_weight=0.5))
+    assert sorted(ranked) == sorted(plain)
+    raw = outfits._lm.likelihoods([(prompt, completion(t)) for t in ranked
+                                   for prompt in (outfit_prompt(captions, "shoes", *request),
+                                                  outfit_prompt([], "shoes", *request))], None)
+    per_token = (raw[:, 0] / raw[:, 1]).reshape(-1, 2)
+    gains = per_token[:, 0] - 0.5 * per_token[:, 1]
+    assert list(gains) == sorted(gains, reverse=True)
+
+
 def test_the_checkpoint_says_its_format_and_one_without_it_is_the_caption_format(tiny_lm, tmp_path):
     from stylist.models.outfit import save_scoring_config
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from stylist.core.catalog import Item, price_band
@@ -71,6 +72,16 @@ def training_pair(captions: Sequence[str], slot: str, caption: str, name_slot: b
     if format == "slot":
         return open_prompt(captions, occasion, season), slot_completion(slot, caption)
     return outfit_prompt(captions, None, occasion, season), completion(caption)
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How the outfit LM's descriptions of a missing piece are drawn and ordered (`OutfitModel.describe`); the
+    recommender's settings were chosen on part of `bench/descriptions.py`'s requests."""
+
+    samples: int = 0  # sampled texts per slot beside the greedy ones
+    temperature: float = 1.0
+    prior_weight: float = 0.0  # 0: greedy order; w > 0: by log p(text | outfit) - w log p(text | slot alone)
 
 
 CHAT_INSTRUCTION = "Complete this outfit: describe the missing item in a few words, on one line."

@@ -36,7 +36,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from stylist.core.catalog import Item
 from stylist.core.errors import StylistError
 from stylist.core.paths import CHECKPOINTS
-from stylist.core.prompts import FORMATS, completion, item_caption, open_prompt, outfit_prompt, slot_completion
+from stylist.core.prompts import FORMATS, Decoding, completion, item_caption, open_prompt, outfit_prompt, slot_completion
 from stylist.core.vocabulary import slot_of
 from stylist.models.adapter_versions import AdapterVersions, Pair
 from stylist.models.counts import DEFAULT_COUNTS, CountModel
@@ -176,13 +176,33 @@ class OutfitModel:
                 for slot, (forward, backward) in terms.items()}
 
     def describe(self, captions: Sequence[str], slots: Sequence[str], occasion: str | None, season: str | None,
-                 turns: int, max_new_tokens: int, adapter: str | os.PathLike | None = None) -> list[list[str]]:
-        """For each slot, `turns` greedy descriptions of the missing piece, one per rotation of the captions: the
-        LM reads an outfit as a set, so each order gives another candidate."""
+                 turns: int, max_new_tokens: int, adapter: str | os.PathLike | None = None,
+                 decoding: Decoding | None = None) -> list[list[str]]:
+        """For each slot, descriptions of the missing piece: `turns` greedy ones, one per rotation of the captions
+        (the LM reads an outfit as a set, so each order gives another), then `decoding.samples` sampled ones of the
+        first order. With a `decoding.prior_weight`, they come best first by what each adds over the request without
+        the outfit, per token: log p(text | outfit, request) - w log p(text | slot, occasion, season), which puts
+        last what the LM writes for any outfit of that slot ("black ...")."""
+        decoding = decoding or Decoding()
         captions = list(captions)
-        texts = self.generate([outfit_prompt(captions[t:] + captions[:t], slot, occasion, season)
-                               for slot in slots for t in range(turns)], max_new_tokens, adapter)
-        return [texts[n * turns:(n + 1) * turns] for n in range(len(slots))]
+        prompts = [[outfit_prompt(captions[t:] + captions[:t], slot, occasion, season) for t in range(turns)]
+                   for slot in slots]
+        greedy = self.generate([p for rotations in prompts for p in rotations], max_new_tokens, adapter)
+        sampled = (self._lm.generate([rotations[0] for rotations in prompts], max_new_tokens, self._lm.version(adapter),
+                                     decoding.samples, decoding.temperature) if decoding.samples else [])
+        found = []
+        for n, (slot, rotations) in enumerate(zip(slots, prompts)):
+            texts = greedy[n * turns:(n + 1) * turns] + sampled[n * decoding.samples:(n + 1) * decoding.samples]
+            texts = list(dict.fromkeys(t for t in texts if t)) or texts[:1]
+            if decoding.prior_weight and len(texts) > 1:
+                raw = self._lm.likelihoods([(prompt, completion(t)) for t in texts
+                                            for prompt in (rotations[0], outfit_prompt([], slot, occasion, season))],
+                                           self._lm.version(adapter))
+                per_token = (raw[:, 0] / np.maximum(raw[:, 1], 1.0)).reshape(len(texts), 2)
+                gain = per_token[:, 0] - decoding.prior_weight * per_token[:, 1]
+                texts = [texts[i] for i in np.argsort(-gain, kind="stable")]
+            found.append(texts)
+        return found
 
     def likeliest(self, captions: Sequence[str], options: dict[str, Sequence[str]], occasion: str | None,
                   season: str | None, adapter: str | os.PathLike | None = None) -> dict[str, str]:

@@ -33,7 +33,7 @@ from stylist.core.catalog import Catalog, Item, load_catalog
 from stylist.core.errors import StylistError
 from stylist.core.options import summary
 from stylist.core.paths import data_dir
-from stylist.core.prompts import CAPTION_CHARS, cut_caption, item_caption, outfit_prompt
+from stylist.core.prompts import CAPTION_CHARS, Decoding, cut_caption, item_caption, outfit_prompt
 from stylist.core.vocabulary import OTHER, SLOTS, occasion_choices, read_occasion_season, season_choices, slot_of
 from stylist.models.spec import LMSpec
 from stylist.recommend.index import CatalogIndex, embed, load_index
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 EXCLUSIVE = {"dresses": ("tops", "bottoms"), "tops": ("dresses",), "bottoms": ("dresses",)}
 DESCRIPTION_CANDIDATES = 3  # caption rotations the LM describes a missing piece from (one greedy text each)
+DESCRIPTION_DECODING = Decoding()  # more texts and their order (see bench/descriptions.py)
 ESSENTIAL = ("tops", "bottoms", "shoes")  # what an outfit cannot do without (a dress is optional: tops and bottoms)
 SEASONAL_WEIGHT = 1.0  # score for an item made for the asked season alone (about a slot's score spread)
 
@@ -77,8 +78,10 @@ class Recommender:
     """Captions in, ranked catalog items per missing slot out, with any adapter version of the outfit model."""
 
     def __init__(self, catalog: Catalog, model: OutfitModel, embedder, candidates_per_slot: int = 12,
-                 description_tokens: int = 12, remembered: int = 512, data: Path | None = None):
+                 description_tokens: int = 12, remembered: int = 512, data: Path | None = None,
+                 decoding: Decoding = DESCRIPTION_DECODING):
         self.catalog, self.model, self.embedder = catalog, model, embedder
+        self.decoding = decoding
         # a demo room asks for the same few outfits (the example photos) again and again: the same request on
         # the same catalog snapshot and adapter gives the same result, so the latest `remembered` are kept
         self._recent: OrderedDict[tuple, dict[str, list[Suggestion]]] = OrderedDict()
@@ -122,9 +125,10 @@ class Recommender:
                  adapter: str | os.PathLike | None = None, index: CatalogIndex | None = None) -> list[str]:
         """What the LM thinks each missing slot should hold: one short description per slot, naming that slot.
 
-        The LM reads an outfit as a set, so each rotation of the captions gives another greedy candidate; the
-        first that names the slot and suits the request's conditions wins, else the first that names the slot,
-        else the first candidate with the slot's likeliest noun in place of the words naming another slot."""
+        The LM's candidates (`OutfitModel.describe` with `decoding`: a greedy text per rotation of the captions,
+        sampled ones, best first) are read in order: the first that names the slot and suits the request's
+        conditions wins, else the first that names the slot, else the first candidate with the slot's likeliest
+        noun in place of the words naming another slot (a repair, never shown as the LM's words)."""
         return self._describe(captions, slots, occasion, season, adapter, index)[0]
 
     def _describe(self, captions: list[str], slots: list[str], occasion: str | None, season: str | None,
@@ -132,7 +136,7 @@ class Recommender:
         """`describe`'s texts and the slots whose text is a repair (words the LM did not write as they stand)."""
         conditions = Conditions.of(captions, occasion, season)
         described = self.model.describe(captions, slots, occasion, season, min(len(captions), DESCRIPTION_CANDIDATES),
-                                        self.description_tokens, adapter)
+                                        self.description_tokens, adapter, self.decoding)
         chosen, repairs = {}, {}
         for slot, options in zip(slots, described):
             named = [t for t in options if slot_of(t) == slot]
