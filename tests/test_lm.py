@@ -131,9 +131,9 @@ def test_the_slot_format_scores_the_slot_the_caption_given_it_and_each_item_with
     assert outfits.candidate_scores(context, [candidate])[0] == pytest.approx(want, abs=1e-4)
     assert np.isfinite(outfits.outfit_score([*context, candidate]))
     # the slot term is what the outfit says of the slot alone: the same for every candidate of that slot
-    jackets = [Item("c", "navy wool coat"), Item("d", "denim jacket")]
-    _, terms, _ = outfits._terms(["white cotton t-shirt"], [(item_caption(i), i.slot) for i in jackets], None, None,
-                                 None, False, with_slot=True)
+    slot_only = load_outfit_model(share=outfits, use_counts=False,
+                                  scoring=ScoringConfig(forward=0, backward=0, slot=1, length_power=0, format="slot"))
+    terms = slot_only.candidate_scores(context, [Item("c", "navy wool coat"), Item("d", "denim jacket")])
     assert terms[0] == pytest.approx(terms[1], abs=1e-4) and terms[0] != 0
     # the caption format keeps its "missing:" prompt for a candidate without a named slot
     caption_format = load_outfit_model(share=outfits, use_counts=False,
@@ -168,10 +168,9 @@ def test_descriptions_come_best_first_by_what_the_outfit_adds_over_the_slot_alon
     assert plain[:len(set(greedy))] == list(dict.fromkeys(greedy)) and len(plain) > len(set(greedy))
     [ranked] = outfits.describe(captions, ["shoes"], *request, 2, 4, decoding=Decoding(samples=4, prior_weight=0.5))
     assert sorted(ranked) == sorted(plain)
-    raw = outfits._lm.likelihoods([(prompt, completion(t)) for t in ranked
-                                   for prompt in (outfit_prompt(captions, "shoes", *request),
-                                                  outfit_prompt([], "shoes", *request))], None)
-    per_token = (raw[:, 0] / raw[:, 1]).reshape(-1, 2)
+    per_token = outfits.logprobs([(prompt, completion(t)) for t in ranked  # PER_TOKEN: log p per token
+                                  for prompt in (outfit_prompt(captions, "shoes", *request),
+                                                 outfit_prompt([], "shoes", *request))]).reshape(-1, 2)
     gains = per_token[:, 0] - 0.5 * per_token[:, 1]
     assert list(gains) == sorted(gains, reverse=True)
 

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 EXCLUSIVE = {"dresses": ("tops", "bottoms"), "tops": ("dresses",), "bottoms": ("dresses",)}
 DESCRIPTION_CANDIDATES = 3  # caption rotations the LM describes a missing piece from (one greedy text each)
-DESCRIPTION_DECODING = Decoding()  # more texts and their order (see bench/descriptions.py)
+DESCRIPTION_DECODING = Decoding(samples=8, temperature=1.0, prior_weight=1.0)  # chosen on bench/descriptions.py --part dev
 ESSENTIAL = ("tops", "bottoms", "shoes")  # what an outfit cannot do without (a dress is optional: tops and bottoms)
 SEASONAL_WEIGHT = 1.0  # score for an item made for the asked season alone (about a slot's score spread)
 
