@@ -9,9 +9,10 @@ Requests of each occasion x season's first outfit are the "dev" part, on which t
 
 For every request the model's words, never a repair: "greedy" is the LM's one greedy text (the first caption
 order); "shown" is what the page and CLI show ("the model asked for: ..."), the recommender's pick among its
-candidates (caption rotations and samples, in the decoding's order), left blank when none names the slot. Printed for each: the share naming the asked slot (`slot_of`),
-the share breaking the season by the catalog's own word tables (`attributes.seasons_of`: wool, puffer or boots in
-summer, sandals or linen in winter), and the share of the most common first colour word. Targets: slot >= 90%,
+candidates (caption rotations and samples, in the decoding's order), left blank when none names the slot.
+Printed for each: the share naming the asked slot (`slot_of`), the share breaking the season by the catalog's own
+word tables (`attributes.seasons_of`: wool, puffer or boots in summer, sandals or linen in winter), and the share
+of the most common first colour word. Targets: slot >= 90%,
 season broken <= 5%, most common first colour <= 35%.
 """
 
@@ -30,10 +31,10 @@ import torch
 from stylist.core.attributes import seasons_of, words
 from stylist.core.catalog import Item, load_catalog
 from stylist.core.colors import PALETTE
-from stylist.core.prompts import Decoding, item_caption
+from stylist.core.prompts import item_caption
 from stylist.core.vocabulary import OCCASIONS, SEASONS, slot_of
 from stylist.models.spec import LMSpec
-from stylist.recommend.recommender import DESCRIPTION_DECODING, Recommender
+from stylist.recommend.recommender import Recommender, add_decoding_arguments, decoding_of
 
 
 def first_colour(text: str) -> str | None:
@@ -64,16 +65,14 @@ def main() -> int:
     parser.add_argument("--per-pair", type=int, default=3, help="demo outfits per occasion x season")
     parser.add_argument("--part", choices=["dev", "eval", "all"], default="all",
                         help="dev: each pair's first outfit (to choose the decoding on); eval: the others")
-    parser.add_argument("--samples", type=int, default=DESCRIPTION_DECODING.samples)
-    parser.add_argument("--temperature", type=float, default=DESCRIPTION_DECODING.temperature)
-    parser.add_argument("--prior-weight", type=float, default=DESCRIPTION_DECODING.prior_weight)
+    add_decoding_arguments(parser)
     LMSpec.add_arguments(parser)
     parser.add_argument("--json", help="also write the numbers here")
     args = parser.parse_args()
     torch.set_num_threads(1)
     catalog = load_catalog("demo")
     recommender = Recommender.load(catalog, LMSpec.from_args(args).check())
-    recommender.decoding = Decoding(args.samples, args.temperature, args.prior_weight)
+    recommender.decoding = decoding_of(args)
     requests = []  # (captions, slot, occasion, season)
     for occasion in OCCASIONS:
         for season in SEASONS:

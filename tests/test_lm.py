@@ -184,7 +184,8 @@ def test_the_checkpoint_says_its_format_and_one_without_it_is_the_caption_format
     save_scoring_config(ScoringConfig(slot=0.5, counts=8, format="slot"), ScoringConfig(slot=0.5, format="slot"),
                         adapter / "scoring.json")
     assert load_outfit_model(tiny_lm.base, adapter, use_counts=False).slot_format
-    (adapter / "scoring.json").write_text(json.dumps({"with_counts": {"format": "chat"}, "lm_only": {"format": "chat"}}))
+    unknown = {"format": "chat"}
+    (adapter / "scoring.json").write_text(json.dumps({"with_counts": unknown, "lm_only": unknown}))
     with pytest.raises(StylistError, match="unknown LM format 'chat'"):
         load_outfit_model(tiny_lm.base, adapter, use_counts=False)
 

@@ -65,7 +65,8 @@ def test_the_slot_format_names_the_slot_in_the_same_tokens_either_way():
     _, tokenizer = load_lm(BASE_LM, "none")
     prompt, text = training_pair(["red wool coat", "blue jeans"], "shoes", "black leather ankle boots", False,
                                  format="slot")
-    assert (prompt, text) == (open_prompt(["red wool coat", "blue jeans"]), slot_completion("shoes", "black leather ankle boots"))
+    assert prompt == open_prompt(["red wool coat", "blue jeans"])
+    assert text == slot_completion("shoes", "black leather ankle boots")
     named = encode_pair(tokenizer, outfit_prompt(["red wool coat", "blue jeans"], "shoes"),
                         completion("black leather ankle boots"))
     assert encode_pair(tokenizer, prompt, text)[0] == named[0] and prompt.endswith("\nmissing")

@@ -161,8 +161,8 @@ def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts
     tokenizer.padding_side = tokenizer.truncation_side = "right"
     ends = model.generation_config.eos_token_id
     ends = [tokenizer.eos_token_id, *(ends if isinstance(ends, list) else [] if ends is None else [ends])]
-    sampling = dict(do_sample=True, num_return_sequences=samples, temperature=temperature, top_k=0, top_p=1.0) \
-        if samples else dict(do_sample=False)
+    sampling = ({"do_sample": True, "num_return_sequences": samples, "temperature": temperature, "top_k": 0,
+                 "top_p": 1.0} if samples else {"do_sample": False})
     with torch.random.fork_rng(devices=[]):  # the caller's random stream is left as it was
         torch.manual_seed(seed)
         out = model.generate(**batch.to(next(model.parameters()).device), max_new_tokens=max_new_tokens,

@@ -36,7 +36,15 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from stylist.core.catalog import Item
 from stylist.core.errors import StylistError
 from stylist.core.paths import CHECKPOINTS
-from stylist.core.prompts import FORMATS, Decoding, completion, item_caption, open_prompt, outfit_prompt, slot_completion
+from stylist.core.prompts import (
+    FORMATS,
+    Decoding,
+    completion,
+    item_caption,
+    open_prompt,
+    outfit_prompt,
+    slot_completion,
+)
 from stylist.core.vocabulary import slot_of
 from stylist.models.adapter_versions import AdapterVersions, Pair
 from stylist.models.counts import DEFAULT_COUNTS, CountModel
@@ -118,7 +126,8 @@ class OutfitModel:
         if backward and self.slot_format:
             slots = context_slots or [slot_of(o) for o in context]
             for o, o_slot in zip(context, slots, strict=True):
-                pairs += [(open_prompt([candidate]), slot_completion(o_slot, o)), (open_prompt([]), slot_completion(o_slot, o))]
+                text = slot_completion(o_slot, o)
+                pairs += [(open_prompt([candidate]), text), (open_prompt([]), text)]
         elif backward:
             for o in context:
                 pairs += [(outfit_prompt([candidate]), completion(o)), (outfit_prompt([]), completion(o))]

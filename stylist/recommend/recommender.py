@@ -44,7 +44,8 @@ if TYPE_CHECKING:
 
 EXCLUSIVE = {"dresses": ("tops", "bottoms"), "tops": ("dresses",), "bottoms": ("dresses",)}
 DESCRIPTION_CANDIDATES = 3  # caption rotations the LM describes a missing piece from (one greedy text each)
-DESCRIPTION_DECODING = Decoding(samples=8, temperature=1.0, prior_weight=1.0)  # chosen on bench/descriptions.py --part dev
+# how descriptions are drawn: chosen on `bench/descriptions.py --part dev` (docs/experiments/outfit-lm-pretraining.md)
+DESCRIPTION_DECODING = Decoding(samples=8, temperature=1.0, prior_weight=1.0)
 ESSENTIAL = ("tops", "bottoms", "shoes")  # what an outfit cannot do without (a dress is optional: tops and bottoms)
 SEASONAL_WEIGHT = 1.0  # score for an item made for the asked season alone (about a slot's score spread)
 
@@ -244,6 +245,19 @@ class Recommender:
                                        occasion, season, made_with)
                             for rank, (i, score) in enumerate(ranked[slot])]
         return result
+
+
+def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
+    """--samples, --temperature, --prior-weight: the description decoding (default: the recommender's own)."""
+    parser.add_argument("--samples", type=int, default=DESCRIPTION_DECODING.samples,
+                        help="sampled descriptions per slot beside the greedy ones")
+    parser.add_argument("--temperature", type=float, default=DESCRIPTION_DECODING.temperature)
+    parser.add_argument("--prior-weight", type=float, default=DESCRIPTION_DECODING.prior_weight,
+                        help="order by log p(text | outfit) - w log p(text | slot alone); 0: as written")
+
+
+def decoding_of(args: argparse.Namespace) -> Decoding:
+    return Decoding(args.samples, args.temperature, args.prior_weight)
 
 
 def main(argv: list[str] | None = None) -> int:
