@@ -51,7 +51,7 @@ from stylist.core.vocabulary import GARMENT_TYPES
 from stylist.data.corpus import TrainingOutfit, garment_texts, more_demo_outfits, train_lm_tokenizer, training_outfits
 from stylist.models.counts import DEFAULT_COUNTS, CountConfig, CountModel
 from stylist.models.lm import BASE_LM, SFT_ADAPTER, lora_config
-from stylist.models.outfit import SCORER_DIR, ScoringConfig, load_outfit_model, save_scoring_config
+from stylist.models.outfit import SCORER_DIR, ScoringConfig, load_outfit_model, load_scoring_config, save_scoring_config
 from stylist.models.spec import DEVICES, DTYPES, LMSpec
 from stylist.train.callbacks import BarCallback, quiet
 from stylist.train.hardware import device_args
@@ -405,10 +405,24 @@ def fit_counts(config: LMTrainConfig) -> CountModel:
     return counts
 
 
+def trained_format(config: LMTrainConfig) -> str:
+    """The prompt format the adapter to tune was trained in, as its folder states it: its `scoring.json`, else its
+    `train_log.json` (one without a format there predates the slot format); `--format` for a bare LLM or an adapter
+    that states nothing."""
+    folder = Path(config.adapter_dir)
+    if config.adapter_dir == "none" or not folder.is_dir():
+        return config.format
+    if (folder / "scoring.json").exists():
+        return load_scoring_config(path=folder / "scoring.json").format
+    log = folder / "train_log.json"
+    return json.loads(log.read_text()).get("config", {}).get("format", "caption") if log.exists() else config.format
+
+
 def tune_scoring(config: LMTrainConfig) -> ScoringConfig:
     """Pick the scoring weights of this base LM and adapter that maximise mean(FITB, hard FITB, AUC) on the
     validation part, with the scorer folder's counts (the committed ones when it has none). With
     `--adapter-dir none` the bare base LM's own weights go to scoring_base.json, for a fair results table."""
+    config = replace(config, format=trained_format(config))
     catalog, tasks = validation_tasks()
     scorer_dir = Path(config.scorer_dir)
     counts_path = scorer_dir / DEFAULT_COUNTS.name
