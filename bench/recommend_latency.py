@@ -19,7 +19,7 @@ import torch
 
 from stylist.core.catalog import load_catalog
 from stylist.models.spec import LMSpec
-from stylist.recommend.recommender import Recommender
+from stylist.recommend.recommender import Recommender, add_decoding_arguments, decoding_of
 
 TOPS = ["navy cotton t-shirt", "white linen shirt", "grey wool sweater", "black silk blouse", "beige knit top"]
 BOTTOMS = ["blue denim jeans", "black wool trousers", "white cotton shorts", "olive chino trousers", "red pleated skirt"]
@@ -32,11 +32,13 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--catalog", default="demo", help="a catalog name or JSON file (bench/make_catalogs.py)")
     LMSpec.add_arguments(parser)
+    add_decoding_arguments(parser)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
     recommender = Recommender.load(load_catalog(args.catalog), LMSpec.from_args(args).check())
+    recommender.decoding = decoding_of(args)
     load_s = time.perf_counter() - start
     times, slots = [], 0
     for n in range(args.repeats):

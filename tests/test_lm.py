@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+import shutil
 import threading
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 
 from stylist.core.catalog import Item, Outfit
 from stylist.core.errors import StylistError
-from stylist.core.prompts import completion, item_caption, outfit_prompt
+from stylist.core.prompts import completion, item_caption, open_prompt, outfit_prompt, slot_completion
 from stylist.data.splits import bucket, part_of, split_outfits
 from stylist.models.adapter_versions import is_unconditional
 from stylist.models.counts import CountConfig, CountModel
@@ -109,6 +110,84 @@ def test_pmi_score_is_conditional_minus_unconditional(tiny_lm):
                              [completion("blue denim jeans")] * 2)[0]
     assert got == pytest.approx(lp[0] - lp[1], abs=1e-5)
     assert np.isfinite(outfits.outfit_score([*context, candidate]))
+
+
+def test_the_slot_format_scores_the_slot_the_caption_given_it_and_each_item_with_its_slot(tiny_lm):
+    """Slot format: caption PMI given the candidate's own slot, plus the slot's PMI (the open prompt's " slot:
+    caption" minus the caption given the slot), plus backward PMI of each outfit item read with its slot."""
+    model, tokenizer = load_lm(tiny_lm.base, tiny_lm.adapter)
+    scoring = ScoringConfig(forward=1, backward=0.5, slot=2, counts=0, length_power=0, format="slot")
+    outfits = load_outfit_model(model=model, tokenizer=tokenizer, use_counts=False, scoring=scoring)
+    context, candidate = [Item("a", "white cotton t-shirt")], Item("b", "blue denim jeans")
+    lp = lambda pairs: completion_logprobs(model, tokenizer, *zip(*pairs))[0]
+    caption = lp([(outfit_prompt(["white cotton t-shirt"], "bottoms"), completion("blue denim jeans")),
+                  (outfit_prompt([], "bottoms"), completion("blue denim jeans"))])
+    whole = lp([(open_prompt(["white cotton t-shirt"]), slot_completion("bottoms", "blue denim jeans")),
+                (open_prompt([]), slot_completion("bottoms", "blue denim jeans"))])
+    backward = lp([(open_prompt(["blue denim jeans"]), slot_completion("tops", "white cotton t-shirt")),
+                   (open_prompt([]), slot_completion("tops", "white cotton t-shirt"))])
+    slot = (whole[0] - whole[1]) - (caption[0] - caption[1])
+    want = (caption[0] - caption[1]) + 2 * slot + 0.5 * (backward[0] - backward[1])
+    assert outfits.candidate_scores(context, [candidate])[0] == pytest.approx(want, abs=1e-4)
+    assert np.isfinite(outfits.outfit_score([*context, candidate]))
+    # the slot term is what the outfit says of the slot alone: the same for every candidate of that slot
+    slot_only = load_outfit_model(share=outfits, use_counts=False,
+                                  scoring=ScoringConfig(forward=0, backward=0, slot=1, length_power=0, format="slot"))
+    terms = slot_only.candidate_scores(context, [Item("c", "navy wool coat"), Item("d", "denim jacket")])
+    assert terms[0] == pytest.approx(terms[1], abs=1e-4) and terms[0] != 0
+    # the caption format keeps its "missing:" prompt for a candidate without a named slot
+    caption_format = load_outfit_model(share=outfits, use_counts=False,
+                                       scoring=ScoringConfig(forward=1, backward=0, slot=2, length_power=0))
+    plain = lp([(outfit_prompt(["white cotton t-shirt"]), completion("blue denim jeans")),
+                (outfit_prompt([]), completion("blue denim jeans"))])
+    assert caption_format.candidate_scores(context, [candidate])[0] == pytest.approx(plain[0] - plain[1], abs=1e-4)
+
+
+def test_sampled_descriptions_are_the_same_for_the_same_request_and_leave_the_random_stream_alone(tiny_lm):
+    import torch
+
+    model, tokenizer = load_lm(tiny_lm.base, tiny_lm.adapter)
+    prompts = [outfit_prompt(["white cotton t-shirt"], "shoes"), outfit_prompt([], "bags")]
+    torch.manual_seed(5)
+    first = generate(model, tokenizer, prompts, max_new_tokens=4, samples=3)
+    after = torch.rand(1)
+    torch.manual_seed(5)
+    assert generate(model, tokenizer, prompts, max_new_tokens=4, samples=3) == first and torch.rand(1) == after
+    assert len(first) == 6 and len(set(first)) > 1  # three texts per prompt, not one repeated
+
+
+def test_descriptions_come_best_first_by_what_the_outfit_adds_over_the_slot_alone(tiny_lm):
+    """With a prior weight, `describe` orders its candidates by log p(text | outfit) - w log p(text | slot, request),
+    per token; without one, the greedy rotations come first as they were written."""
+    from stylist.core.prompts import Decoding
+
+    outfits = load_outfit_model(tiny_lm.base, tiny_lm.adapter, use_counts=False, scoring=PER_TOKEN)
+    captions, request = ["white cotton t-shirt", "blue denim jeans"], ("casual", "winter")
+    greedy = outfits.describe(captions, ["shoes"], *request, 2, 4)[0]
+    plain = outfits.describe(captions, ["shoes"], *request, 2, 4, decoding=Decoding(samples=4))[0]
+    assert plain[:len(set(greedy))] == list(dict.fromkeys(greedy)) and len(plain) > len(set(greedy))
+    [ranked] = outfits.describe(captions, ["shoes"], *request, 2, 4, decoding=Decoding(samples=4, prior_weight=0.5))
+    assert sorted(ranked) == sorted(plain)
+    per_token = outfits.logprobs([(prompt, completion(t)) for t in ranked  # PER_TOKEN: log p per token
+                                  for prompt in (outfit_prompt(captions, "shoes", *request),
+                                                 outfit_prompt([], "shoes", *request))]).reshape(-1, 2)
+    gains = per_token[:, 0] - 0.5 * per_token[:, 1]
+    assert list(gains) == sorted(gains, reverse=True)
+
+
+def test_the_checkpoint_says_its_format_and_one_without_it_is_the_caption_format(tiny_lm, tmp_path):
+    from stylist.models.outfit import save_scoring_config
+
+    adapter = tmp_path / "sft"
+    shutil.copytree(tiny_lm.adapter, adapter)
+    assert not load_outfit_model(tiny_lm.base, adapter, use_counts=False).slot_format
+    save_scoring_config(ScoringConfig(slot=0.5, counts=8, format="slot"), ScoringConfig(slot=0.5, format="slot"),
+                        adapter / "scoring.json")
+    assert load_outfit_model(tiny_lm.base, adapter, use_counts=False).slot_format
+    unknown = {"format": "chat"}
+    (adapter / "scoring.json").write_text(json.dumps({"with_counts": unknown, "lm_only": unknown}))
+    with pytest.raises(StylistError, match="unknown LM format 'chat'"):
+        load_outfit_model(tiny_lm.base, adapter, use_counts=False)
 
 
 @pytest.mark.parametrize("start", ["adapter", "none"])

@@ -212,3 +212,24 @@ def test_refine_mixes_in_anchor_pairs(data, tiny_lm):
     assert result.train_pairs > 0 and result.anchor_pairs == 2 * result.train_pairs
     meta = AdapterRegistry(data / "adapters", tiny_lm.adapter).path(result.version) / META
     assert json.loads(meta.read_text())["anchor_pairs"] == result.anchor_pairs
+
+
+def test_refine_measures_held_out_fitb_in_the_format_its_checkpoint_states(data, tiny_lm, tmp_path, monkeypatch):
+    """A slot-format LM's refine scores its held-out FITB with its own weights and prompts, not the embedded LM's."""
+    import shutil
+
+    from stylist.evaluation import outfits
+    from stylist.models.outfit import ScoringConfig, save_scoring_config
+    from stylist.train import refine as refine_module
+
+    adapter = tmp_path / "slot-sft"
+    shutil.copytree(tiny_lm.adapter, adapter)
+    save_scoring_config(ScoringConfig(slot=0.5, format="slot"), ScoringConfig(format="slot"), adapter / "scoring.json")
+    seen = []
+    monkeypatch.setattr(refine_module, "shared_data", lambda: tmp_path)
+    (tmp_path / "polyvore").mkdir()
+    (tmp_path / "polyvore" / "outfits.json").write_text("[]")
+    monkeypatch.setattr(outfits, "heldout_fitb", lambda scorer, n: seen.append(scorer) or 0.5)
+    refine(data, "ann", RefineConfig(**{**FAST.__dict__, "steps": 1, "fitb_questions": 4}), llm=tiny_lm.base,
+           sft_adapter=adapter)
+    assert len(seen) == 2 and all(s.slot_format and s.config.slot == 0.5 for s in seen)

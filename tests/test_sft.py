@@ -105,3 +105,20 @@ def test_training_never_writes_committed_checkpoints_unless_told(tmp_path):
     assert named.adapter_dir == str(SFT_ADAPTER)  # naming the committed folder is telling
     with pytest.raises(StylistError, match="overwrite"):
         resolve_paths(LMTrainConfig(base_dir=str(tmp_path), overwrite=True))
+
+
+def test_tune_reads_the_format_an_adapter_was_trained_in(tmp_path):
+    """The committed adapter predates the slot format (its log says no format): tuned as the caption format whatever
+    `--format` says; a new adapter's log or its scoring.json says which."""
+    import json
+
+    from stylist.models.outfit import ScoringConfig, save_scoring_config
+
+    assert lm.trained_format(resolve_paths(LMTrainConfig(step="tune"))) == "caption"
+    adapter = tmp_path / "sft"
+    adapter.mkdir()
+    (adapter / "train_log.json").write_text(json.dumps({"config": {"format": "slot"}}))
+    assert lm.trained_format(LMTrainConfig(step="tune", format="caption", adapter_dir=str(adapter))) == "slot"
+    save_scoring_config(ScoringConfig(format="caption"), ScoringConfig(format="caption"), adapter / "scoring.json")
+    assert lm.trained_format(LMTrainConfig(step="tune", adapter_dir=str(adapter))) == "caption"
+    assert lm.trained_format(LMTrainConfig(step="tune", format="caption", adapter_dir="none")) == "caption"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from stylist.core.catalog import Item, price_band
@@ -44,6 +45,43 @@ def outfit_prompt(captions: Sequence[str], slot: str | None = None, occasion: st
 def completion(caption: str) -> str:
     """The target text after the prompt: the missing item's caption."""
     return " " + caption.strip()
+
+
+FORMATS = ("caption", "slot")  # how an LM was trained: its checkpoint's scoring.json says (`ScoringConfig.format`)
+
+
+def open_prompt(captions: Sequence[str], occasion: str | None = None, season: str | None = None) -> str:
+    """The slot format's prompt when the missing slot is not named: it ends at "missing", so the LM's answer
+    starts with the slot (`slot_completion`). Its tokens are those of `outfit_prompt` up to the slot."""
+    return outfit_prompt(captions, None, occasion, season).removesuffix(":")
+
+
+def slot_completion(slot: str, caption: str) -> str:
+    """The slot format's answer to `open_prompt`: " shoes: black boots", the same text as `outfit_prompt(...,
+    "shoes")` + `completion("black boots")`, so a prompt that names the slot reads the same in both formats."""
+    return completion(f"{slot}: {caption.strip()}")
+
+
+def training_pair(captions: Sequence[str], slot: str, caption: str, name_slot: bool, occasion: str | None = None,
+                  season: str | None = None, format: str = "caption") -> tuple[str, str]:
+    """One (prompt, completion) an LM of `format` is trained on: with `name_slot` the prompt names the slot in
+    both formats; without, the caption format asks "missing:" for the caption and the slot format ends the
+    prompt at "missing" and answers with the slot, then the caption."""
+    if name_slot:
+        return outfit_prompt(captions, slot, occasion, season), completion(caption)
+    if format == "slot":
+        return open_prompt(captions, occasion, season), slot_completion(slot, caption)
+    return outfit_prompt(captions, None, occasion, season), completion(caption)
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How the outfit LM's descriptions of a missing piece are drawn and ordered (`OutfitModel.describe`); the
+    recommender's settings were chosen on part of `bench/descriptions.py`'s requests."""
+
+    samples: int = 0  # sampled texts per slot beside the greedy ones
+    temperature: float = 1.0
+    prior_weight: float = 0.0  # 0: greedy order; w > 0: by log p(text | outfit) - w log p(text | slot alone)
 
 
 CHAT_INSTRUCTION = "Complete this outfit: describe the missing item in a few words, on one line."

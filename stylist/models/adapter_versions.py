@@ -207,6 +207,9 @@ class AdapterVersions:
                     caches[unconditional].update(zip(part, zip(lp.tolist(), n.tolist())))
             return np.array([caches[is_unconditional(p[0])][p] for p in pairs]).reshape(-1, 2)
 
-    def generate(self, prompts: Sequence[str], max_new_tokens: int, version: str | None) -> list[str]:
+    def generate(self, prompts: Sequence[str], max_new_tokens: int, version: str | None, samples: int = 0,
+                 temperature: float = 1.0) -> list[str]:
+        """Greedy texts, or `samples` sampled ones per prompt (see `likelihood.generate`)."""
         with self.lock, self._active(version):
-            return generate(self.model, self.tokenizer, prompts, max_new_tokens=max_new_tokens)
+            return generate(self.model, self.tokenizer, prompts, max_new_tokens=max_new_tokens, samples=samples,
+                            temperature=temperature)

@@ -147,9 +147,12 @@ def _shared_prompt_logprobs(model: PreTrainedModel, tokenizer: PreTrainedTokeniz
 
 @torch.no_grad()
 def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str],
-             max_new_tokens: int = 16, num_beams: int = 1) -> list[str]:
+             max_new_tokens: int = 16, num_beams: int = 1, samples: int = 0, temperature: float = 1.0,
+             seed: int = 0) -> list[str]:
     """Greedy (or beam) continuations of the prompts (a chat LM's answers), from their first line with text to
-    its end. A chat LM stops at its end of turn too (its generation config's eos), not only at the tokenizer's."""
+    its end; with `samples`, that many sampled ones per prompt instead (prompt by prompt), drawn from `seed` so
+    the same request gets the same texts. A chat LM stops at its end of turn too (its generation config's eos),
+    not only at the tokenizer's."""
     limit = context_limit(model, tokenizer)
     tokenizer.padding_side = tokenizer.truncation_side = "left"  # a prompt over the context loses its oldest words
     batch = tokenizer([model_prompt(tokenizer, p) for p in prompts], return_tensors="pt", padding=True,
@@ -158,8 +161,12 @@ def generate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts
     tokenizer.padding_side = tokenizer.truncation_side = "right"
     ends = model.generation_config.eos_token_id
     ends = [tokenizer.eos_token_id, *(ends if isinstance(ends, list) else [] if ends is None else [ends])]
-    out = model.generate(**batch.to(next(model.parameters()).device), max_new_tokens=max_new_tokens,
-                         num_beams=num_beams, do_sample=False, pad_token_id=tokenizer.pad_token_id,
-                         eos_token_id=sorted(set(ends)))
+    sampling = ({"do_sample": True, "num_return_sequences": samples, "temperature": temperature, "top_k": 0,
+                 "top_p": 1.0} if samples else {"do_sample": False})
+    with torch.random.fork_rng(devices=[]):  # the caller's random stream is left as it was
+        torch.manual_seed(seed)
+        out = model.generate(**batch.to(next(model.parameters()).device), max_new_tokens=max_new_tokens,
+                             num_beams=num_beams, pad_token_id=tokenizer.pad_token_id,
+                             eos_token_id=sorted(set(ends)), **sampling)
     texts = tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
     return [t.lstrip().split("\n")[0].strip(" ;") for t in texts]

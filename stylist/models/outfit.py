@@ -11,7 +11,13 @@ likelihood and how much it raises the outfit's: pointwise mutual information in 
     backward = mean over outfit items o of  log p(o | item) - log p(o | nothing)
 
 each divided by (completion tokens) ** length_power, plus optionally the counting model's PMI
-(`counts.py`). The weights live in `checkpoints/scorer/scoring.json`, chosen on the validation part of
+(`counts.py`). An LM trained in the slot format (`prompts.FORMATS`: a prompt that does not name the missing slot
+ends at "missing" and the answer starts with the slot) adds a third term, the slot's PMI with the outfit,
+
+    slot     = log p(slot | outfit) - log p(slot | nothing)   (summed over the slot's tokens)
+
+and reads each outfit item in the backward term with its slot (" shoes: black boots"). The weights and the
+format live in `checkpoints/scorer/scoring.json` (or the adapter's own), chosen on the validation part of
 the training split by `python -m stylist train-lm --step tune`. The "nothing" terms always come from the
 adapter the model was loaded with (version 0): a refined adapter is scored against the one it was refined from.
 """
@@ -30,7 +36,16 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from stylist.core.catalog import Item
 from stylist.core.errors import StylistError
 from stylist.core.paths import CHECKPOINTS
-from stylist.core.prompts import completion, item_caption, outfit_prompt
+from stylist.core.prompts import (
+    FORMATS,
+    Decoding,
+    completion,
+    item_caption,
+    open_prompt,
+    outfit_prompt,
+    slot_completion,
+)
+from stylist.core.vocabulary import slot_of
 from stylist.models.adapter_versions import AdapterVersions, Pair
 from stylist.models.counts import DEFAULT_COUNTS, CountModel
 from stylist.models.lm import adapter_key, default_adapter, load_lm
@@ -47,6 +62,12 @@ class ScoringConfig:
     backward: float = 1.0
     counts: float = 0.0
     length_power: float = 1.0  # 0 = summed log-probs, 1 = per token
+    slot: float = 0.0  # the slot's PMI with the outfit (slot format only)
+    format: str = "caption"  # how the LM was trained (`prompts.FORMATS`); checkpoints without it: "caption"
+
+    def __post_init__(self):
+        if self.format not in FORMATS:
+            raise StylistError(f"unknown LM format {self.format!r} in the scoring weights: one of {', '.join(FORMATS)}")
 
 
 class OutfitModel:
@@ -85,16 +106,31 @@ class OutfitModel:
         raw = self._lm.likelihoods(pairs, self._lm.version(adapter))
         return raw[:, 0] / np.maximum(raw[:, 1], 1.0) ** self.config.length_power
 
-    @staticmethod
-    def pmi_pairs(context: Sequence[str], candidate: str, slot: str | None = None, occasion: str | None = None,
-                  season: str | None = None, backward: bool = True) -> list[Pair]:
-        """The (prompt, text) likelihoods a candidate's forward (and, with `backward`, backward) PMI need. The
-        unconditional prompt keeps the slot but not the occasion/season, so it is the same for every outfit
-        (cacheable) and the occasion counts as part of the outfit."""
+    @property
+    def slot_format(self) -> bool:
+        """Whether the LM was trained to answer an open "missing" with the slot (see `prompts.open_prompt`)."""
+        return self.config.format == "slot"
+
+    def pmi_pairs(self, context: Sequence[str], candidate: str, slot: str | None = None, occasion: str | None = None,
+                  season: str | None = None, backward: bool = True, with_slot: bool = False,
+                  context_slots: Sequence[str] | None = None) -> list[Pair]:
+        """The (prompt, text) likelihoods a candidate's forward (and, with `backward`, backward) PMI need, plus with
+        `with_slot` (slot format, `slot` named) its slot's PMI. The unconditional prompt keeps the slot but not the
+        occasion/season, so it is the same for every outfit (cacheable) and the occasion counts as part of the
+        outfit. The slot format reads each outfit item backward with its slot (`context_slots`, else `slot_of`)."""
         pairs = [(outfit_prompt(context, slot, occasion, season), completion(candidate)),
                  (outfit_prompt([], slot), completion(candidate))]
-        for o in context if backward else ():
-            pairs += [(outfit_prompt([candidate]), completion(o)), (outfit_prompt([]), completion(o))]
+        if with_slot and slot and self.slot_format:
+            pairs += [(open_prompt(context, occasion, season), slot_completion(slot, candidate)),
+                      (open_prompt([]), slot_completion(slot, candidate))]
+        if backward and self.slot_format:
+            slots = context_slots or [slot_of(o) for o in context]
+            for o, o_slot in zip(context, slots, strict=True):
+                text = slot_completion(o_slot, o)
+                pairs += [(open_prompt([candidate]), text), (open_prompt([]), text)]
+        elif backward:
+            for o in context:
+                pairs += [(outfit_prompt([candidate]), completion(o)), (outfit_prompt([]), completion(o))]
         return pairs
 
     def pmi_terms(self, context: Sequence[str], candidates: Sequence[str], slot: str | None = None,
@@ -102,9 +138,25 @@ class OutfitModel:
                   adapter: str | os.PathLike | None = None, backward: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Forward PMI of each candidate caption with the outfit, and its backward PMI with each outfit
         caption (candidates x context; candidates x 0 without `backward`)."""
-        pairs = [p for c in candidates for p in self.pmi_pairs(context, c, slot, occasion, season, backward)]
-        lp = self.logprobs(pairs, adapter).reshape(len(candidates), -1)
-        return lp[:, 0] - lp[:, 1], lp[:, 2::2] - lp[:, 3::2]
+        forward, _, back = self._terms(context, [(c, slot) for c in candidates], occasion, season, adapter, backward)
+        return forward, back
+
+    def _terms(self, context: Sequence[str], candidates: Sequence[tuple[str, str | None]], occasion: str | None,
+               season: str | None, adapter: str | os.PathLike | None, backward: bool, with_slot: bool = False,
+               context_slots: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Forward, slot (zeros unless `with_slot` in the slot format) and backward PMI of (caption, slot)
+        candidates. The slot term is the open prompt's " slot: caption" minus the caption given the slot, summed
+        over tokens: what the outfit says of the slot alone."""
+        with_slot = with_slot and self.slot_format and all(slot for _, slot in candidates)
+        pairs = [p for c, slot in candidates
+                 for p in self.pmi_pairs(context, c, slot, occasion, season, backward, with_slot, context_slots)]
+        raw = self._lm.likelihoods(pairs, self._lm.version(adapter))
+        summed = raw[:, 0].reshape(len(candidates), -1)
+        lp = (raw[:, 0] / np.maximum(raw[:, 1], 1.0) ** self.config.length_power).reshape(len(candidates), -1)
+        head = 4 if with_slot else 2
+        slot_pmi = (summed[:, 2] - summed[:, 3] - (summed[:, 0] - summed[:, 1]) if with_slot
+                    else np.zeros(len(candidates)))
+        return lp[:, 0] - lp[:, 1], slot_pmi, lp[:, head::2] - lp[:, head + 1::2]
 
     @property
     def ranks_by_backward(self) -> bool:
@@ -124,7 +176,8 @@ class OutfitModel:
     def rank_slots(self, captions: Sequence[str], pools: dict[str, Sequence[Item]], occasion: str | None = None,
                    season: str | None = None, adapter: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
         """The outfit score (LM PMI and counts, by `config`) of each slot's candidate items with the visitor's
-        captions, for the slots that have candidates."""
+        captions, for the slots that have candidates. The slot term is left out: it is the same for every candidate
+        of one slot, so it never changes their order."""
         terms = self.slot_terms(captions, {slot: [item_caption(i) for i in pool] for slot, pool in pools.items()},
                                 occasion, season, adapter, self.ranks_by_backward)
         worn = [Item(id=f"user-{n}", title=c) for n, c in enumerate(captions)]
@@ -132,13 +185,33 @@ class OutfitModel:
                 for slot, (forward, backward) in terms.items()}
 
     def describe(self, captions: Sequence[str], slots: Sequence[str], occasion: str | None, season: str | None,
-                 turns: int, max_new_tokens: int, adapter: str | os.PathLike | None = None) -> list[list[str]]:
-        """For each slot, `turns` greedy descriptions of the missing piece, one per rotation of the captions: the
-        LM reads an outfit as a set, so each order gives another candidate."""
+                 turns: int, max_new_tokens: int, adapter: str | os.PathLike | None = None,
+                 decoding: Decoding | None = None) -> list[list[str]]:
+        """For each slot, descriptions of the missing piece: `turns` greedy ones, one per rotation of the captions
+        (the LM reads an outfit as a set, so each order gives another), then `decoding.samples` sampled ones of the
+        first order. With a `decoding.prior_weight`, they come best first by what each adds over the request without
+        the outfit, per token: log p(text | outfit, request) - w log p(text | slot, occasion, season), which puts
+        last what the LM writes for any outfit of that slot ("black ...")."""
+        decoding = decoding or Decoding()
         captions = list(captions)
-        texts = self.generate([outfit_prompt(captions[t:] + captions[:t], slot, occasion, season)
-                               for slot in slots for t in range(turns)], max_new_tokens, adapter)
-        return [texts[n * turns:(n + 1) * turns] for n in range(len(slots))]
+        prompts = [[outfit_prompt(captions[t:] + captions[:t], slot, occasion, season) for t in range(turns)]
+                   for slot in slots]
+        greedy = self.generate([p for rotations in prompts for p in rotations], max_new_tokens, adapter)
+        sampled = (self._lm.generate([rotations[0] for rotations in prompts], max_new_tokens, self._lm.version(adapter),
+                                     decoding.samples, decoding.temperature) if decoding.samples else [])
+        found = []
+        for n, (slot, rotations) in enumerate(zip(slots, prompts)):
+            texts = greedy[n * turns:(n + 1) * turns] + sampled[n * decoding.samples:(n + 1) * decoding.samples]
+            texts = list(dict.fromkeys(t for t in texts if t)) or texts[:1]
+            if decoding.prior_weight and len(texts) > 1:
+                raw = self._lm.likelihoods([(prompt, completion(t)) for t in texts
+                                            for prompt in (rotations[0], outfit_prompt([], slot, occasion, season))],
+                                           self._lm.version(adapter))
+                per_token = (raw[:, 0] / np.maximum(raw[:, 1], 1.0)).reshape(len(texts), 2)
+                gain = per_token[:, 0] - decoding.prior_weight * per_token[:, 1]
+                texts = [texts[i] for i in np.argsort(-gain, kind="stable")]
+            found.append(texts)
+        return found
 
     def likeliest(self, captions: Sequence[str], options: dict[str, Sequence[str]], occasion: str | None,
                   season: str | None, adapter: str | os.PathLike | None = None) -> dict[str, str]:
@@ -157,32 +230,42 @@ class OutfitModel:
             return None
         return np.array(self._counts.candidate_scores(context, candidates))
 
-    def combine(self, forward: np.ndarray, backward: np.ndarray, counts: np.ndarray | None) -> np.ndarray:
+    def combine(self, forward: np.ndarray, backward: np.ndarray, counts: np.ndarray | None,
+                slot: np.ndarray | None = None) -> np.ndarray:
         """The weighted score of `ScoringConfig` from its parts."""
         score = self.config.forward * forward
+        if slot is not None:
+            score = score + self.config.slot * slot
         if backward.shape[1]:
             score = score + self.config.backward * backward.mean(1)
         if counts is not None:
             score = score + self.config.counts * counts
         return score
 
+    def _scored(self, candidates: list[Item]) -> list[tuple[str, str | None]]:
+        """(caption, slot) of catalog candidates as scored: the caption format asks for the caption alone
+        ("missing:"), the slot format for the caption given each candidate's own slot, plus its slot's PMI."""
+        return [(item_caption(c), c.slot if self.slot_format else None) for c in candidates]
+
     def candidate_scores(self, context: list[Item], candidates: list[Item],
                          adapter: str | os.PathLike | None = None) -> list[float]:
-        backward = np.zeros((len(candidates), 0))
-        if self._lm is not None and (self.config.forward or self.config.backward):
-            forward, backward = self.pmi_terms([item_caption(i) for i in context], [item_caption(c) for c in candidates],
-                                               adapter=adapter, backward=self.ranks_by_backward)
+        backward, slot = np.zeros((len(candidates), 0)), None
+        if self._lm is not None and (self.config.forward or self.config.backward or self.config.slot):
+            forward, slot, backward = self._terms([item_caption(i) for i in context], self._scored(candidates), None,
+                                                  None, adapter, self.ranks_by_backward, bool(self.config.slot),
+                                                  [i.slot for i in context])
         else:
             forward = np.zeros(len(candidates))
-        return self.combine(forward, backward, self.counts_scores(context, candidates)).tolist()
+        return self.combine(forward, backward, self.counts_scores(context, candidates), slot).tolist()
 
     def outfit_score(self, items: list[Item], adapter: str | os.PathLike | None = None) -> float:
         """Mean over items of how well each fits the rest of the outfit."""
         if self._lm is not None:
             captions = [item_caption(i) for i in items]
-            self.logprobs([p for k, c in enumerate(captions)  # one batched pass
-                           for p in self.pmi_pairs(captions[:k] + captions[k + 1:], c, backward=self.ranks_by_backward)],
-                          adapter)
+            self.logprobs([p for k, (c, slot) in enumerate(self._scored(items))  # one batched pass
+                           for p in self.pmi_pairs(captions[:k] + captions[k + 1:], c, slot, None, None,
+                                                   self.ranks_by_backward, bool(self.config.slot),
+                                                   [i.slot for i in items[:k] + items[k + 1:]])], adapter)
         return float(np.mean([self.candidate_scores(items[:k] + items[k + 1:], [item], adapter)[0]
                               for k, item in enumerate(items)]))
 
@@ -257,6 +340,11 @@ def load_outfit_model(llm: LMSpec | str | os.PathLike | None = None, adapter: st
         folder = default_adapter(spec)
         lm = AdapterVersions(*load_lm(spec), adapter_key(folder) if folder else None, merge=True)
     return OutfitModel(lm, config, counts)
+
+
+def scoring_path(spec: LMSpec) -> Path:
+    """The scoring weights (and prompt format) an LLM and adapter are scored with: see `_scorer_dir`."""
+    return _scorer_dir(spec) / "scoring.json"
 
 
 def _scorer_dir(spec: LMSpec | None) -> Path:

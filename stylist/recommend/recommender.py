@@ -35,7 +35,7 @@ from stylist.core.catalog import Catalog, Item, load_catalog
 from stylist.core.errors import StylistError
 from stylist.core.options import summary
 from stylist.core.paths import data_dir
-from stylist.core.prompts import CAPTION_CHARS, cut_caption, item_caption, outfit_prompt
+from stylist.core.prompts import CAPTION_CHARS, Decoding, cut_caption, item_caption, outfit_prompt
 from stylist.core.vocabulary import OTHER, SLOTS, occasion_choices, read_occasion_season, season_choices, slot_of
 from stylist.models.spec import LMSpec
 from stylist.recommend import styling
@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 
 EXCLUSIVE = {"dresses": ("tops", "bottoms"), "tops": ("dresses",), "bottoms": ("dresses",)}
 DESCRIPTION_CANDIDATES = 3  # caption rotations the LM describes a missing piece from (one greedy text each)
+# how descriptions are drawn: greedy for the committed LM, whose sampled texts are often not words and cost 3x the
+# latency (`bench/descriptions.py`, `bench/recommend_latency.py --samples`; docs/experiments/outfit-lm-pretraining.md)
+DESCRIPTION_DECODING = Decoding()
 ESSENTIAL = ("tops", "bottoms", "shoes")  # what an outfit cannot do without (a dress is optional: tops and bottoms)
 SEASONAL_WEIGHT = 1.0  # score for an item made for the asked season alone (about a slot's score spread)
 STYLED_PLACES = 4  # of a slot's candidates, held for the nearest items the rubric marks right when retrieval has fewer
@@ -84,9 +87,9 @@ class Recommender:
 
     def __init__(self, catalog: Catalog, model: OutfitModel, embedder, candidates_per_slot: int = 12,
                  description_tokens: int = 12, remembered: int = 512, data: Path | None = None,
-                 style_weight: float = STYLE_WEIGHT):
+                 style_weight: float = STYLE_WEIGHT, decoding: Decoding = DESCRIPTION_DECODING):
         self.catalog, self.model, self.embedder = catalog, model, embedder
-        self.style_weight = style_weight
+        self.style_weight, self.decoding = style_weight, decoding
         # a demo room asks for the same few outfits (the example photos) again and again: the same request on
         # the same catalog snapshot and adapter gives the same result, so the latest `remembered` are kept
         self._recent: OrderedDict[tuple, dict[str, list[Suggestion]]] = OrderedDict()
@@ -130,9 +133,10 @@ class Recommender:
                  adapter: str | os.PathLike | None = None, index: CatalogIndex | None = None) -> list[str]:
         """What the LM thinks each missing slot should hold: one short description per slot, naming that slot.
 
-        The LM reads an outfit as a set, so each rotation of the captions gives another greedy candidate; the
-        first that names the slot and suits the request's conditions wins, else the first that names the slot,
-        else the first candidate with the slot's likeliest noun in place of the words naming another slot."""
+        The LM's candidates (`OutfitModel.describe` with `decoding`: a greedy text per rotation of the captions,
+        sampled ones, best first) are read in order: the first that names the slot and suits the request's
+        conditions wins, else the first that names the slot, else the first candidate with the slot's likeliest
+        noun in place of the words naming another slot (a repair, never shown as the LM's words)."""
         return self._describe(captions, slots, occasion, season, adapter, index)[0]
 
     def _describe(self, captions: list[str], slots: list[str], occasion: str | None, season: str | None,
@@ -140,7 +144,7 @@ class Recommender:
         """`describe`'s texts and the slots whose text is a repair (words the LM did not write as they stand)."""
         conditions = Conditions.of(captions, occasion, season)
         described = self.model.describe(captions, slots, occasion, season, min(len(captions), DESCRIPTION_CANDIDATES),
-                                        self.description_tokens, adapter)
+                                        self.description_tokens, adapter, self.decoding)
         chosen, repairs = {}, {}
         for slot, options in zip(slots, described):
             named = [t for t in options if slot_of(t) == slot]
@@ -276,6 +280,19 @@ class Recommender:
                                        occasion, season, made_with)
                             for rank, (i, score) in enumerate(ranked[slot])]
         return result
+
+
+def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
+    """--samples, --temperature, --prior-weight: the description decoding (default: the recommender's own)."""
+    parser.add_argument("--samples", type=int, default=DESCRIPTION_DECODING.samples,
+                        help="sampled descriptions per slot beside the greedy ones")
+    parser.add_argument("--temperature", type=float, default=DESCRIPTION_DECODING.temperature)
+    parser.add_argument("--prior-weight", type=float, default=DESCRIPTION_DECODING.prior_weight,
+                        help="order by log p(text | outfit) - w log p(text | slot alone); 0: as written")
+
+
+def decoding_of(args: argparse.Namespace) -> Decoding:
+    return Decoding(args.samples, args.temperature, args.prior_weight)
 
 
 def main(argv: list[str] | None = None) -> int:

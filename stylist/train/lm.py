@@ -1,11 +1,20 @@
 """Train the outfit LM (base, LoRA SFT), plus the counting model and the scorer's weights.
 
-    python -m stylist train-lm --step base     # tokenizer + small Llama pre-trained on single garment texts
-    python -m stylist train-lm --step sft      # LoRA SFT on outfits: present captions -> missing caption
+    python -m stylist train-lm --step base     # tokenizer + small Llama pre-trained on real outfits and titles
+    python -m stylist train-lm --step sft      # LoRA SFT on outfits: present captions -> missing slot and caption
     python -m stylist train-lm --step counts   # co-occurrence counts (counts.npz)
     python -m stylist train-lm --step tune     # scoring weights on the validation part (scoring.json)
     python -m stylist train-lm                 # base, sft, counts, tune, in that order
     python -m stylist train-lm --overwrite     # the same, into the committed checkpoints/
+
+The format (`--format`, `prompts.FORMATS`) is the slot format by default: a prompt that does not name the missing
+slot ends at "missing" and the completion starts with the slot (" shoes: black boots"), so the LM learns which
+kind of piece an outfit lacks; every prompt of a tagged outfit carries its occasion and season. Its base reads
+real outfits in that format (Maryland's training part twice an epoch, the demo's outfits and `--more-demo`
+rule-made ones) mixed with single titles and garment nouns. The caption format is how the first embedded LM was
+made (`--format caption --vocab-size 2500 --layers 3 --base-epochs 8 --sft-epochs 8`: a base that read single
+garment texts only, prompts that name the slot half the time). `tune` writes the format into scoring.json, which
+is how the app knows how to ask the LM.
 
 Any HF causal LM can be the base (`--base-dir`, a folder or hub id); SFT goes through trl's SFTTrainer on
 whatever device the model is on. Nothing committed is written unless `--overwrite` (or an option naming a
@@ -18,13 +27,13 @@ tried and not adopted, is in `stylist.experimental.lm_dpo`.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import math
 import os
 import random
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -37,11 +46,12 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 from stylist.core.errors import StylistError
 from stylist.core.options import option, parse_config, summary
 from stylist.core.paths import CHECKPOINTS, REPO, RUNS
-from stylist.core.prompts import completion, outfit_prompt, trl_row
-from stylist.data.corpus import TrainingOutfit, garment_texts, train_lm_tokenizer, training_outfits
+from stylist.core.prompts import FORMATS, training_pair, trl_row
+from stylist.core.vocabulary import GARMENT_TYPES
+from stylist.data.corpus import TrainingOutfit, garment_texts, more_demo_outfits, train_lm_tokenizer, training_outfits
 from stylist.models.counts import DEFAULT_COUNTS, CountConfig, CountModel
 from stylist.models.lm import BASE_LM, SFT_ADAPTER, lora_config
-from stylist.models.outfit import SCORER_DIR, ScoringConfig, load_outfit_model, save_scoring_config
+from stylist.models.outfit import SCORER_DIR, ScoringConfig, load_outfit_model, load_scoring_config, save_scoring_config
 from stylist.models.spec import DEVICES, DTYPES, LMSpec
 from stylist.train.callbacks import BarCallback, quiet
 from stylist.train.hardware import device_args
@@ -54,6 +64,8 @@ SCRATCH = RUNS / "train-lm"  # where a run writes the folders it is not told to 
 @dataclass
 class LMTrainConfig:
     step: str = option("all", "the step to run; all: base, sft, counts and tune in that order", choices=("all", *STEPS))
+    format: str = option("slot", "slot: an open prompt's answer starts with the missing slot; caption: the first "
+                                 "embedded LM's (base on single garment texts)", choices=FORMATS)
     base_dir: str = option("", "the base LM (folder or hub id): written by base, read by sft and tune "
                                "(default: runs/train-lm/base-lm when written, else checkpoints/base-lm)")
     adapter_dir: str = option("", "the SFT adapter: written by sft, read by tune ('none': the bare base LM)")
@@ -62,14 +74,18 @@ class LMTrainConfig:
     device: str = option("auto", "where sft and tune load the base LM (see stylist.models.spec)", choices=DEVICES)
     dtype: str = option("auto", "the base LM's dtype in sft and tune", choices=DTYPES)
     load_in_4bit: bool = option(False, "QLoRA: the base LM in 4 bits (CUDA, bitsandbytes)")
-    vocab_size: int = option(2500, "BPE vocabulary of the base LM's tokenizer")
+    vocab_size: int = option(4000, "BPE vocabulary of the base LM's tokenizer")
     hidden: int = option(128, "hidden size of the base LM")
-    layers: int = option(3, "transformer layers of the base LM")
+    layers: int = option(4, "transformer layers of the base LM")
     heads: int = option(4, "attention heads of the base LM")
     intermediate: int = option(384, "MLP width of the base LM")
-    base_epochs: int = option(8, "pre-training passes over the garment texts")
+    base_epochs: int = option(4, "pre-training passes over the outfits (slot) or the garment texts (caption)")
     base_lr: float = option(3e-3, "peak AdamW learning rate of pre-training")
-    sft_epochs: int = option(8, "SFT passes over the training outfits, each with new prompts")
+    more_demo: int = option(1500, "rule-made demo outfits beyond the catalog's own in pre-training (slot)")
+    maryland_repeats: int = option(2, "times each Maryland training outfit is read a pre-training epoch (slot)")
+    subset_share: float = option(0.25, "pre-training outfits shown with only some of their items (slot)")
+    titles_per_outfit: float = option(1.0, "single-title sequences per outfit sequence a pre-training epoch (slot)")
+    sft_epochs: int = option(2, "SFT passes over the training outfits, each with new prompts")
     sft_lr: float = option(2e-3, "peak learning rate of the LoRA SFT")
     sft_steps: int = option(0, "> 0: stop SFT after this many optimizer steps (a quick check of a new LLM)")
     lora_r: int = option(16, "LoRA rank")
@@ -180,7 +196,7 @@ def new_llama(tokenizer: PreTrainedTokenizerFast, config: LMTrainConfig) -> Llam
 
 
 def pretrain_base(config: LMTrainConfig) -> None:
-    """Step 1: the 'general-purpose' LM, which has read garment texts one at a time, never outfits."""
+    """Step 1, caption format: the 'general-purpose' LM, which has read garment texts one at a time, never outfits."""
     texts = garment_texts()
     tokenizer = make_tokenizer(texts, config.vocab_size)
     model = new_llama(tokenizer, config)
@@ -194,10 +210,84 @@ def pretrain_base(config: LMTrainConfig) -> None:
     (out / "train_log.json").write_text(json.dumps({"config": asdict(config), "log": log}, indent=1))
 
 
-def sft_examples(outfits: list[TrainingOutfit], rng: random.Random, tag_share: float = 0.5) -> list[tuple[str, str]]:
-    """(prompt, completion) pairs: every item of every outfit is once the missing one. Half the prompts
-    show all the other items, half a random subset (down to none), which the PMI scorer's conditional
-    and unconditional terms need; the slot appears half of the time, each of the outfit's tags `tag_share`."""
+def outfit_text(outfit: TrainingOutfit, rng: random.Random, subset_share: float, format: str) -> str:
+    """One pre-training sequence: the outfit in a random order with a random item missing, as prompt and answer
+    in `format`, the slot named half the time (the slot format's answer starts with it otherwise), some of the
+    other items only a `subset_share` of the time; the outfit's tags as `sft_examples` shows them."""
+    captions = [(c, item.slot) for c, item in zip(outfit.captions, outfit.items) if c]
+    rng.shuffle(captions)
+    (missing, slot), others = captions[-1], [c for c, _ in captions[:-1]]
+    if rng.random() < subset_share:
+        others = others[:rng.randint(1, len(others))]
+    tag_share = 1.0 if format == "slot" else 0.5
+    tags = {key: outfit.tags.get(key) if rng.random() < tag_share else None for key in ("occasion", "season")}
+    return "".join(training_pair(others, slot, missing, rng.random() < 0.5, format=format, **tags))
+
+
+def outfit_corpus(config: LMTrainConfig) -> tuple[list[TrainingOutfit], list[TrainingOutfit], list[str]]:
+    """(training outfits, validation outfits, single texts) of the slot format's base: Maryland's training
+    part `maryland_repeats` times, the demo's outfits and `more_demo` more rule-made ones; Maryland's valid part
+    for the per-epoch loss; every training garment text and the garment-type nouns. The test part is never read."""
+    keep = lambda outfits: [o for o in outfits if sum(bool(c) for c in o.captions) >= 2]
+    train = keep(training_outfits("train"))
+    demo, maryland = [o for o in train if o.tags], [o for o in train if not o.tags]
+    more = more_demo_outfits(config.more_demo, seed=config.seed + 1)
+    titles = sorted({*(t for t in garment_texts() if t), *GARMENT_TYPES.values()})
+    return maryland * config.maryland_repeats + demo + more, keep(training_outfits("valid", with_demo=False)), titles
+
+
+def encode(tokenizer: PreTrainedTokenizerFast, text: str) -> tuple[list[int], int]:
+    """Token ids + eos, with the loss on every token after <s>."""
+    return tokenizer(text)["input_ids"][:255] + [tokenizer.eos_token_id], 1
+
+
+def save_half(model, tokenizer: PreTrainedTokenizerFast, out: Path, report: dict) -> None:
+    """The model in float16 (half the bytes; `load_lm` reads it back as float32), its tokenizer, the log."""
+    copy.deepcopy(model).to(torch.float16).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    (out / "train_log.json").write_text(json.dumps(report, indent=1))
+
+
+def pretrain_outfits(config: LMTrainConfig,
+                     data: tuple[list[TrainingOutfit], list[TrainingOutfit], list[str]] | None = None) -> Path:
+    """Step 1, slot format: the base reads outfits in the format itself (loss on every token) mixed with single
+    titles, so it knows which slots an outfit lacks and which pieces go together before SFT narrows it. Saved
+    after every epoch, so a usable base exists if training stops early. `data`: `outfit_corpus` unless given."""
+    train, valid, titles = data or outfit_corpus(config)
+    tokenizer = make_tokenizer(titles + [c for o in train for c in o.captions], config.vocab_size)
+    model = new_llama(tokenizer, config)
+    rng = random.Random(config.seed)
+    write = lambda outfit, stream: encode(tokenizer, outfit_text(outfit, stream, config.subset_share, config.format))
+    valid_seqs = [write(o, random.Random(i)) for i, o in enumerate(valid)]
+    title_seqs = [encode(tokenizer, t) for t in titles]
+    out = Path(config.base_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    report = {"config": asdict(config), "parameters": model.num_parameters(), "train_outfits": len(train),
+              "valid_outfits": len(valid), "titles": len(titles), "epochs_done": 0, "seconds": 0.0}
+    print(json.dumps({k: v for k, v in report.items() if k != "config"}), flush=True)
+    start = time.time()
+
+    def sequences(epoch: int) -> list[tuple[list[int], int]]:
+        """This epoch's data; called as each epoch begins, so it also saves the epoch just finished."""
+        if epoch > report["epochs_done"]:
+            report.update(epochs_done=epoch, seconds=round(time.time() - start))
+            save_half(model, tokenizer, out, report)
+        outfits = [write(o, rng) for o in train]
+        return outfits + rng.sample(title_seqs, min(len(title_seqs), int(len(train) * config.titles_per_outfit)))
+
+    report["log"] = train_loop(model, sequences, config, config.base_epochs, config.base_lr, tokenizer.pad_token_id,
+                               "base", valid=valid_seqs)
+    report.update(epochs_done=config.base_epochs, seconds=round(time.time() - start))
+    save_half(model, tokenizer, out, report)
+    return out
+
+
+def sft_examples(outfits: list[TrainingOutfit], rng: random.Random, format: str = "slot") -> list[tuple[str, str]]:
+    """(prompt, completion) pairs in `format`: every item of every outfit is once the missing one. Half the
+    prompts show all the other items, half a random subset (down to none), which the PMI scorer's conditional
+    and unconditional terms need; the slot is named half of the time (the slot format's answer starts with it
+    otherwise); the outfit's tags always in the slot format, each half of the time in the caption format."""
+    tag_share = 1.0 if format == "slot" else 0.5
     examples = []
     for outfit in outfits:
         captions = outfit.captions
@@ -207,8 +297,7 @@ def sft_examples(outfits: list[TrainingOutfit], rng: random.Random, tag_share: f
             if rng.random() < 0.5:
                 others = others[:rng.randint(0, len(others))]
             tags = {key: outfit.tags.get(key) if rng.random() < tag_share else None for key in ("occasion", "season")}
-            slot = item.slot if rng.random() < 0.5 else None
-            examples.append((outfit_prompt(others, slot, **tags), completion(captions[k])))
+            examples.append(training_pair(others, item.slot, captions[k], rng.random() < 0.5, format=format, **tags))
     return examples
 
 
@@ -238,13 +327,13 @@ def sft_trainer(model, tokenizer, train: list[tuple[str, str]], valid: list[tupl
     return quiet(trainer)
 
 
-def train_sft(config: LMTrainConfig, examples_of: Callable[[list[TrainingOutfit], random.Random],
-                                                           list[tuple[str, str]]] = sft_examples) -> None:
+def train_sft(config: LMTrainConfig) -> None:
     """Step 2: a LoRA adapter teaches the base LM which items go together; every epoch draws new prompts
-    (`examples_of`, `sft_examples` unless a probe's format is tried), so the epochs are laid end to end as one pass."""
+    (`sft_examples` in the config's format), so the epochs are laid end to end as one pass."""
     model, tokenizer = load_trainable(base_spec(config))
     train, valid = training_outfits("train"), training_outfits("valid", with_demo=False)
     rng = random.Random(config.seed)
+    examples_of = lambda outfits, stream: sft_examples(outfits, stream, config.format)
     examples = [pair for _ in range(config.sft_epochs) for pair in examples_of(train, rng)]
     out = Path(config.adapter_dir)
     trainer = sft_trainer(model, tokenizer, examples, examples_of(valid, random.Random(1)), config, out)
@@ -316,14 +405,29 @@ def fit_counts(config: LMTrainConfig) -> CountModel:
     return counts
 
 
+def trained_format(config: LMTrainConfig) -> str:
+    """The prompt format the adapter to tune was trained in, as its folder states it: its `scoring.json`, else its
+    `train_log.json` (one without a format there predates the slot format); `--format` for a bare LLM or an adapter
+    that states nothing."""
+    folder = Path(config.adapter_dir)
+    if config.adapter_dir == "none" or not folder.is_dir():
+        return config.format
+    if (folder / "scoring.json").exists():
+        return load_scoring_config(path=folder / "scoring.json").format
+    log = folder / "train_log.json"
+    return json.loads(log.read_text()).get("config", {}).get("format", "caption") if log.exists() else config.format
+
+
 def tune_scoring(config: LMTrainConfig) -> ScoringConfig:
     """Pick the scoring weights of this base LM and adapter that maximise mean(FITB, hard FITB, AUC) on the
     validation part, with the scorer folder's counts (the committed ones when it has none). With
     `--adapter-dir none` the bare base LM's own weights go to scoring_base.json, for a fair results table."""
+    config = replace(config, format=trained_format(config))
     catalog, tasks = validation_tasks()
     scorer_dir = Path(config.scorer_dir)
     counts_path = scorer_dir / DEFAULT_COUNTS.name
-    scorer = load_outfit_model(base_spec(config, config.adapter_dir), use_counts=True, scoring=ScoringConfig(),
+    scorer = load_outfit_model(base_spec(config, config.adapter_dir), use_counts=True,
+                               scoring=ScoringConfig(format=config.format),
                                counts=CountModel.load(counts_path) if counts_path.exists() else None)
 
     def measure(scoring: ScoringConfig) -> dict:
@@ -331,10 +435,16 @@ def tune_scoring(config: LMTrainConfig) -> ScoringConfig:
         return validation_metrics(scorer, catalog, tasks)
 
     # forward PMI always counts: it is the direction DPO refines (log p(item | outfit)), so without it a
-    # refined adapter would hardly change what the recommender ranks first
-    grid = [ScoringConfig(1.0, b, c, p) for b, c, p in itertools.product((0.0, 0.5, 1.0), (0.0, 0.5, 1.0, 2.0),
-                                                                         (0.0, 0.5, 1.0))]
-    measure(grid[0])  # fills the likelihood cache; the grid then only re-weights
+    # refined adapter would hardly change what the recommender ranks first. The slot format adds the slot's
+    # weight and reads the caption per token or summed.
+    if config.format == "slot":
+        grid = [ScoringConfig(1.0, b, c, p, s, "slot") for b, c, p, s in itertools.product(
+            (0.0, 0.5, 1.0), (0.0, 0.5, 1.0, 2.0, 4.0, 8.0), (0.0, 1.0), (0.0, 0.5, 1.0, 2.0))]
+    else:
+        grid = [ScoringConfig(1.0, b, c, p) for b, c, p in itertools.product((0.0, 0.5, 1.0), (0.0, 0.5, 1.0, 2.0),
+                                                                             (0.0, 0.5, 1.0))]
+    # one pass with every term fills the likelihood cache; the grid then only re-weights
+    measure(replace(grid[0], backward=1.0, slot=float(config.format == "slot")))
     results = [(scoring, measure(scoring)) for scoring in tqdm(grid, desc="tune scoring")]
     best, metrics = max(results, key=lambda r: np.mean(list(r[1].values())))
     lm_only = max((r for r in results if r[0].counts == 0), key=lambda r: np.mean(list(r[1].values())))
@@ -354,6 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"base LM {config.base_dir}, adapter {config.adapter_dir}, scorer {config.scorer_dir}", flush=True)
     for step in STEPS if config.step == "all" else [config.step]:
         start = time.time()
-        {"base": pretrain_base, "sft": train_sft, "counts": fit_counts, "tune": tune_scoring}[step](config)
+        base = pretrain_outfits if config.format == "slot" else pretrain_base
+        {"base": base, "sft": train_sft, "counts": fit_counts, "tune": tune_scoring}[step](config)
         print(f"step {step} done in {time.time() - start:.0f} s", flush=True)
     return 0

@@ -42,7 +42,7 @@ from stylist.core.refine_protocol import LOCK_BUSY, SERVER_LOCK, RefineResult, R
 from stylist.data.corpus import negative_pairs
 from stylist.models.likelihood import completion_logprobs
 from stylist.models.lm import BASE_LM, with_initial_adapter
-from stylist.models.outfit import load_outfit_model
+from stylist.models.outfit import load_outfit_model, scoring_path
 from stylist.models.spec import LMSpec
 from stylist.train.callbacks import BarCallback, HookCallback, Progress, StatusCallback
 from stylist.train.hardware import device_args, main_process
@@ -61,23 +61,26 @@ def _accuracy(chosen: Sequence[float], rejected: Sequence[float]) -> float | Non
     return sum(c > r for c, r in zip(chosen, rejected)) / len(chosen) if chosen else None
 
 
-def heldout_fitb(model, tokenizer, questions: int) -> float | None:
+def heldout_fitb(model, tokenizer, questions: int, spec: LMSpec | None = None) -> float | None:
     """FITB of the recommender's scorer with the model's active adapter (every term, the unconditional ones
     included), on the first questions of the held-out Polyvore test part (None when the shared data is absent
-    or `questions` is 0)."""
+    or `questions` is 0); scored with the weights and prompt format of `spec`'s checkpoint (the embedded one's
+    when None)."""
     if questions <= 0 or not (shared_data() / "polyvore" / "outfits.json").exists():
         return None
     from stylist.evaluation import outfits
 
-    return outfits.heldout_fitb(load_outfit_model(model=model, tokenizer=tokenizer), n=questions)
+    scoring = scoring_path(spec) if spec is not None else None
+    return outfits.heldout_fitb(load_outfit_model(model=model, tokenizer=tokenizer, scoring=scoring), n=questions)
 
 
 def measure(model, tokenizer, heldout: Sequence[Pair], config: RefineConfig,
-            reference: tuple[list[float], list[float]] | None = None) -> tuple[dict, tuple[list[float], list[float]]]:
+            reference: tuple[list[float], list[float]] | None = None,
+            spec: LMSpec | None = None) -> tuple[dict, tuple[list[float], list[float]]]:
     """Held-out FITB, preference accuracy (log p(chosen) > log p(rejected)) and, given the starting
     adapter's log-probs, DPO reward accuracy (chosen's log-ratio to the reference > rejected's)."""
     chosen, rejected = preference_logps(model, tokenizer, heldout)
-    metrics = {"fitb": heldout_fitb(model, tokenizer, config.fitb_questions),
+    metrics = {"fitb": heldout_fitb(model, tokenizer, config.fitb_questions, spec),
                "preference_accuracy": _accuracy(chosen, rejected)}
     if reference is not None:
         metrics["reward_accuracy"] = _accuracy([c - rc for c, rc in zip(chosen, reference[0])],
@@ -203,7 +206,7 @@ def _train(registry: AdapterRegistry, train: list[Pair] | list[Vote], heldout: l
     torch.manual_seed(config.seed)
     parent = registry.active()
     model, tokenizer = load_trainable(spec, parent.path)
-    before, reference = measure(model, tokenizer, heldout, config)
+    before, reference = measure(model, tokenizer, heldout, config, spec=spec)
 
     scratch = registry.new_tmp()  # the trainer's output folder; it saves nothing there (save_strategy="no")
     losses = watch.losses
@@ -225,7 +228,7 @@ def _train(registry: AdapterRegistry, train: list[Pair] | list[Vote], heldout: l
                           train_seconds, len(anchors), losses, before, stopped=stopped)
     if not stopped and main_process():
         model.set_adapter("default")
-        result.after, _ = measure(model, tokenizer, heldout, config, reference)
+        result.after, _ = measure(model, tokenizer, heldout, config, reference, spec)
         tmp = registry.new_tmp()
         model.save_pretrained(str(tmp), selected_adapters=["default"])
         result.seconds = time.time() - started
