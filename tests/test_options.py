@@ -10,6 +10,7 @@ import pytest
 
 from stylist.__main__ import main as stylist_main
 from stylist.app.refine_control import RefineControl
+from stylist.core.feedback import FeedbackStore
 from stylist.core.options import config_from, option, parse_config, parse_known_config
 from stylist.core.refine_options import RefineConfig
 from stylist.train import caption_words, captioner, embedder, lm, preference, refine
@@ -55,12 +56,8 @@ def test_the_app_reads_the_refine_settings_the_worker_runs_by():
     assert RefineControl(None, None, None, None, []).worker_config == RefineConfig()  # the defaults, also the worker's
 
 
-def test_the_app_counts_readiness_with_the_workers_minimum():
-    class NoPairs:
-        def pairs(self, user=None):
-            return []
-
-    ready = RefineControl(None, None, None, NoPairs(), ["--min-pairs", "3"]).readiness()
+def test_the_app_counts_readiness_with_the_workers_minimum(tmp_path):
+    ready = RefineControl(None, None, None, FeedbackStore(tmp_path / "feedback.sqlite"), ["--min-pairs", "3"]).readiness()
     assert (ready.min_pairs, ready.needed) == (3, 3)
 
 

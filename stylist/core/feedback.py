@@ -295,6 +295,10 @@ class FeedbackStore:
                                    "another --data-dir") from exc
             raise
 
+    def reading(self):
+        """One transaction to read in (a consistent view of the events), for readers outside the store."""
+        return self._transaction()
+
     @contextmanager
     def _transaction(self, immediate: bool = False) -> Iterator[sqlite3.Connection]:
         with self._connect(reading=not immediate) as db:

@@ -35,7 +35,7 @@ class ReadinessCounter:
 
     def __init__(self, store: FeedbackStore, max_unpicked: int = 4):
         self.store, self.max_unpicked = store, max_unpicked
-        self._counts: dict[tuple[str, str], tuple[int, int]] = {}  # (user, context) -> (pairs, votes)
+        self._per_context: dict[tuple[str, str], tuple[int, int]] = {}  # (user, context) -> (pairs, votes)
         self._buckets = [[0] * 100, [0] * 100]  # per method (pairs, votes): examples by their context's bucket
         self._users: list[Counter] = [Counter(), Counter()]  # per method: user -> contexts with an example
         self._last_id: int | None = None  # None: not read yet
@@ -53,7 +53,7 @@ class ReadinessCounter:
 
     def _refresh(self) -> None:
         started = time.time()
-        with self.store._transaction() as db:
+        with self.store.reading() as db:
             if self._last_id is None:
                 changed = None  # every context
             else:
@@ -71,7 +71,7 @@ class ReadinessCounter:
         self._last_id, self._since = max(last, self._last_id or 0), started
 
     def _set(self, group: tuple[str, str], counts: tuple[int, int]) -> None:
-        old = self._counts.get(group, (0, 0))
+        old = self._per_context.get(group, (0, 0))
         where = bucket(group[1])
         for m in (0, 1):
             self._buckets[m][where] += counts[m] - old[m]
@@ -79,7 +79,7 @@ class ReadinessCounter:
                 self._users[m][group[0]] += 1 if counts[m] else -1
                 if not self._users[m][group[0]]:
                     del self._users[m][group[0]]
-        self._counts[group] = counts
+        self._per_context[group] = counts
 
     @staticmethod
     def _read(db, changed: set[tuple[str, str]] | None) -> list[Event]:

@@ -283,6 +283,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     config = config_from(RefineConfig, args)
+    spec = LMSpec.from_args(args).check()  # a setting this machine cannot run is refused before the store is opened
     # the status file is shared: a worker that finds the lock taken raises here, before writing anything to it;
     # the lock is released right after the final state is written, so a reader never sees a live state unlocked;
     # on a shared store the database's lock makes it one run across replicas, whatever folder each one has
@@ -293,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
                                 RefineStatus("running", args.user, time.time(), pid=os.getpid()), args.stop_file)
         status.update()
         try:
-            result = _refine(args.data_dir, args.user, config, LMSpec.from_args(args), None, HookCallback(),
+            result = _refine(args.data_dir, args.user, config, spec, None, HookCallback(),
                              [status, BarCallback(disable=args.json or not writer)])
         except BaseException as exc:  # the app shows why; the CLI dispatcher still prints the one-line error
             status.update(state="failed", error=str(exc) or type(exc).__name__)
