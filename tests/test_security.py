@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import shutil
+import sqlite3
 import time
 import urllib.error
 import urllib.parse
@@ -21,7 +22,7 @@ import pytest
 from stylist.app.config import AppConfig
 from stylist.app.server import REPO, free_port, running_app
 
-PUBLIC = {"/caption", "/complete", "/search"}
+PUBLIC = {"/caption", "/complete", "/search", "/visitor", "/suggestions", "/vote", "/undo"}
 PHOTO = sorted((REPO / "assets" / "examples").glob("*.png"))[0]
 
 
@@ -115,6 +116,49 @@ def test_a_call_without_the_visitor_token_is_refused(site):
     with pytest.raises(AppError, match="no valid visitor id: reload the page"):
         client.predict("", "", [], "navy cotton t-shirt", "", "", "", api_name="/complete")
     assert "dress" in json.dumps(client.predict("dress", api_name="/search"))  # what needs no visitor still works
+
+
+def stored_votes(root: Path, visitor: str) -> list[tuple[str, str, bool]]:
+    """(item, label, undone) of a visitor's rows in the store, oldest first."""
+    with sqlite3.connect(f"file:{root / 'data' / 'feedback.sqlite'}?mode=ro", uri=True) as db:
+        return [(item, label, bool(undone)) for item, label, undone in db.execute(
+            "SELECT item_id, label, undone_at IS NOT NULL FROM events WHERE user = ? ORDER BY id", (visitor,))]
+
+
+def test_gradio_client_drives_a_whole_visit(site):
+    """README's "Use it from Python", step by step: a visitor token, suggestions, a like, a switch to a dislike, an
+    undo, each stored as the page's clicks are; a later session goes on as the same visitor with the token."""
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    url, root = site
+    client = Client(url, verbose=False, download_files=False, analytics_enabled=False)
+    token = client.predict(api_name="/visitor")
+    visitor = token.rsplit(".", 2)[0]
+    captions = [box["value"] for box in client.predict([handle_file(str(PHOTO))], api_name="/caption")[4:]]
+    assert captions[0] and captions[1:] == ["", "", ""]
+    client.predict("", "", [], *captions, api_name="/complete")
+    shown = client.predict(api_name="/suggestions")
+    slot, cards = next(iter(shown.items()))
+    item = cards[0]["item_id"]
+    assert cards[0]["rank"] == 1 and cards[0]["vote"] == ""
+    assert client.predict(slot, 1, "like", api_name="/vote").startswith("Recorded: you liked")
+    assert client.predict(slot, 1, "like", api_name="/vote").startswith("Recorded")  # the same again: no new row
+    assert stored_votes(root, visitor) == [(item, "like", False)]
+    assert client.predict(slot, 1, "dislike", api_name="/vote").startswith("Recorded: you disliked")
+    assert client.predict(api_name="/suggestions")[slot][0]["vote"] == "dislike"
+    assert "taken back" in client.predict(slot, 1, api_name="/undo")
+    assert stored_votes(root, visitor) == [(item, "like", True), (item, "dislike", True)]
+    with pytest.raises(AppError, match="no vote on .* to take back"):
+        client.predict(slot, 1, api_name="/undo")
+    with pytest.raises(AppError, match="no suggestions for 'cape' are shown"):
+        client.predict("cape", 1, "like", api_name="/vote")
+
+    later = Client(url, verbose=False, download_files=False, analytics_enabled=False)
+    assert later.predict(token, api_name="/visitor") == token  # the same visitor, not a new id
+    later.predict("", "", [], "navy cotton t-shirt", "", "", "", api_name="/complete")
+    later.predict(slot, 1, "like", api_name="/vote")
+    assert stored_votes(root, visitor)[-1] == (item, "like", False)
 
 
 def test_a_full_queue_says_so_at_once():
