@@ -16,7 +16,7 @@ from functools import cache
 
 import pytest
 
-import stylist.app.access
+import stylist.app.photo_decoder
 import stylist.models.captioner
 from stylist.app.config import AppConfig
 from stylist.app.model_thread import ModelThread
@@ -365,7 +365,7 @@ def test_a_request_has_a_pixel_budget_counted_from_the_headers(app, tmp_path, mo
     side = int(MAX_PIXELS ** 0.5) - 1
     Image.new("1", (side, side)).save(tmp_path / "big.png")
     decoded = []
-    monkeypatch.setattr(stylist.app.access, "load_image", lambda *a, **k: decoded.append(a))
+    monkeypatch.setattr(stylist.app.photo_decoder, "load_image", lambda *a, **k: decoded.append(a))
     with pytest.raises(StylistError, match="256 megapixels to decode, over the limit of 80 per request"):
         app.access.check_uploads([str(tmp_path / "big.png")] * 4)
     assert decoded == []
@@ -379,7 +379,7 @@ def test_uploads_are_decoded_once(app, monkeypatch):
         calls.append(args[0])
         return load_image(*args, **kwargs)
 
-    monkeypatch.setattr(stylist.app.access, "load_image", counted)
+    monkeypatch.setattr(stylist.app.photo_decoder, "load_image", counted)
     monkeypatch.setattr(stylist.models.captioner, "load_image", counted)
     photos = sorted(str(p) for p in EXAMPLES.iterdir())[:2]
     assert len(app.suggestions.caption(photos)) == 2 and len(calls) == 2

@@ -19,8 +19,9 @@ from pathlib import Path
 from PIL import Image
 
 from stylist.app.config import AppConfig
+from stylist.app.photo_decoder import PhotoDecoder
 from stylist.core.errors import StylistError
-from stylist.core.images import decoded_pixels, load_image
+from stylist.core.images import decoded_pixels
 from stylist.core.prompts import cut_caption
 from stylist.core.vocabulary import SLOTS, read_occasion_season, split_garments
 
@@ -113,6 +114,7 @@ class Access:
 
     def __init__(self, config: AppConfig):
         self.config = config
+        self.photos = PhotoDecoder()  # large photos decode in a child process, below the visitors' priority
 
     @property
     def protected(self) -> bool:
@@ -174,12 +176,12 @@ class Access:
                 raise StylistError(f"{name}: only {', '.join(sorted(UPLOAD_SUFFIXES))} photos are accepted")
             if os.path.getsize(path) > self.config.max_upload_mb * 1e6:
                 raise StylistError(f"{name}: larger than {self.config.max_upload_mb:g} MB")
-        pixels = sum(decoded_pixels(path) for path in paths)  # from the headers: nothing decoded yet
-        if pixels > self.config.request_megapixels * 1e6:
-            raise StylistError(f"these photos hold {pixels / 1e6:.0f} megapixels to decode, over the limit of "
+        pixels = [decoded_pixels(path) for path in paths]  # from the headers: nothing decoded yet
+        if sum(pixels) > self.config.request_megapixels * 1e6:
+            raise StylistError(f"these photos hold {sum(pixels) / 1e6:.0f} megapixels to decode, over the limit of "
                                f"{self.config.request_megapixels:g} per request: send fewer or smaller photos")
         # load_image raises a one-line error for broken or hostile files
-        return [(Path(path).name, load_image(path, name=Path(path).name)) for path in paths]
+        return [(Path(path).name, self.photos.load(path, Path(path).name, n)) for path, n in zip(paths, pixels)]
 
 
 class WebGuard:

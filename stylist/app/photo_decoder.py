@@ -1,0 +1,63 @@
+"""Large photos are decoded in one child process at a lower CPU priority; ordinary ones in the request's thread.
+
+Why: decoding a 64-megapixel PNG (a few hundred kB on the wire) takes seconds of a core and its full-size buffer
+(256 MB for RGBA). In the app's own process it competes at the app's priority with every visitor's suggestions
+(one client sending such photos in a loop made everyone's recommend several times slower) and leaves its pages in
+the app's heap. In a child process with a higher nice value the OS runs the visitors' work first, no GIL is
+shared, and the memory is the child's: the app's own stays where it was. The child is started at the first
+large photo and kept; if it dies (out of memory, killed) the photo is refused in one line and the next large one
+starts a fresh child.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from PIL import Image
+
+from stylist.core.errors import StylistError
+from stylist.core.images import RELEASE_PIXELS, load_image
+
+NICE = 10  # the child's nice value above the app's: its CPU goes to suggestions and page loads first
+
+
+class PhotoDecoder:
+    """`load(path, name, pixels)`: `load_image`, in the child process when the photo decodes to many pixels."""
+
+    def __init__(self, large_pixels: int = RELEASE_PIXELS):
+        self.large_pixels = large_pixels
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def load(self, path: str, name: str, pixels: int) -> Image.Image:
+        """The photo as `load_image` gives it; `pixels`: its decoded size from the header (`decoded_pixels`)."""
+        if pixels <= self.large_pixels:
+            return load_image(path, name=name)
+        pool = self._child()
+        try:
+            return pool.submit(load_image, path, name=name).result()
+        except BrokenProcessPool:
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            raise StylistError(f"{name}: decoding this photo failed (the server ran short of memory?): "
+                               "try a smaller one") from None
+
+    def _child(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=os.nice, initargs=(NICE,))
+                atexit.register(self.close)  # stopped before the interpreter's teardown, which it would trip
+            return self._pool
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(cancel_futures=True)
+                self._pool = None
