@@ -10,7 +10,7 @@ each is within the per-request pixel budget), reading their results; it also ask
 second (the page load's handler, as `/gradio_api/call/welcome` once minted them).
 
 Printed per arm: the visitors' recommend and page-load p50/p95, their 503 answers ("queue is full") and other
-failures, whether their acknowledged votes are the rows stored; the abuser's joins accepted and refused, captions
+failures, whether their acknowledged votes are the rows stored; the CPU time the app used; the abuser's joins accepted and refused, captions
 done, ids minted and refused; the app's resident memory at rest (models loaded, before the visitors), its peak
 during the run (sampled every 0.2 s) and 20 s after the run, each with its child processes (the
 photo decoder); and the targets: visitors' recommend p95 with the
@@ -141,16 +141,32 @@ def abuse(url: str, config: dict, photos: list[Path], until: float, joins: int) 
     return Abuser(url, config, photos, until, joins).run()
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants (the app's photo decoder is a child process)."""
-    total = 0.0
+def tree(pid: int) -> list[int]:
+    """A process and all its descendants (the app's photo decoder is a child process)."""
+    found = [pid]
     with contextlib.suppress(OSError):
-        with open(f"/proc/{pid}/status") as status:
-            total = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
         for task in os.listdir(f"/proc/{pid}/task"):
             with open(f"/proc/{pid}/task/{task}/children") as children:
-                total += sum(rss_mb(int(child)) for child in children.read().split())
+                found += [p for child in children.read().split() for p in tree(int(child))]
+    return found
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of the process tree."""
+    total = 0.0
+    for p in tree(pid):
+        with contextlib.suppress(OSError, StopIteration), open(f"/proc/{p}/status") as status:
+            total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
     return total
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process tree has used so far."""
+    total = 0
+    for p in tree(pid):
+        with contextlib.suppress(OSError), open(f"/proc/{p}/stat") as stat:
+            total += sum(int(x) for x in stat.read().rsplit(")", 1)[1].split()[11:13])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def arm(args: argparse.Namespace, abusive: bool, photos: list[Path]) -> dict:
@@ -166,7 +182,7 @@ def arm(args: argparse.Namespace, abusive: bool, photos: list[Path]) -> dict:
             peak[0] = max(peak[0], rss_mb(app.proc.pid))
             time.sleep(0.2)
 
-    load = os.getloadavg()[0]
+    load, cpu = os.getloadavg()[0], cpu_seconds(app.proc.pid)
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) if abusive else None
     try:
         begin = time.monotonic()
@@ -180,6 +196,7 @@ def arm(args: argparse.Namespace, abusive: bool, photos: list[Path]) -> dict:
         for w in workers:
             w.join(timeout=max(0.0, stats.until - time.monotonic()) + 180)
         counts = abuser.result(timeout=120) if abuser else {}
+        cpu = cpu_seconds(app.proc.pid) - cpu
         done.set()
         time.sleep(20)
         after = rss_mb(app.proc.pid)
@@ -199,7 +216,7 @@ def arm(args: argparse.Namespace, abusive: bool, photos: list[Path]) -> dict:
             "votes": f"{store['acknowledged']} = {store['rows']}, integrity {store['integrity']}"
             + ("" if store["lost"] == 0 and store["unasked rows"] == 0 else f" (lost {store['lost']}, "
                f"unasked {store['unasked rows']})"),
-            "rest": rest, "peak": peak[0], "after": after, "load": (load, os.getloadavg()[0]),
+            "cpu": cpu, "rest": rest, "peak": peak[0], "after": after, "load": (load, os.getloadavg()[0]),
             "abuser": counts}
 
 
@@ -214,10 +231,10 @@ def main() -> int:
     rows = [arm(args, False, photos), arm(args, True, photos)]
     print(f"\n{args.visitors} visitors x {args.seconds:.0f} s, {os.cpu_count()} cores; load average at start / end")
     print("arm | recommends | p50 s | p95 s | max s | page load p95 s | 503 | failed | votes acknowledged = stored | "
-          "RSS rest / peak / 20 s after, MB | load")
+          "app CPU s | RSS rest / peak / 20 s after, MB | load")
     for r in rows:
         print(f"{r['arm']} | {r['recommends']} | {r['p50']:.2f} | {r['p95']:.2f} | {r['max']:.2f} | {r['page p95']:.2f} "
-              f"| {r['503']} | {r['failed']} | {r['votes']} | {r['rest']:.0f} / {r['peak']:.0f} / {r['after']:.0f} | "
+              f"| {r['503']} | {r['failed']} | {r['votes']} | {r['cpu']:.0f} | {r['rest']:.0f} / {r['peak']:.0f} / {r['after']:.0f} | "
               f"{r['load'][0]:.1f} / {r['load'][1]:.1f}")
         for text in r["first failures"]:
             print(f"  failed: {text}")

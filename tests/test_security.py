@@ -187,6 +187,37 @@ def test_a_full_queue_says_so_at_once():
         demo.close()
 
 
+def test_one_address_flooding_the_queue_is_refused_before_its_body_is_read_and_others_still_join():
+    """An address holding its share of the queue gets 503 at once for each further join, without its body being
+    read (a body that is not even JSON gets the same 503, not FastAPI's 422); another address still joins."""
+    import gradio as gr
+    import httpx
+    from starlette.middleware import Middleware
+
+    from stylist.app.access import WebGuard
+    from stylist.app.ui.interface import crowding, public_api, with_queue
+
+    config = AppConfig(concurrency=1, queue_per_address=2)
+    with gr.Blocks() as demo:
+        box = gr.Textbox()
+        box.submit(lambda text: time.sleep(5) or text, box, box, api_name="slow")
+    with_queue(demo, config).launch(
+        server_port=free_port(), prevent_thread_lock=True, quiet=True,
+        app_kwargs={"middleware": [Middleware(WebGuard, public=public_api(demo), crowded=crowding(demo, config))]})
+    try:
+        join = f"{demo.local_url}gradio_api/queue/join"
+        body = {"data": ["x"], "fn_index": 0, "session_hash": "flood", "trigger_id": None, "event_data": None}
+        with httpx.Client(timeout=30) as flood:
+            codes = [flood.post(join, json=body).status_code for _ in range(4)]
+            garbage = flood.post(join, content=b"not json", headers={"Content-Type": "application/json"})
+        assert codes == [200, 200, 503, 503], codes
+        assert garbage.status_code == 503 and "this address has 2 requests" in garbage.json()["detail"]
+        with httpx.Client(timeout=30, transport=httpx.HTTPTransport(local_address="127.0.0.2")) as other:
+            assert other.post(join, json={**body, "session_hash": "other"}).status_code == 200
+    finally:
+        demo.close()
+
+
 def test_internal_handlers_do_not_answer_by_name(site):
     """Gradio answers any handler by its name on /call and /run; only the public API does here."""
     url, _ = site

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import json
 import os
 import re
 import threading
@@ -186,33 +187,43 @@ class Access:
 
 class WebGuard:
     """ASGI middleware: answers only the app's public API by name (Gradio also answers its internal handlers by
-    name on /call and /run) and sends security headers (no framing by other sites, no sniffing)."""
+    name on /call and /run), refuses a queue join from an address that `crowded` says holds its share of the
+    queue before reading the body, and sends security headers (no framing by other sites, no sniffing)."""
 
     BY_NAME = re.compile(r"^/gradio_api/(?:call/v2|call|run)/([^/]+)/?")
     HEADERS = [(b"content-security-policy", b"frame-ancestors 'self'; object-src 'none'; base-uri 'self'"),
                (b"x-frame-options", b"SAMEORIGIN"), (b"x-content-type-options", b"nosniff"),
                (b"referrer-policy", b"same-origin")]
 
-    def __init__(self, app, public: set[str]):
+    def __init__(self, app, public: set[str], crowded: Callable[[str | None], str | None] = lambda address: None):
         # "predict": how the page itself runs a handler outside the queue, by its index (queued ones refuse it)
-        self.app, self.public = app, public | {"predict"}
+        self.app, self.public, self.crowded = app, public | {"predict"}, crowded
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         named = self.BY_NAME.match(scope["path"])
         if named and named.group(1) not in self.public:
-            body = b"no such API endpoint\n"
-            await send({"type": "http.response.start", "status": 404,
-                        "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode()),
-                                    *self.HEADERS]})
-            return await send({"type": "http.response.body", "body": body})
+            return await self._answer(send, 404, b"text/plain", b"no such API endpoint\n")
+        if scope["method"] == "POST" and scope["path"].endswith("/queue/join"):
+            why = self.crowded(scope["client"][0] if scope.get("client") else None)
+            if why:  # as Gradio's own "queue is full"; the body is never read, so the connection closes
+                return await self._answer(send, 503, b"application/json", json.dumps({"detail": why}).encode(),
+                                          [(b"connection", b"close")])
+
         async def guarded(message):
             if message["type"] == "http.response.start":
                 message = {**message, "headers": [*message.get("headers", []), *self.HEADERS]}
             await send(message)
 
         await self.app(scope, receive, guarded)
+
+
+    async def _answer(self, send, status: int, kind: bytes, body: bytes, extra: list | None = None) -> None:
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode()),
+                                *(extra or []), *self.HEADERS]})
+        await send({"type": "http.response.body", "body": body})
 
 
 def own_origin_only(cors, request_headers) -> bool:

@@ -15,6 +15,8 @@ in HTML is escaped; Markdown components sanitise HTML themselves.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import gradio as gr
 
 from stylist.app.config import AppConfig
@@ -123,17 +125,12 @@ def with_queue(demo: gr.Blocks, config: AppConfig) -> gr.Blocks:
     uploading huge photos in a loop leaves everyone else their suggestions."""
     # api_open=False: a queued handler cannot be run around the queue by a direct POST
     demo.queue(default_concurrency_limit=config.concurrency, max_size=config.queue_size, api_open=False)
-    queue, push = demo._queue, demo._queue.push
+    queue, push, crowded = demo._queue, demo._queue.push, crowding(demo, config)
 
     async def fair_push(body, request, username):
-        address = request.client.host if request.client else None
-        waiting = [e for q in queue.event_queue_per_concurrency_id.values() for e in q.queue]
-        running = [e for job in queue.active_jobs if job for e in job]
-        mine = sum(1 for e in waiting + running if e.request and e.request.client
-                   and e.request.client.host == address)
-        if mine >= config.queue_per_address:
-            return False, (f"this address has {mine} requests waiting or running, the most one may have: wait "
-                           "for them, then try again"), "queue_full"
+        why = crowded(request.client.host if request.client else None)
+        if why:
+            return False, why, "queue_full"
         heavy = queue.event_queue_per_concurrency_id.get("heavy")
         fn = demo.fns.get(body.fn_index) if body.fn_index is not None else None
         if fn is not None and fn.concurrency_id == "heavy" and heavy and len(heavy.queue) >= config.heavy_queue:
@@ -142,6 +139,24 @@ def with_queue(demo: gr.Blocks, config: AppConfig) -> gr.Blocks:
 
     queue.push = fair_push
     return demo
+
+
+def crowding(demo: gr.Blocks, config: AppConfig) -> Callable[[str | None], str | None]:
+    """Why an address may not join the queue now (it holds `queue_per_address` requests waiting or running), or
+    None. Asked by the queue itself and, before a request's body is read, by `WebGuard`: a client that floods
+    the queue with joins is refused for the price of reading its headers."""
+    queue = demo._queue
+
+    def crowded(address: str | None) -> str | None:
+        waiting = [e for q in queue.event_queue_per_concurrency_id.values() for e in q.queue]
+        running = [e for job in queue.active_jobs if job for e in job]
+        mine = sum(1 for e in waiting + running if e.request and e.request.client
+                   and e.request.client.host == address)
+        if mine < config.queue_per_address:
+            return None
+        return (f"this address has {mine} requests waiting or running, the most one may have: wait for them, "
+                "then try again")
+    return crowded
 
 
 def _renewed(app: Stylist, token: str | None, request: gr.Request) -> str:
