@@ -189,6 +189,8 @@ def test_captioning_a_burst_of_the_worst_photos_stays_under_a_gigabyte_and_gives
     out = subprocess.run([sys.executable, "-c", CAPTION_PROBE, str(small), *map(str, photos)], capture_output=True,
                          text=True, env=env, check=True).stdout.splitlines()[-1].split()
     app_peak, child_peak, after, nicer = map(float, out)
+    print(f"app peak +{app_peak:.0f} MB, decoder child peak {child_peak:.0f} MB, after the burst: +{after:.0f} MB "
+          f"over rest, child nice +{nicer:.0f}")  # the figures docs/reliability.md quotes (pytest -s)
     assert app_peak < 100, f"the app's own peak rose {app_peak:.0f} MB: the photos were decoded in its process"
     assert nicer > 0, "the decoding child runs at the app's own CPU priority"
     assert app_peak + child_peak < 1000, f"peak {app_peak:.0f} + {child_peak:.0f} MB"

@@ -218,6 +218,35 @@ def test_one_address_flooding_the_queue_is_refused_before_its_body_is_read_and_o
         demo.close()
 
 
+def test_captioning_waits_in_its_own_short_lane():
+    """Captioning runs one at a time with at most `heavy_queue` waiting; past that it is refused at once, while
+    other handlers still join."""
+    import gradio as gr
+    import httpx
+
+    from stylist.app.ui.interface import with_queue
+
+    with gr.Blocks() as demo:
+        box = gr.Textbox()
+        box.submit(lambda text: time.sleep(5) or text, box, box, api_name="caption", concurrency_id="heavy",
+                   concurrency_limit=1)
+        box.change(lambda text: text, box, box, api_name="other")
+    with_queue(demo, AppConfig(heavy_queue=1)).launch(server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        join = f"{demo.local_url}gradio_api/queue/join"
+        body = {"data": ["x"], "session_hash": "s", "trigger_id": None, "event_data": None}
+        with httpx.Client(timeout=30) as client:
+            heavy = []
+            for _ in range(3):
+                heavy.append(client.post(join, json={**body, "fn_index": 0}))
+                time.sleep(0.5)  # the first one starts running before the next joins
+            assert [r.status_code for r in heavy] == [200, 200, 503]
+            assert "too many photos are waiting" in heavy[2].json()["detail"]
+            assert client.post(join, json={**body, "fn_index": 1}).status_code == 200
+    finally:
+        demo.close()
+
+
 def test_internal_handlers_do_not_answer_by_name(site):
     """Gradio answers any handler by its name on /call and /run; only the public API does here."""
     url, _ = site

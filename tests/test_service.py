@@ -477,6 +477,16 @@ def test_every_handler_of_the_page_answers_in_one_line(app):
         one_line_errors(lambda: {}["\ud800" * 10_000])()
 
 
+def test_the_page_load_runs_outside_the_queue_and_captioning_in_its_own_lane(app):
+    """So a page opens however many photos wait to be captioned, and captions never take the suggestions' places."""
+    from stylist.app.ui.interface import HEAVY, build_ui
+
+    fns = {f.api_name: f for f in build_ui(app).fns.values()}
+    assert not fns["welcome"].queue and not fns["visitor"].queue
+    assert all(fns[name].concurrency_id == "heavy" and fns[name].concurrency_limit == 1 for name in HEAVY)
+    assert fns["complete"].concurrency_id != "heavy"
+
+
 def test_uploads_leave_gradios_cache_after_a_while(app):
     from stylist.app.ui.interface import build_ui
 
