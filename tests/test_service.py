@@ -371,6 +371,22 @@ def test_a_request_has_a_pixel_budget_counted_from_the_headers(app, tmp_path, mo
     assert decoded == []
 
 
+def test_large_photos_a_minute_are_limited_per_address(app, tmp_path, monkeypatch):
+    """One address may have only so many large photos decoded a minute (seconds of a core each); a refused request
+    counts none of its photos, other addresses and ordinary photos are not held up."""
+    from PIL import Image
+
+    monkeypatch.setattr(app.access.config, "large_photos_per_minute_per_address", 3)
+    big, small = tmp_path / "big.png", sorted(str(p) for p in EXAMPLES.iterdir())[0]
+    Image.new("RGB", (2500, 2000), (20, 40, 90)).save(big)
+    assert len(app.access.check_uploads([str(big)] * 2, address="10.0.0.1")) == 2
+    with pytest.raises(StylistError, match="at most 3 large photos .* a minute from one address"):
+        app.access.check_uploads([str(big)] * 2, address="10.0.0.1")
+    assert len(app.access.check_uploads([str(big)], address="10.0.0.1")) == 1  # the refused two were not counted
+    assert len(app.access.check_uploads([small, small], address="10.0.0.1")) == 2
+    assert len(app.access.check_uploads([str(big)], address="10.0.0.2")) == 1
+
+
 def test_uploads_are_decoded_once(app, monkeypatch):
     """The upload check's decoded image is what the captioner reads (and what the catalog saves)."""
     calls = []

@@ -116,6 +116,8 @@ class Access:
     def __init__(self, config: AppConfig):
         self.config = config
         self.photos = PhotoDecoder()  # large photos decode in a child process, below the visitors' priority
+        self._large = RateLimit("large photos (over 4 megapixels decoded)", config,
+                                address="large_photos_per_minute_per_address")
 
     @property
     def protected(self) -> bool:
@@ -164,9 +166,11 @@ class Access:
             raise StylistError(f"unknown piece(s) {shown}; choose from {', '.join(SLOTS)}")
         return [s for s in SLOTS if s in asked]
 
-    def check_uploads(self, paths: list[str], limit: int | None = None) -> list[tuple[str, Image.Image]]:
+    def check_uploads(self, paths: list[str], limit: int | None = None, address: str | None = None
+                      ) -> list[tuple[str, Image.Image]]:
         """Refuse too many, too large or non-image uploads before any model sees them; returns each upload's
-        name with its decoded image, so no photo is decoded twice."""
+        name with its decoded image, so no photo is decoded twice. With the request's `address`, its large photos
+        count against the large photos a minute one address may have decoded."""
         paths = [str(p) for p in paths or []]
         limit = limit or self.config.max_photos
         if len(paths) > limit:
@@ -181,6 +185,14 @@ class Access:
         if sum(pixels) > self.config.request_megapixels * 1e6:
             raise StylistError(f"these photos hold {sum(pixels) / 1e6:.0f} megapixels to decode, over the limit of "
                                f"{self.config.request_megapixels:g} per request: send fewer or smaller photos")
+        taken: list[Callable[[], None]] = []
+        try:
+            for _ in range(sum(n > self.photos.large_pixels for n in pixels)):
+                taken.append(self._large.take(address=address))
+        except StylistError:
+            for give_back in taken:
+                give_back()
+            raise
         # load_image raises a one-line error for broken or hostile files
         return [(Path(path).name, self.photos.load(path, Path(path).name, n)) for path, n in zip(paths, pixels)]
 

@@ -109,9 +109,9 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
         gallery.select(add_example, inputs=files, outputs=files, api_visibility="private")
 
         @one_line_errors
-        def caption(paths):
+        def caption(paths, request: gr.Request):
             paths = list(paths or [])
-            found = app.suggestions.caption(paths) if paths else []
+            found = app.suggestions.caption(paths, request.client.host if request.client else None) if paths else []
             out = []
             for i in range(n):
                 out.append(gr.Image(value=paths[i] if i < len(found) else None, visible=i < len(found)))
