@@ -189,7 +189,7 @@ def test_captioning_a_burst_of_the_worst_photos_stays_under_a_gigabyte_and_gives
     for mode, colour in (("RGBA", (200, 30, 30, 128)), ("I;16", 1000)):
         photos.append(tmp_path / f"{mode.replace(';', '')}.png")
         Image.new(mode, (side, side), colour).save(photos[-1], compress_level=1)
-    small = sorted((REPO / "assets" / "examples").glob("*.png"))[0]
+    small = min((REPO / "assets" / "examples").glob("*.png"))
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     out = subprocess.run([sys.executable, "-c", CAPTION_PROBE, str(small), *map(str, photos)], capture_output=True,
                          text=True, env=env, check=True).stdout.splitlines()[-1].split()
