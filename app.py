@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         from stylist.app.access import BodyLimit, WebGuard, own_origin_only
         from stylist.app.config import AppConfig
         from stylist.app.service import StartingStylist
-        from stylist.app.ui.interface import CSS, THEME, build_ui, public_api, with_queue
+        from stylist.app.ui.interface import CSS, THEME, build_ui, crowding, public_api, with_queue
 
         config = AppConfig(catalog=args.catalog, captioner=args.captioner, lm=LMSpec.from_args(args),
                            embedder=args.embedder, data_dir=args.data_dir, db=args.db, model_threads=args.model_threads,
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         max_file_size=f"{config.max_upload_mb:g}mb", footer_links=["gradio", "settings"], run_history=False,
         auth=users, enable_monitoring=config.monitoring,
         app_kwargs={"middleware": [Middleware(BodyLimit, limit=config.max_request_bytes),
-                                   Middleware(WebGuard, public=public_api(demo))]})
+                                   Middleware(WebGuard, public=public_api(demo), crowded=crowding(demo, config))]})
     return 0
 
 

@@ -5,10 +5,11 @@
     python bench/load_test.py --kill         # kill -9 the app halfway through, restart it, keep voting
     python bench/load_test.py --refine-kill  # kill -9 the refine worker while training and while saving
 
-Each visitor is one page speaking Gradio's queue protocol as the page's JavaScript does (join, then read the
-session's event stream): page load (which issues the visitor token), "Complete my outfit" (which also fills
-the card grid), and Like/Dislike on 1-2 of them. gradio_client cannot do this: the page-load and vote handlers are
-private (not in `Client.view_api()`), and without the page load `/complete` refuses the request (no visitor id).
+Each visitor is one page speaking Gradio's protocol as the page's JavaScript does (join the queue, then read the
+session's event stream; one POST for the page load, which runs outside the queue): page load (which issues the
+visitor token), "Complete my outfit" (which also fills the card grid), and Like/Dislike on 1-2 of them, through
+the page's own handlers (`gradio_client` makes a visit through the API endpoints instead: README, "Use it from
+Python"). `bench/abuse_load.py` runs these visitors beside an abusive client.
 The app runs with a fresh temporary data folder and an admin password; everything stops by itself.
 
 Printed: requests and failures per kind (with the first error texts), latency p50/p95/max, the load average,
@@ -63,11 +64,20 @@ class Page:
         self.key, self.cards, self.visitor = "", [], ""  # the rendering shown, its cards' (row, column)
 
     def call(self, dep: dict, data: list) -> dict:
-        """Run one handler as the page does; returns its output or raises PageError."""
+        """Run one handler as the page does (one outside the queue, such as the page load, by one POST); returns
+        its output or raises PageError."""
+        body = {"data": data, "fn_index": dep["id"], "session_hash": self.session,
+                "trigger_id": dep["targets"][0][0] if dep["targets"] else None, "event_data": None}
         try:
-            joined = self.http.post(self.api + "queue/join", json={
-                "data": data, "fn_index": dep["id"], "session_hash": self.session,
-                "trigger_id": dep["targets"][0][0] if dep["targets"] else None, "event_data": None})
+            if dep.get("queue") is False:
+                answer = self.http.post(self.api + "run/predict", json=body)
+                if answer.status_code >= 500:
+                    answer.raise_for_status()
+                output = answer.json()
+                if "error" in output or answer.status_code != 200:
+                    raise PageError(str(output.get("error") or answer.text[:300]))
+                return output
+            joined = self.http.post(self.api + "queue/join", json=body)
             joined.raise_for_status()
             event = joined.json()["event_id"]
             with self.http.stream("GET", self.api + "queue/data", params={"session_hash": self.session}) as stream:

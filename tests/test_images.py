@@ -148,3 +148,55 @@ def test_the_largest_image_under_the_limit_costs_its_decoded_size_once_and_gives
     assert size == f"({MAX_SIDE}, {MAX_SIDE})"
     assert peak < side * side * 4 / 1e6 * 1.5, f"peak {peak:.0f} MB over rest"
     assert after < 60, f"{after:.0f} MB kept after decoding"
+
+
+# the app's own path for uploads (Access.check_uploads, then the captioner), in a fresh process
+CAPTION_PROBE = """
+import os, sys, time
+from stylist.app.access import Access
+from stylist.app.photo_decoder import IDLE_SECONDS
+from stylist.app.config import AppConfig
+from stylist.models.captioner import Captioner
+def status(pid, field):
+    return next(int(l.split()[1]) for l in open(f"/proc/{pid}/status") if l.startswith(field)) / 1024
+def children():
+    pid = os.getpid()
+    return [int(c) for c in open(f"/proc/{pid}/task/{pid}/children").read().split()]
+captioner, access = Captioner.load(), Access(AppConfig())
+captioner.caption_image(sys.argv[1])
+rest = status("self", "VmRSS")
+open("/proc/self/clear_refs", "w").write("5")  # the peak from here on, not the models' loading
+for path in sys.argv[2:] * 2:  # a burst: each photo twice
+    for name, image in access.check_uploads([path]):
+        assert captioner.caption_image(image).caption
+kids = children()
+niceness = [int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[16]) for pid in [os.getpid(), *kids]]
+peaks = [status("self", "VmHWM") - rest, sum(status(k, "VmHWM") for k in kids)]
+after = status("self", "VmRSS") + sum(status(k, "VmRSS") for k in kids) - rest
+time.sleep(IDLE_SECONDS + 3)  # the decoder stops once idle
+print(*peaks, after, max(niceness[1:]) - niceness[0],
+      status("self", "VmRSS") + sum(status(k, "VmRSS") for k in children()) - rest)
+"""
+
+
+def test_captioning_a_burst_of_the_worst_photos_stays_under_a_gigabyte_and_gives_the_memory_back(tmp_path):
+    """The worst photos under the pixel limit (64-megapixel RGBA and 16-bit PNGs) go through the app's upload path
+    and the captioner twice each: they are decoded in a child process below the app's CPU priority, so the app's
+    own memory barely moves; app and child together peak under 1 GB and are back within 200 MB of rest, less once
+    the idle decoder has stopped."""
+    side = int(MAX_PIXELS ** 0.5) - 1
+    photos = []
+    for mode, colour in (("RGBA", (200, 30, 30, 128)), ("I;16", 1000)):
+        photos.append(tmp_path / f"{mode.replace(';', '')}.png")
+        Image.new(mode, (side, side), colour).save(photos[-1], compress_level=1)
+    small = min((REPO / "assets" / "examples").glob("*.png"))
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", CAPTION_PROBE, str(small), *map(str, photos)], capture_output=True,
+                         text=True, env=env, check=True).stdout.splitlines()[-1].split()
+    app_peak, child_peak, after, nicer, idle = map(float, out)
+    print(f"app peak +{app_peak:.0f} MB, decoder child peak {child_peak:.0f} MB, after the burst: +{after:.0f} MB "
+          f"over rest, once the decoder is idle: +{idle:.0f} MB; child nice +{nicer:.0f}")  # docs/reliability.md
+    assert app_peak < 100, f"the app's own peak rose {app_peak:.0f} MB: the photos were decoded in its process"
+    assert nicer > 0, "the decoding child runs at the app's own CPU priority"
+    assert app_peak + child_peak < 1000, f"peak {app_peak:.0f} + {child_peak:.0f} MB"
+    assert after < 200 and idle < after, f"{after:.0f} MB over rest after the burst, {idle:.0f} MB once idle"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import shutil
+import sqlite3
 import time
 import urllib.error
 import urllib.parse
@@ -21,7 +22,7 @@ import pytest
 from stylist.app.config import AppConfig
 from stylist.app.server import REPO, free_port, running_app
 
-PUBLIC = {"/caption", "/complete", "/search"}
+PUBLIC = {"/caption", "/complete", "/search", "/visitor", "/suggestions", "/vote", "/undo"}
 PHOTO = sorted((REPO / "assets" / "examples").glob("*.png"))[0]
 
 
@@ -117,6 +118,49 @@ def test_a_call_without_the_visitor_token_is_refused(site):
     assert "dress" in json.dumps(client.predict("dress", api_name="/search"))  # what needs no visitor still works
 
 
+def stored_votes(root: Path, visitor: str) -> list[tuple[str, str, bool]]:
+    """(item, label, undone) of a visitor's rows in the store, oldest first."""
+    with sqlite3.connect(f"file:{root / 'data' / 'feedback.sqlite'}?mode=ro", uri=True) as db:
+        return [(item, label, bool(undone)) for item, label, undone in db.execute(
+            "SELECT item_id, label, undone_at IS NOT NULL FROM events WHERE user = ? ORDER BY id", (visitor,))]
+
+
+def test_gradio_client_drives_a_whole_visit(site):
+    """README's "Use it from Python", step by step: a visitor token, suggestions, a like, a switch to a dislike, an
+    undo, each stored as the page's clicks are; a later session goes on as the same visitor with the token."""
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    url, root = site
+    client = Client(url, verbose=False, download_files=False, analytics_enabled=False)
+    token = client.predict(api_name="/visitor")
+    visitor = token.rsplit(".", 2)[0]
+    captions = [box["value"] for box in client.predict([handle_file(str(PHOTO))], api_name="/caption")[4:]]
+    assert captions[0] and captions[1:] == ["", "", ""]
+    client.predict("", "", [], *captions, api_name="/complete")
+    shown = client.predict(api_name="/suggestions")
+    slot, cards = next(iter(shown.items()))
+    item = cards[0]["item_id"]
+    assert cards[0]["rank"] == 1 and cards[0]["vote"] == ""
+    assert client.predict(slot, 1, "like", api_name="/vote").startswith("Recorded: you liked")
+    assert client.predict(slot, 1, "like", api_name="/vote").startswith("Recorded")  # the same again: no new row
+    assert stored_votes(root, visitor) == [(item, "like", False)]
+    assert client.predict(slot, 1, "dislike", api_name="/vote").startswith("Recorded: you disliked")
+    assert client.predict(api_name="/suggestions")[slot][0]["vote"] == "dislike"
+    assert "taken back" in client.predict(slot, 1, api_name="/undo")
+    assert stored_votes(root, visitor) == [(item, "like", True), (item, "dislike", True)]
+    with pytest.raises(AppError, match="no vote on .* to take back"):
+        client.predict(slot, 1, api_name="/undo")
+    with pytest.raises(AppError, match="no suggestions for 'cape' are shown"):
+        client.predict("cape", 1, "like", api_name="/vote")
+
+    later = Client(url, verbose=False, download_files=False, analytics_enabled=False)
+    assert later.predict(token, api_name="/visitor") == token  # the same visitor, not a new id
+    later.predict("", "", [], "navy cotton t-shirt", "", "", "", api_name="/complete")
+    later.predict(slot, 1, "like", api_name="/vote")
+    assert stored_votes(root, visitor)[-1] == (item, "like", False)
+
+
 def test_a_full_queue_says_so_at_once():
     """Beyond `queue_size` waiting requests Gradio refuses at once ("queue is full") instead of a long wait."""
     import gradio as gr
@@ -139,6 +183,66 @@ def test_a_full_queue_says_so_at_once():
             except Exception as exc:  # the client's error type for a refused job varies by transport
                 outcomes.append(str(exc))
         assert "x" in outcomes and any("queue is full" in str(o).lower() for o in outcomes), outcomes
+    finally:
+        demo.close()
+
+
+def test_one_address_flooding_the_queue_is_refused_before_its_body_is_read_and_others_still_join():
+    """An address holding its share of the queue gets 503 at once for each further join, without its body being
+    read (a body that is not even JSON gets the same 503, not FastAPI's 422); another address still joins."""
+    import gradio as gr
+    import httpx
+    from starlette.middleware import Middleware
+
+    from stylist.app.access import WebGuard
+    from stylist.app.ui.interface import crowding, public_api, with_queue
+
+    config = AppConfig(concurrency=1, queue_per_address=2)
+    with gr.Blocks() as demo:
+        box = gr.Textbox()
+        box.submit(lambda text: time.sleep(5) or text, box, box, api_name="slow")
+    with_queue(demo, config).launch(
+        server_port=free_port(), prevent_thread_lock=True, quiet=True,
+        app_kwargs={"middleware": [Middleware(WebGuard, public=public_api(demo), crowded=crowding(demo, config))]})
+    try:
+        join = f"{demo.local_url}gradio_api/queue/join"
+        body = {"data": ["x"], "fn_index": 0, "session_hash": "flood", "trigger_id": None, "event_data": None}
+        with httpx.Client(timeout=30) as flood:
+            codes = [flood.post(join, json=body).status_code for _ in range(4)]
+            garbage = flood.post(join, content=b"not json", headers={"Content-Type": "application/json"})
+        assert codes == [200, 200, 503, 503], codes
+        assert garbage.status_code == 503 and "this address has 2 requests" in garbage.json()["detail"]
+        with httpx.Client(timeout=30, transport=httpx.HTTPTransport(local_address="127.0.0.2")) as other:
+            assert other.post(join, json={**body, "session_hash": "other"}).status_code == 200
+    finally:
+        demo.close()
+
+
+def test_captioning_waits_in_its_own_short_lane():
+    """Captioning runs one at a time with at most `heavy_queue` waiting; past that it is refused at once, while
+    other handlers still join."""
+    import gradio as gr
+    import httpx
+
+    from stylist.app.ui.interface import with_queue
+
+    with gr.Blocks() as demo:
+        box = gr.Textbox()
+        box.submit(lambda text: time.sleep(5) or text, box, box, api_name="caption", concurrency_id="heavy",
+                   concurrency_limit=1)
+        box.change(lambda text: text, box, box, api_name="other")
+    with_queue(demo, AppConfig(heavy_queue=1)).launch(server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        join = f"{demo.local_url}gradio_api/queue/join"
+        body = {"data": ["x"], "session_hash": "s", "trigger_id": None, "event_data": None}
+        with httpx.Client(timeout=30) as client:
+            heavy = []
+            for _ in range(3):
+                heavy.append(client.post(join, json={**body, "fn_index": 0}))
+                time.sleep(0.5)  # the first one starts running before the next joins
+            assert [r.status_code for r in heavy] == [200, 200, 503]
+            assert "too many photos are waiting" in heavy[2].json()["detail"]
+            assert client.post(join, json={**body, "fn_index": 1}).status_code == 200
     finally:
         demo.close()
 

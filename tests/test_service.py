@@ -16,7 +16,7 @@ from functools import cache
 
 import pytest
 
-import stylist.app.access
+import stylist.app.photo_decoder
 import stylist.models.captioner
 from stylist.app.config import AppConfig
 from stylist.app.model_thread import ModelThread
@@ -365,10 +365,26 @@ def test_a_request_has_a_pixel_budget_counted_from_the_headers(app, tmp_path, mo
     side = int(MAX_PIXELS ** 0.5) - 1
     Image.new("1", (side, side)).save(tmp_path / "big.png")
     decoded = []
-    monkeypatch.setattr(stylist.app.access, "load_image", lambda *a, **k: decoded.append(a))
+    monkeypatch.setattr(stylist.app.photo_decoder, "load_image", lambda *a, **k: decoded.append(a))
     with pytest.raises(StylistError, match="256 megapixels to decode, over the limit of 80 per request"):
         app.access.check_uploads([str(tmp_path / "big.png")] * 4)
     assert decoded == []
+
+
+def test_large_photos_a_minute_are_limited_per_address(app, tmp_path, monkeypatch):
+    """One address may have only so many large photos decoded a minute (seconds of a core each); a refused request
+    counts none of its photos, other addresses and ordinary photos are not held up."""
+    from PIL import Image
+
+    monkeypatch.setattr(app.access.config, "large_photos_per_minute_per_address", 3)
+    big, small = tmp_path / "big.png", min(str(p) for p in EXAMPLES.iterdir())
+    Image.new("RGB", (2500, 2000), (20, 40, 90)).save(big)
+    assert len(app.access.check_uploads([str(big)] * 2, address="10.0.0.1")) == 2
+    with pytest.raises(StylistError, match="at most 3 large photos .* a minute from one address"):
+        app.access.check_uploads([str(big)] * 2, address="10.0.0.1")
+    assert len(app.access.check_uploads([str(big)], address="10.0.0.1")) == 1  # the refused two were not counted
+    assert len(app.access.check_uploads([small, small], address="10.0.0.1")) == 2
+    assert len(app.access.check_uploads([str(big)], address="10.0.0.2")) == 1
 
 
 def test_uploads_are_decoded_once(app, monkeypatch):
@@ -379,7 +395,7 @@ def test_uploads_are_decoded_once(app, monkeypatch):
         calls.append(args[0])
         return load_image(*args, **kwargs)
 
-    monkeypatch.setattr(stylist.app.access, "load_image", counted)
+    monkeypatch.setattr(stylist.app.photo_decoder, "load_image", counted)
     monkeypatch.setattr(stylist.models.captioner, "load_image", counted)
     photos = sorted(str(p) for p in EXAMPLES.iterdir())[:2]
     assert len(app.suggestions.caption(photos)) == 2 and len(calls) == 2
@@ -475,6 +491,16 @@ def test_every_handler_of_the_page_answers_in_one_line(app):
     assert handlers and all(getattr(fn, "one_line", False) for fn in handlers)
     with pytest.raises(gr.Error, match=r"the server could not do that \(KeyError"):
         one_line_errors(lambda: {}["\ud800" * 10_000])()
+
+
+def test_the_page_load_runs_outside_the_queue_and_captioning_in_its_own_lane(app):
+    """So a page opens however many photos wait to be captioned, and captions never take the suggestions' places."""
+    from stylist.app.ui.interface import HEAVY, build_ui
+
+    fns = {f.api_name: f for f in build_ui(app).fns.values()}
+    assert not fns["welcome"].queue and not fns["visitor"].queue
+    assert all(fns[name].concurrency_id == "heavy" and fns[name].concurrency_limit == 1 for name in HEAVY)
+    assert fns["complete"].concurrency_id != "heavy"
 
 
 def test_uploads_leave_gradios_cache_after_a_while(app):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import json
 import os
 import re
 import threading
@@ -19,8 +20,9 @@ from pathlib import Path
 from PIL import Image
 
 from stylist.app.config import AppConfig
+from stylist.app.photo_decoder import PhotoDecoder
 from stylist.core.errors import StylistError
-from stylist.core.images import decoded_pixels, load_image
+from stylist.core.images import decoded_pixels
 from stylist.core.prompts import cut_caption
 from stylist.core.vocabulary import SLOTS, read_occasion_season, split_garments
 
@@ -113,6 +115,9 @@ class Access:
 
     def __init__(self, config: AppConfig):
         self.config = config
+        self.photos = PhotoDecoder()  # large photos decode in a child process, below the visitors' priority
+        self._large = RateLimit("large photos (over 4 megapixels decoded)", config,
+                                address="large_photos_per_minute_per_address")
 
     @property
     def protected(self) -> bool:
@@ -161,9 +166,11 @@ class Access:
             raise StylistError(f"unknown piece(s) {shown}; choose from {', '.join(SLOTS)}")
         return [s for s in SLOTS if s in asked]
 
-    def check_uploads(self, paths: list[str], limit: int | None = None) -> list[tuple[str, Image.Image]]:
+    def check_uploads(self, paths: list[str], limit: int | None = None, address: str | None = None
+                      ) -> list[tuple[str, Image.Image]]:
         """Refuse too many, too large or non-image uploads before any model sees them; returns each upload's
-        name with its decoded image, so no photo is decoded twice."""
+        name with its decoded image, so no photo is decoded twice. With the request's `address`, its large photos
+        count against the large photos a minute one address may have decoded."""
         paths = [str(p) for p in paths or []]
         limit = limit or self.config.max_photos
         if len(paths) > limit:
@@ -174,43 +181,61 @@ class Access:
                 raise StylistError(f"{name}: only {', '.join(sorted(UPLOAD_SUFFIXES))} photos are accepted")
             if os.path.getsize(path) > self.config.max_upload_mb * 1e6:
                 raise StylistError(f"{name}: larger than {self.config.max_upload_mb:g} MB")
-        pixels = sum(decoded_pixels(path) for path in paths)  # from the headers: nothing decoded yet
-        if pixels > self.config.request_megapixels * 1e6:
-            raise StylistError(f"these photos hold {pixels / 1e6:.0f} megapixels to decode, over the limit of "
+        pixels = [decoded_pixels(path) for path in paths]  # from the headers: nothing decoded yet
+        if sum(pixels) > self.config.request_megapixels * 1e6:
+            raise StylistError(f"these photos hold {sum(pixels) / 1e6:.0f} megapixels to decode, over the limit of "
                                f"{self.config.request_megapixels:g} per request: send fewer or smaller photos")
+        taken: list[Callable[[], None]] = []
+        try:
+            for _ in range(sum(n > self.photos.large_pixels for n in pixels)):
+                taken.append(self._large.take(address=address))
+        except StylistError:
+            for give_back in taken:
+                give_back()
+            raise
         # load_image raises a one-line error for broken or hostile files
-        return [(Path(path).name, load_image(path, name=Path(path).name)) for path in paths]
+        return [(Path(path).name, self.photos.load(path, Path(path).name, n)) for path, n in zip(paths, pixels)]
 
 
 class WebGuard:
     """ASGI middleware: answers only the app's public API by name (Gradio also answers its internal handlers by
-    name on /call and /run) and sends security headers (no framing by other sites, no sniffing)."""
+    name on /call and /run), refuses a queue join from an address that `crowded` says holds its share of the
+    queue before reading the body, and sends security headers (no framing by other sites, no sniffing)."""
 
     BY_NAME = re.compile(r"^/gradio_api/(?:call/v2|call|run)/([^/]+)/?")
     HEADERS = [(b"content-security-policy", b"frame-ancestors 'self'; object-src 'none'; base-uri 'self'"),
                (b"x-frame-options", b"SAMEORIGIN"), (b"x-content-type-options", b"nosniff"),
                (b"referrer-policy", b"same-origin")]
 
-    def __init__(self, app, public: set[str]):
+    def __init__(self, app, public: set[str], crowded: Callable[[str | None], str | None] = lambda address: None):
         # "predict": how the page itself runs a handler outside the queue, by its index (queued ones refuse it)
-        self.app, self.public = app, public | {"predict"}
+        self.app, self.public, self.crowded = app, public | {"predict"}, crowded
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         named = self.BY_NAME.match(scope["path"])
         if named and named.group(1) not in self.public:
-            body = b"no such API endpoint\n"
-            await send({"type": "http.response.start", "status": 404,
-                        "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode()),
-                                    *self.HEADERS]})
-            return await send({"type": "http.response.body", "body": body})
+            return await self._answer(send, 404, b"text/plain", b"no such API endpoint\n")
+        if scope["method"] == "POST" and scope["path"].endswith("/queue/join"):
+            why = self.crowded(scope["client"][0] if scope.get("client") else None)
+            if why:  # as Gradio's own "queue is full"; the body is never read, so the connection closes
+                return await self._answer(send, 503, b"application/json", json.dumps({"detail": why}).encode(),
+                                          [(b"connection", b"close")])
+
         async def guarded(message):
             if message["type"] == "http.response.start":
                 message = {**message, "headers": [*message.get("headers", []), *self.HEADERS]}
             await send(message)
 
         await self.app(scope, receive, guarded)
+
+
+    async def _answer(self, send, status: int, kind: bytes, body: bytes, extra: list | None = None) -> None:
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode()),
+                                *(extra or []), *self.HEADERS]})
+        await send({"type": "http.response.body", "body": body})
 
 
 def own_origin_only(cors, request_headers) -> bool:

@@ -30,6 +30,7 @@ class AppConfig:
     votes_per_minute: int | None = 30  # per visitor, so no one visitor dominates a refine (None: no limit)
     votes_per_minute_per_address: int | None = 90  # per network address, whatever visitor ids it holds
     visitors_per_minute_per_address: int | None = 20  # new visitor ids one address may get (page loads, API)
+    large_photos_per_minute_per_address: int | None = 6  # over 4 megapixels decoded: seconds of a core each
     export_seconds: float = 120  # an export's download link works this long, then the file is deleted
     concurrency: int = 4  # requests served at once; the rest wait in the queue
     model_threads: int = 1  # torch threads of the one thread that runs the models (stylist/app/model_thread.py)

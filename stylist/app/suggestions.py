@@ -74,10 +74,11 @@ class Suggestions:
         self.registry, self.store, self.preference = registry, store, preference
         self.per_slot = per_slot
 
-    def caption(self, paths: list[str]) -> list[str]:
-        """One editable caption per photo, from the images the upload check already decoded."""
+    def caption(self, paths: list[str], address: str | None = None) -> list[str]:
+        """One editable caption per photo, from the images the upload check already decoded; `address`: where the
+        request came from (large photos a minute are limited per address)."""
         return [self.models.run(self.captioner.caption_image, image, path=name).caption
-                for name, image in self.access.check_uploads(paths)]
+                for name, image in self.access.check_uploads(paths, address=address)]
 
     def warm_up(self) -> None:
         """One recommendation before the first visitor's: the first one pays for what loads lazily (the catalog

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import gradio as gr
 from gradio.blocks import Block
+from gradio.components.api_component import Api
 
 from stylist.app.access import UPLOAD_SUFFIXES, check_choice
 from stylist.app.suggestions import Card
@@ -47,6 +48,12 @@ def one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
                            ) from None
     wrapped.one_line = True
     return wrapped
+
+
+def api_value(label: str, json_type: str, default: Any = None) -> Api:
+    """A value only an API client sends or gets back (nothing on the page), as `gr.api` makes them; used with
+    `gr.on([], ...)` for endpoints that also read the page session's gr.State, which `gr.api` cannot."""
+    return Api(default, {"type": json_type}, label)
 
 
 def capped(text: str, width: int = 500, lines: int = 40) -> str:

@@ -2,7 +2,9 @@
 
 A page is known by the signed visitor token the server issues on load (visitors.py); the token lives in the
 page's server-side gr.State, which every handler reads, and in the browser (gr.BrowserState) so the same visitor
-comes back after a reload. Only the caption, complete and search handlers are public API.
+comes back after a reload. The public API is what a script needs for a visit (README, "Use it from Python"):
+caption, complete, search, and for an API client, which has no page load and no card grid, visitor,
+suggestions, vote and undo; every other handler answers the page only.
 
 Only layout and event wiring live in `ui/`; every action is a `Stylist` method (see service.py). Each tab is
 built by its own `components/` module, so this file shows the whole page at a glance. User text shown back
@@ -13,11 +15,13 @@ in HTML is escaped; Markdown components sanitise HTML themselves.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import gradio as gr
 
 from stylist.app.config import AppConfig
 from stylist.app.service import Stylist
-from stylist.app.ui.common import guard_choices, one_line_errors
+from stylist.app.ui.common import api_value, guard_choices, one_line_errors
 from stylist.app.ui.components.catalog import create_catalog_tab
 from stylist.app.ui.components.feedback import create_feedback_tab
 from stylist.app.ui.components.refine import create_refine_tab
@@ -72,12 +76,21 @@ def build_ui(app: Stylist) -> gr.Blocks:
 
         def welcome(token: str | None, request: gr.Request):
             """Keep the browser's token if it is valid (and the signed-in login's), else issue a new one."""
-            token = app.visitors.renew(token, request.username, request.client.host if request.client else None)
+            token = _renewed(app, token, request)
             who = app.visitors.verify(token)
             return token, token, app.visitors.name(who), app.visitors.sharing(who)
 
+        def api_visitor(token: str, request: gr.Request):
+            """An API client's page load: the token it kept from an earlier visit if still valid, else a new one
+            (under the same limit of new ids per address as page loads); kept in the client's session for
+            /complete, /vote and /undo, and returned so a later session can go on as the same visitor."""
+            token = _renewed(app, token or None, request)
+            return token, token
+
         # outside the queue: a page opens however busy the models are
         demo.load(welcome, inputs=saved, outputs=[visitor, saved, name, share], api_visibility="private", queue=False)
+        gr.on([], api_visitor, inputs=api_value("token", "string", ""), outputs=[visitor, api_value("token", "string")],
+              api_name="visitor", queue=False)
         gr.on([name.blur, name.submit], one_line_errors(lambda t, n: app.visitors.rename(app.visitors.verify(t), n)),
               inputs=[visitor, name], outputs=name, api_visibility="private")
         share.input(one_line_errors(lambda t, on: app.visitors.share(app.visitors.verify(t), on)),
@@ -112,17 +125,12 @@ def with_queue(demo: gr.Blocks, config: AppConfig) -> gr.Blocks:
     uploading huge photos in a loop leaves everyone else their suggestions."""
     # api_open=False: a queued handler cannot be run around the queue by a direct POST
     demo.queue(default_concurrency_limit=config.concurrency, max_size=config.queue_size, api_open=False)
-    queue, push = demo._queue, demo._queue.push
+    queue, push, crowded = demo._queue, demo._queue.push, crowding(demo, config)
 
     async def fair_push(body, request, username):
-        address = request.client.host if request.client else None
-        waiting = [e for q in queue.event_queue_per_concurrency_id.values() for e in q.queue]
-        running = [e for job in queue.active_jobs if job for e in job]
-        mine = sum(1 for e in waiting + running if e.request and e.request.client
-                   and e.request.client.host == address)
-        if mine >= config.queue_per_address:
-            return False, (f"this address has {mine} requests waiting or running, the most one may have: wait "
-                           "for them, then try again"), "queue_full"
+        why = crowded(request.client.host if request.client else None)
+        if why:
+            return False, why, "queue_full"
         heavy = queue.event_queue_per_concurrency_id.get("heavy")
         fn = demo.fns.get(body.fn_index) if body.fn_index is not None else None
         if fn is not None and fn.concurrency_id == "heavy" and heavy and len(heavy.queue) >= config.heavy_queue:
@@ -131,6 +139,28 @@ def with_queue(demo: gr.Blocks, config: AppConfig) -> gr.Blocks:
 
     queue.push = fair_push
     return demo
+
+
+def crowding(demo: gr.Blocks, config: AppConfig) -> Callable[[str | None], str | None]:
+    """Why an address may not join the queue now (it holds `queue_per_address` requests waiting or running), or
+    None. Asked by the queue itself and, before a request's body is read, by `WebGuard`: a client that floods
+    the queue with joins is refused for the price of reading its headers."""
+    queue = demo._queue
+
+    def crowded(address: str | None) -> str | None:
+        waiting = [e for q in queue.event_queue_per_concurrency_id.values() for e in q.queue]
+        running = [e for job in queue.active_jobs if job for e in job]
+        mine = sum(1 for e in waiting + running if e.request and e.request.client
+                   and e.request.client.host == address)
+        if mine < config.queue_per_address:
+            return None
+        return (f"this address has {mine} requests waiting or running, the most one may have: wait for them, "
+                "then try again")
+    return crowded
+
+
+def _renewed(app: Stylist, token: str | None, request: gr.Request) -> str:
+    return app.visitors.renew(token, request.username, request.client.host if request.client else None)
 
 
 def _browser_secret(app: Stylist) -> str:

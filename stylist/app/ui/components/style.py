@@ -19,7 +19,15 @@ import gradio as gr
 from stylist.app.active_catalog import example_photos
 from stylist.app.service import Stylist
 from stylist.app.suggestions import Card
-from stylist.app.ui.common import UPLOAD_TYPES, Components, card_html, md, one_line_errors, slot_order
+from stylist.app.ui.common import (
+    UPLOAD_TYPES,
+    Components,
+    api_value,
+    card_html,
+    md,
+    one_line_errors,
+    slot_order,
+)
 from stylist.core.errors import StylistError
 from stylist.core.prompts import CAPTION_CHARS
 from stylist.core.vocabulary import (
@@ -101,9 +109,9 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
         gallery.select(add_example, inputs=files, outputs=files, api_visibility="private")
 
         @one_line_errors
-        def caption(paths):
+        def caption(paths, request: gr.Request):
             paths = list(paths or [])
-            found = app.suggestions.caption(paths) if paths else []
+            found = app.suggestions.caption(paths, request.client.host if request.client else None) if paths else []
             out = []
             for i in range(n):
                 out.append(gr.Image(value=paths[i] if i < len(found) else None, visible=i < len(found)))
@@ -171,7 +179,53 @@ def create_style_tab(app: Stylist, visitor: gr.State) -> Components:
                     button.click(lambda *a, r=r, c=c, label=label: click(r, c, label, *a),
                                  inputs=[visitor, key, shown, votes], outputs=[body, votes, notice],
                                  api_visibility="private", show_progress="hidden")
+
+        # the same for an API client (gradio_client), which has no grid to click: the latest suggestions as data,
+        # and a vote or its undo on a card named by its slot and rank
+        def suggestions(kept, state) -> dict:
+            """The latest suggestions: {slot: [{rank, item_id, title, score, for_you, reason, vote}]}, best first."""
+            cards = list(kept.values())[-1] if kept else {}
+            return {slot: [{"rank": rank, "item_id": c["item_id"], "title": c["title"], "score": round(c["score"], 4),
+                            "for_you": c["for_you"], "reason": c["reason"],
+                            "vote": state.get(c["item_id"], {}).get("label", "")}
+                           for rank, c in enumerate(cards[slot], 1)] for slot in slot_order(cards)}
+
+        def vote(token, kept, state, slot: str, rank: int, label: str):
+            """Like or dislike the card of rank `rank` (1: the best) in the row of `slot` of the latest suggestions;
+            a switch replaces the vote before it, the same vote again changes nothing."""
+            row, col, item, title = _named_card(kept, slot, rank)
+            if state.get(item, {}).get("label") == label:
+                return state, f"Recorded: you {label}d *{md(title)}*."
+            return click(row, col, label, token, list(kept)[-1], kept, state)[1:]
+
+        def undo(token, kept, state, slot: str, rank: int):
+            """Take back the vote on that card."""
+            row, col, item, title = _named_card(kept, slot, rank)
+            if item not in state:
+                raise StylistError(f"you have no vote on {title} to take back")
+            return click(row, col, state[item]["label"], token, list(kept)[-1], kept, state)[1:]
+
+        which = [api_value("slot", "string"), api_value("rank", "integer", 1)]
+        message = api_value("message", "string")
+        gr.on([], suggestions, inputs=[shown, votes], outputs=api_value("suggestions", "object"),
+              api_name="suggestions", queue=False)
+        gr.on([], vote, inputs=[visitor, shown, votes, *which, api_value("label", "string")], outputs=[votes, message],
+              api_name="vote")
+        gr.on([], undo, inputs=[visitor, shown, votes, *which], outputs=[votes, message], api_name="undo")
     return {"tab": tab, "texts": texts, "occasion": occasion, "season": season, "pieces": pieces}
+
+
+def _named_card(kept: dict, slot: object, rank: object) -> tuple[int, int, str, str]:
+    """(row, column, item id, title) of the card an API client names by slot and rank in the latest suggestions."""
+    cards = list(kept.values())[-1] if kept else {}
+    slots = slot_order(cards)
+    if slot not in slots:
+        shown = ", ".join(slots) or "none: call /complete first"
+        raise StylistError(f"no suggestions for {str(slot)[:20]!r} are shown (shown: {shown})")
+    row = cards[slot]
+    if not isinstance(rank, int) or not 1 <= rank <= len(row):
+        raise StylistError(f"rank must be a whole number from 1 to {len(row)} for {slot}")
+    return slots.index(slot), rank - 1, row[rank - 1]["item_id"], row[rank - 1]["title"]
 
 
 def _choices(names: Iterable[str], words: Iterable[str]) -> list[tuple[str, str]]:
