@@ -302,6 +302,26 @@ def report(stats: Stats, seconds: float, store: dict, notes: list[str]) -> None:
         print(note)
 
 
+def start_refine(app, stats: Stats) -> Page:
+    """Votes enough for a refine, then the admin's Refine click on the page (the method: the worker's default)."""
+    seed_votes(app, stats)
+    admin = Page(app.url, app.config, httpx.Client(timeout=120))
+    admin.open()
+    admin.click("refine-start", [PASSWORD, None])
+    return admin
+
+
+def start_visitors(app, stats: Stats, visitors: int, seconds: float, gap: float) -> tuple[float, list[threading.Thread]]:
+    """The visitors' threads, arriving `gap` seconds apart (not in one instant), running for `seconds`."""
+    begin = time.monotonic()
+    stats.until = begin + seconds
+    threads = [threading.Thread(target=visitor, args=(app, stats, n), daemon=True) for n in range(visitors)]
+    for t in threads:
+        t.start()
+        time.sleep(gap)
+    return begin, threads
+
+
 def load_test(args: argparse.Namespace) -> int:
     root = Path(tempfile.mkdtemp(prefix="stylist-load-"))
     app, stats, notes = App(root / "data", args.threads, args.refine_args), Stats(until=0.0), []
@@ -309,17 +329,9 @@ def load_test(args: argparse.Namespace) -> int:
     admin = None
     try:
         if args.refine:
-            seed_votes(app, stats)
-            admin = Page(app.url, app.config, httpx.Client(timeout=120))
-            admin.open()
-            admin.click("refine-start", [PASSWORD, None])  # the method: the worker's default
+            admin = start_refine(app, stats)
             notes.append(f"refine started from the page: {args.refine_args}")
-        begin = time.monotonic()
-        stats.until = begin + args.seconds
-        threads = [threading.Thread(target=visitor, args=(app, stats, n), daemon=True) for n in range(args.visitors)]
-        for t in threads:
-            t.start()
-            time.sleep(0.1)  # visitors arrive over two seconds, not in one instant
+        begin, threads = start_visitors(app, stats, args.visitors, args.seconds, gap=0.1)
         if args.kill:
             time.sleep(args.seconds / 2)
             with stats.lock:

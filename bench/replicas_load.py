@@ -26,7 +26,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -34,7 +33,7 @@ from types import SimpleNamespace
 
 import httpx
 import psycopg
-from load_test import PASSWORD, TINY_REFINE, App, Page, Stats, report, seed_votes, visitor
+from load_test import TINY_REFINE, App, Page, Stats, report, start_refine, start_visitors
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from pg_server import BIN, cluster, new_database
@@ -150,17 +149,9 @@ def run(args: argparse.Namespace, db: str) -> int:
     stats = Stats(until=0.0)
     try:
         if not args.plain:
-            seed_votes(front, stats)
-            admin = Page(front.url, front.config, httpx.Client(timeout=120))
-            admin.open()
-            admin.click("refine-start", [PASSWORD, None])  # the method: the worker's default
+            start_refine(front, stats)
             notes.append(f"refine started from the page through nginx: {args.refine_args}")
-        begin = time.monotonic()
-        stats.until = begin + args.seconds
-        threads = [threading.Thread(target=visitor, args=(front, stats, n), daemon=True) for n in range(args.visitors)]
-        for t in threads:
-            t.start()
-            time.sleep(0.05)
+        begin, threads = start_visitors(front, stats, args.visitors, args.seconds, gap=0.05)
         if not args.plain:
             time.sleep(args.seconds / 2)
             with stats.lock:
