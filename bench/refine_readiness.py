@@ -21,8 +21,6 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
 from stylist.core.feedback import Context, FeedbackStore, Option, open_store, readiness
 from stylist.core.readiness import ReadinessCounter
 from stylist.core.refine_options import training_examples

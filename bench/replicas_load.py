@@ -4,7 +4,7 @@
     python bench/replicas_load.py --replicas 1 --plain    # throughput baseline: no refine, no kill
     python bench/replicas_load.py --replicas 2 --plain
 
-A throw-away PostgreSQL cluster (tests/pg_server.py), `python app.py` replicas on one data folder with
+A throw-away PostgreSQL cluster (bench/pg_server.py), `python app.py` replicas on one data folder with
 `STYLIST_DB` and one `STYLIST_SECRET`, and Debian's nginx in front (`hash $remote_addr consistent`: sticky per
 visitor address; `ip_hash` would send every 127.0.1.n visitor to one replica, since it hashes an IPv4 /24;
 `proxy_buffering off`). The visitors are bench/load_test.py's (page load, recommend, 1-2 votes, think 1-3 s, each
@@ -34,8 +34,6 @@ from types import SimpleNamespace
 import httpx
 import psycopg
 from load_test import TINY_REFINE, App, Page, Stats, report, start_refine, start_visitors
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from pg_server import BIN, cluster, new_database
 
 from stylist.app.server import free_port

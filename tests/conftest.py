@@ -5,6 +5,7 @@ a user may bring (Llama, Mistral, Qwen2, Gemma, Phi-3, GPT-2), the instruct ones
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -19,6 +20,8 @@ GARMENTS = ["black leather ankle boots", "white cotton t-shirt", "blue denim jea
             "navy wool coat", "brown leather tote bag", "grey knit beanie", "white canvas sneakers", "red clutch bag",
             "floral loafers sandals", "linen shirt", "silk blouse", "wool sweater", "white tee", "denim jacket",
             "sneakers clutches coats hats jeans tote bags"]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))  # bench/pg_server.py, shared with the benches
+
 ROLES = ["system", "user", "assistant", "model"]  # the words of the chat templates' role headers
 
 
@@ -118,7 +121,7 @@ def family_lm(request, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
-    """The URL of a throw-away PostgreSQL cluster (tests/pg_server.py); skipped only where its binaries are absent."""
+    """The URL of a throw-away PostgreSQL cluster (bench/pg_server.py); skipped only where its binaries are absent."""
     from pg_server import BIN, MISSING, cluster
 
     if not BIN:

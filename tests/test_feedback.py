@@ -1,5 +1,5 @@
 """The feedback store (undo, per-user history, schema versions, display names) on both back-ends, SQLite and
-PostgreSQL (a throw-away server, tests/pg_server.py), and the DPO pair rule and its trl export."""
+PostgreSQL (a throw-away server, bench/pg_server.py), and the DPO pair rule and its trl export."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Several app replicas on one PostgreSQL store: visitor tokens and display names hold on every replica, the
 active adapter version is the database's, one refine at a time across replicas. Each "replica" here is the
-app's object for that concern over its own data folder, all on one throw-away server (tests/pg_server.py)."""
+app's object for that concern over its own data folder, all on one throw-away server (bench/pg_server.py)."""
 
 from __future__ import annotations
 
